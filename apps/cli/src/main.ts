@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, DatasetError } from '@agekit/dataset';
+import { COMMANDS } from './commands';
+import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
+import { Terminal } from './lib/terminal';
+
+function topUsage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length), 8);
+  return `agekit: face images -> checked, cleaned, rebalanced dataset -> small age model -> ONNX bundle
+
+usage: agekit <command> [flags]   (agekit <command> --help for its flags)
+
+commands:
+${names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`).join('\n')}
+
+exit codes: 0 ok, 1 failed, 2 bad usage`;
+}
+
+/** Run the CLI with argv (without node and script); returns the exit code. */
+export async function runCli(argv: string[], term?: Terminal): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${topUsage()}\n`);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    process.stderr.write(`error: unknown command '${name}'\n\n${topUsage()}\n`);
+    return EXIT.usage;
+  }
+  const command = await entry.load();
+  const help = `usage: agekit ${command.name} ${command.usage}\n\n${COMMON_USAGE}`;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n\n${help}\n`);
+    return EXIT.usage;
+  }
+  if (parsed.values['help']) {
+    process.stdout.write(`${command.summary}\n\n${help}\n`);
+    return EXIT.ok;
+  }
+  const terminal = term ?? new Terminal(Boolean(parsed.values['json']));
+  try {
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, term: terminal, cwd: process.cwd() });
+  } catch (error) {
+    if (error instanceof UsageError) {
+      terminal.error(`${error.message}\n\n${help}`);
+      return EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      terminal.error(error.message);
+      return EXIT.usage;
+    }
+    if (error instanceof DatasetError) {
+      terminal.error(error.message);
+      return EXIT.failed;
+    }
+    terminal.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.stderr.write(`error: ${String(error)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,106 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { detectLayout, labelOf, parseUtkName, readDataset } from './layouts';
+import { DatasetError } from './errors';
+
+let dir: string;
+const tiny = (): Promise<Buffer> => sharp({ create: { width: 4, height: 4, channels: 3, background: '#777' } }).jpeg().toBuffer();
+
+async function put(rel: string, bytes?: Buffer | string): Promise<void> {
+  const file = path.join(dir, rel);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, bytes ?? (await tiny()));
+}
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-layout-'));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('readDataset', () => {
+  it('reads folder-per-label with ages and groups, reporting stray files', async () => {
+    await put('20/a.jpg');
+    await put('20/b.png');
+    await put('31/c.jpeg');
+    await put('31/notes.txt', 'ignored: not an image extension');
+    await put('stray.jpg');
+    const ds = await readDataset(dir);
+    expect(ds.layout).toBe('folder-per-label');
+    expect(ds.records.map((r) => [r.id, r.age, r.group])).toEqual([
+      ['20/a.jpg', 20, '20/a.jpg'],
+      ['20/b.png', 20, '20/b.png'],
+      ['31/c.jpeg', 31, '31/c.jpeg'],
+    ]);
+    expect(ds.records[0].file).toBe(path.join(dir, '20', 'a.jpg'));
+    expect(ds.problems).toEqual([{ path: 'stray.jpg', reason: expect.stringContaining('label folder') }]);
+  });
+
+  it('reads non-numeric folders as age groups', async () => {
+    await put('YOUNG/a.jpg');
+    await put('OLD/b.jpg');
+    const ds = await readDataset(dir);
+    expect(ds.records.map((r) => [r.id, r.age, r.ageGroup, labelOf(r)])).toEqual([
+      ['OLD/b.jpg', undefined, 'OLD', 'OLD'],
+      ['YOUNG/a.jpg', undefined, 'YOUNG', 'YOUNG'],
+    ]);
+  });
+
+  it('reads UTKFace names with gender, race and datetime', async () => {
+    await put('25_0_1_20170116174525125.jpg.chip.jpg');
+    await put('1_1_2_20161219140623097.jpg.chip.jpg');
+    await put('bad_name.jpg');
+    const ds = await readDataset(dir);
+    expect(ds.layout).toBe('utkface');
+    expect(ds.records.map((r) => [r.id, r.age, r.extra])).toEqual([
+      ['1_1_2_20161219140623097.jpg.chip.jpg', 1, { gender: '1', race: '2', datetime: '20161219140623097' }],
+      ['25_0_1_20170116174525125.jpg.chip.jpg', 25, { gender: '0', race: '1', datetime: '20170116174525125' }],
+    ]);
+    expect(ds.problems.map((p) => p.path)).toEqual(['bad_name.jpg']);
+  });
+
+  it('parses UTK names and rejects others', () => {
+    expect(parseUtkName('39_1_20170116174525125.jpg.chip.jpg')?.age).toBe(39);
+    expect(parseUtkName('x_1_0.jpg')).toBeUndefined();
+    expect(parseUtkName('500_1_0_1.jpg')).toBeUndefined();
+  });
+
+  it('reads a labels CSV with ages, paths relative to the CSV, a group column and bad rows', async () => {
+    await put('images/a.jpg');
+    await put('images/b.jpg');
+    await put('images/c.jpg');
+    await put('labels.csv', 'file,age,group\nimages/a.jpg,30,s1\nimages/b.jpg,41.0,s1\nimages/c.jpg,abc,s2\nimages/a.jpg,30,s1\n');
+    const ds = await readDataset(dir);
+    expect(ds.layout).toBe('labels-csv');
+    expect(ds.records.map((r) => [r.id, r.age, r.group])).toEqual([
+      ['images/a.jpg', 30, 's1'],
+      ['images/b.jpg', 41, 's1'],
+    ]);
+    expect(ds.problems.map((p) => p.reason)).toEqual([expect.stringContaining("'abc'"), expect.stringContaining('duplicate')]);
+  });
+
+  it('reads a labels CSV with age groups given elsewhere', async () => {
+    await put('imgs/1.jpg');
+    const csv = path.join(dir, 'meta', 'groups.csv');
+    await put('meta/groups.csv', 'file,age_group\n../imgs/1.jpg,MIDDLE\n');
+    const ds = await readDataset(dir, { labelsCsv: csv });
+    expect(ds.records).toEqual([expect.objectContaining({ id: 'imgs/1.jpg', ageGroup: 'MIDDLE', group: 'imgs/1.jpg' })]);
+  });
+
+  it('names the problem for a missing folder, an empty folder and a CSV without labels', async () => {
+    await expect(readDataset(path.join(dir, 'nope'))).rejects.toThrow(/nope: no such folder/);
+    await expect(detectLayout(dir)).rejects.toBeInstanceOf(DatasetError);
+    await put('labels.csv', 'file,colour\na.jpg,red\n');
+    await expect(readDataset(dir)).rejects.toThrow(/labels.csv: no label column/);
+  });
+
+  it('takes a custom group function', async () => {
+    await put('20/p1_a.jpg');
+    await put('20/p1_b.jpg');
+    const ds = await readDataset(dir, { groupOf: (r) => r.id.split('/')[1].split('_')[0] });
+    expect(ds.records.map((r) => r.group)).toEqual(['p1', 'p1']);
+  });
+});

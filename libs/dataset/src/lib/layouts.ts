@@ -1,0 +1,234 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { DatasetError } from './errors';
+
+export type DatasetLayout = 'folder-per-label' | 'utkface' | 'labels-csv';
+
+/** One image of a dataset. */
+export interface DatasetRecord {
+  /** Stable id: the path relative to the dataset root, with '/' separators. */
+  id: string;
+  /** Absolute path of the file. */
+  file: string;
+  /** Age in whole years, where known. */
+  age?: number;
+  /** Age group label (e.g. YOUNG/MIDDLE/OLD), where the dataset gives groups rather than ages. */
+  ageGroup?: string;
+  /**
+   * Source/group id: records sharing it are copies or near-copies of one source image and must
+   * never land in two different splits. Defaults to the id.
+   */
+  group: string;
+  /** Extra fields the layout carries (UTKFace: gender, race, datetime; CSV: any other column). */
+  extra?: Record<string, string>;
+}
+
+/** Something in the dataset folder that is not a usable record (a bad file name, a missing file). */
+export interface DatasetProblem {
+  path: string;
+  reason: string;
+}
+
+export interface Dataset {
+  root: string;
+  layout: DatasetLayout;
+  records: DatasetRecord[];
+  problems: DatasetProblem[];
+}
+
+export interface ReadDatasetOptions {
+  /** 'auto' (default): labels.csv in the root -> labels-csv; UTKFace-style names -> utkface; else folder-per-label. */
+  layout?: DatasetLayout | 'auto';
+  /** For labels-csv: the CSV file (default `<root>/labels.csv`). Paths in it are relative to the CSV. */
+  labelsCsv?: string;
+  /** File extensions to treat as images (lower case, with dot). */
+  extensions?: string[];
+  /**
+   * How to derive the group id from a record. Default: a CSV `group`/`source` column if present,
+   * else the id itself.
+   */
+  groupOf?: (record: Omit<DatasetRecord, 'group'>) => string;
+}
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif'];
+
+/** `<age>_<gender>_<race>_<datetime>.jpg.chip.jpg` (datetime may be missing in a few real files). */
+const UTK_NAME = /^(\d{1,3})_(\d)?_?(\d)?_?(\d+)?.*\.(jpe?g|png)$/i;
+
+export function parseUtkName(name: string): { age: number; gender?: string; race?: string; datetime?: string } | undefined {
+  const m = UTK_NAME.exec(name);
+  if (!m) return undefined;
+  const age = Number(m[1]);
+  if (!Number.isInteger(age) || age < 0 || age > 130) return undefined;
+  return { age, gender: m[2], race: m[3], datetime: m[4] };
+}
+
+function toId(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
+}
+
+async function listFiles(dir: string, extensions: string[], maxDepth: number, depth = 0): Promise<string[]> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    throw new DatasetError(dir, `cannot list folder: ${(error as Error).message}`);
+  }
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (depth < maxDepth) out.push(...(await listFiles(full, extensions, maxDepth, depth + 1)));
+    } else if (extensions.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
+      out.push(full);
+    }
+  }
+  return out.sort();
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Decide a folder's layout from what is in it. */
+export async function detectLayout(root: string, extensions = IMAGE_EXTENSIONS): Promise<DatasetLayout> {
+  if (await exists(path.join(root, 'labels.csv'))) return 'labels-csv';
+  const files = await listFiles(root, extensions, 1);
+  if (files.length === 0) throw new DatasetError(root, 'no images found (and no labels.csv)');
+  const direct = files.filter((f) => path.dirname(f) === root);
+  const utk = direct.filter((f) => parseUtkName(path.basename(f)));
+  if (direct.length > 0 && utk.length >= direct.length / 2) return 'utkface';
+  return 'folder-per-label';
+}
+
+/** Read a dataset folder in any of the three layouts into records with ids, labels and group ids. */
+export async function readDataset(root: string, options: ReadDatasetOptions = {}): Promise<Dataset> {
+  const absRoot = path.resolve(root);
+  const stat = await fs.stat(absRoot).catch(() => undefined);
+  if (!stat) throw new DatasetError(absRoot, 'no such folder');
+  if (!stat.isDirectory()) throw new DatasetError(absRoot, 'not a folder');
+  const extensions = options.extensions ?? IMAGE_EXTENSIONS;
+  const layout =
+    options.layout && options.layout !== 'auto'
+      ? options.layout
+      : options.labelsCsv
+        ? 'labels-csv'
+        : await detectLayout(absRoot, extensions);
+  const problems: DatasetProblem[] = [];
+  let partial: Array<Omit<DatasetRecord, 'group'> & { group?: string }>;
+  if (layout === 'labels-csv') {
+    partial = await readLabelsCsv(options.labelsCsv ?? path.join(absRoot, 'labels.csv'), absRoot, problems);
+  } else if (layout === 'utkface') {
+    partial = [];
+    for (const file of await listFiles(absRoot, extensions, 0)) {
+      const parsed = parseUtkName(path.basename(file));
+      if (!parsed) {
+        problems.push({ path: toId(absRoot, file), reason: 'file name is not <age>_<gender>_<race>_<datetime>.jpg' });
+        continue;
+      }
+      const extra: Record<string, string> = {};
+      if (parsed.gender !== undefined) extra['gender'] = parsed.gender;
+      if (parsed.race !== undefined) extra['race'] = parsed.race;
+      if (parsed.datetime !== undefined) extra['datetime'] = parsed.datetime;
+      partial.push({ id: toId(absRoot, file), file, age: parsed.age, extra });
+    }
+  } else {
+    partial = [];
+    for (const file of await listFiles(absRoot, extensions, 1)) {
+      const id = toId(absRoot, file);
+      const parts = id.split('/');
+      if (parts.length !== 2) {
+        problems.push({ path: id, reason: 'not inside a label folder (<root>/<age or group>/<file>)' });
+        continue;
+      }
+      const label = parts[0];
+      if (/^\d{1,3}$/.test(label)) partial.push({ id, file, age: Number(label) });
+      else partial.push({ id, file, ageGroup: label });
+    }
+  }
+  const records: DatasetRecord[] = partial.map((r) => {
+    const group = options.groupOf ? options.groupOf(r) : (r.group ?? r.id);
+    return { ...r, group };
+  });
+  if (records.length === 0) throw new DatasetError(absRoot, `no labelled images found (layout ${layout})`);
+  return { root: absRoot, layout, records, problems };
+}
+
+async function readLabelsCsv(
+  csvFile: string,
+  root: string,
+  problems: DatasetProblem[],
+): Promise<Array<Omit<DatasetRecord, 'group'> & { group?: string }>> {
+  let text: string;
+  try {
+    text = await fs.readFile(csvFile, 'utf8');
+  } catch (error) {
+    throw new DatasetError(csvFile, `cannot read labels CSV: ${(error as Error).message}`);
+  }
+  let rows: Record<string, string>[];
+  try {
+    rows = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
+  } catch (error) {
+    throw new DatasetError(csvFile, `not a valid CSV: ${(error as Error).message}`);
+  }
+  if (rows.length === 0) throw new DatasetError(csvFile, 'labels CSV has no rows');
+  const columns = Object.keys(rows[0]);
+  const fileCol = ['file', 'path', 'filename', 'image', 'ID', 'id'].find((c) => columns.includes(c));
+  if (!fileCol) throw new DatasetError(csvFile, `no file column (expected one of file, path, filename, image, id; found ${columns.join(', ')})`);
+  const ageCol = columns.includes('age') ? 'age' : undefined;
+  const groupLabelCol = ['age_group', 'Class', 'class', 'group_label'].find((c) => columns.includes(c));
+  if (!ageCol && !groupLabelCol) throw new DatasetError(csvFile, `no label column (expected age or age_group; found ${columns.join(', ')})`);
+  const sourceCol = ['group', 'source'].find((c) => columns.includes(c));
+  const csvDir = path.dirname(path.resolve(csvFile));
+  const out: Array<Omit<DatasetRecord, 'group'> & { group?: string }> = [];
+  const seen = new Set<string>();
+  for (const [index, row] of rows.entries()) {
+    const line = index + 2;
+    const rel = row[fileCol];
+    if (!rel) {
+      problems.push({ path: `${csvFile}:${line}`, reason: 'empty file name' });
+      continue;
+    }
+    const file = path.resolve(csvDir, rel);
+    const id = toId(root, file);
+    if (seen.has(id)) {
+      problems.push({ path: `${csvFile}:${line}`, reason: `duplicate row for ${id}` });
+      continue;
+    }
+    seen.add(id);
+    const record: Omit<DatasetRecord, 'group'> & { group?: string } = { id, file };
+    if (ageCol && row[ageCol] !== '') {
+      const age = Number(row[ageCol]);
+      if (!Number.isFinite(age) || age < 0 || age > 130) {
+        problems.push({ path: `${csvFile}:${line}`, reason: `age '${row[ageCol]}' is not a number from 0 to 130` });
+        continue;
+      }
+      record.age = Math.round(age);
+    }
+    if (groupLabelCol && row[groupLabelCol]) record.ageGroup = row[groupLabelCol];
+    if (record.age === undefined && record.ageGroup === undefined) {
+      problems.push({ path: `${csvFile}:${line}`, reason: 'no label' });
+      continue;
+    }
+    if (sourceCol && row[sourceCol]) record.group = row[sourceCol];
+    const extra: Record<string, string> = {};
+    for (const c of columns) {
+      if (c !== fileCol && c !== ageCol && c !== groupLabelCol && c !== sourceCol) extra[c] = row[c];
+    }
+    if (Object.keys(extra).length) record.extra = extra;
+    out.push(record);
+  }
+  return out;
+}
+
+/** The label of a record as a string: the age, else the age group. */
+export function labelOf(record: Pick<DatasetRecord, 'age' | 'ageGroup'>): string {
+  return record.age !== undefined ? String(record.age) : (record.ageGroup ?? '');
+}

@@ -1,0 +1,7 @@
+module.exports = {
+  displayName: 'tools',
+  preset: '../jest.preset.js',
+  rootDir: __dirname,
+  moduleNameMapper: require('ts-jest').pathsToModuleNameMapper(require('../tsconfig.base.json').compilerOptions.paths, { prefix: '<rootDir>/../' }),
+  coverageDirectory: '../coverage/tools',
+};
