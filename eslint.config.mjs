@@ -30,6 +30,23 @@ export default [
     },
   },
   {
+    // each publishable lib's package.json must declare what its code imports (and nothing it does not)
+    files: ['libs/*/package.json'],
+    languageOptions: { parser: await import('jsonc-eslint-parser') },
+    rules: {
+      '@nx/dependency-checks': [
+        'error',
+        {
+          buildTargets: ['build'],
+          checkMissingDependencies: true,
+          checkObsoleteDependencies: true,
+          checkVersionMismatches: false,
+          ignoredFiles: ['{projectRoot}/jest.config.js', '{projectRoot}/**/*.spec.ts'],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.ts'],
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

@@ -4,6 +4,8 @@ const { compilerOptions } = require('./tsconfig.base.json');
 
 module.exports = {
   testEnvironment: 'node',
+  // the machine has 2 cores shared by parallel Nx tasks: generous per-test time, tight assertions
+  testTimeout: 60_000,
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }],
   },
@@ -11,4 +13,5 @@ module.exports = {
   moduleNameMapper: pathsToModuleNameMapper(compilerOptions.paths, { prefix: '<rootDir>/../../' }),
   testMatch: ['**/?(*.)+(spec|test).ts'],
   coverageReporters: ['text-summary', 'html'],
+  reporters: ['default', require.resolve('./tools/scripts/jest-count-reporter.js')],
 };

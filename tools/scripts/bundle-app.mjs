@@ -22,7 +22,6 @@ await build({
   sourcemap: true,
   tsconfig: 'tsconfig.base.json',
   external: [...external, ...external.map((name) => `${name}/*`)],
-  banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
 console.log(`bundled ${entry} -> ${outfile}`);

@@ -3,8 +3,8 @@
  *
  * Age cues (all continuous in age, so a model can learn a regression from them):
  *  - head shape: children are rounder with eyes lower in the face and larger; adults longer;
- *  - hair: grey share grows from age 35 to fully white near 85; the hairline recedes after 40 for some;
- *  - wrinkles: forehead lines, crow's feet and nasolabial lines appear from about 28 and deepen with age;
+ *  - hair: grey share grows from age 30 to fully white near 80; the hairline recedes after 40 for some;
+ *  - wrinkles: forehead lines, crow's feet and nasolabial lines darken linearly from 18 to 68 (at least 1 px wide);
  *  - skin: slight sagging of the jaw line (wider lower face) and lower contrast of lips with age.
  * Identity cues that do NOT depend on age (skin tone, hair base colour, background, pose jitter)
  * vary at random, so the age signal is not a trivial colour shortcut.
@@ -106,8 +106,13 @@ const SKIN_TONES = [
 
 const mix = (a: readonly number[], b: readonly number[], t: number): number[] => a.map((v, i) => v + (b[i] - v) * t);
 
+export interface RenderOptions {
+  /** Draw the wrinkle layer (default true); off only to measure what it adds. */
+  wrinkles?: boolean;
+}
+
 /** Render one face at `size` x `size` (before any quality defect). */
-export function renderFace(age: number, rng: Rng, size: number): Float32Array {
+export function renderFace(age: number, rng: Rng, size: number, options: RenderOptions = {}): Float32Array {
   const S = size;
   const cv = new Canvas(S, S);
   // background: vertical gradient between two random muted colours
@@ -119,8 +124,9 @@ export function renderFace(age: number, rng: Rng, size: number): Float32Array {
   }
   const youth = clamp((18 - age) / 17); // 1 for babies, 0 for adults
   const old = clamp((age - 30) / 50); // 0 until 30, 1 at 80
-  const grey = smooth(35, 85, age + rng.uniform(-6, 6));
-  const wrinkle = smooth(26, 75, age + rng.uniform(-4, 4));
+  const grey = smooth(30, 80, age + rng.uniform(-5, 5));
+  const wrinkle = options.wrinkles === false ? (rng.next(), 0) : clamp((age - 18 + rng.uniform(-6, 6) * 0.5) / 50);
+  const line = Math.max(1, S * 0.012); // wrinkle stroke: at least a pixel, so small inputs keep the cue
 
   const skin = mix(SKIN_TONES[rng.int(SKIN_TONES.length)], [128, 128, 128], rng.uniform(-0.05, 0.1));
   const hairBase = HAIR_BASES[rng.int(HAIR_BASES.length)];
@@ -158,7 +164,7 @@ export function renderFace(age: number, rng: Rng, size: number): Float32Array {
     // crow's feet
     for (let k = -1; k <= 1; k++) {
       const x0 = ex + side * eyeR * 1.8;
-      cv.curve([x0, eyeY + k * eyeR * 0.5], [x0 + side * eyeR * 0.6, eyeY + k * eyeR * 0.7], [x0 + side * eyeR * 1.3, eyeY + k * eyeR * 1.0], S * 0.006, mix(skin, [40, 25, 20], 0.6), 0.9 * wrinkle);
+      cv.curve([x0, eyeY + k * eyeR * 0.5], [x0 + side * eyeR * 0.6, eyeY + k * eyeR * 0.7], [x0 + side * eyeR * 1.3, eyeY + k * eyeR * 1.0], line, mix(skin, [40, 25, 20], 0.7), wrinkle);
     }
     // bags under the eyes
     cv.curve([ex - eyeR * 1.3, eyeY + eyeR * 1.3], [ex, eyeY + eyeR * 2.0], [ex + eyeR * 1.3, eyeY + eyeR * 1.3], S * 0.007, mix(skin, [60, 40, 40], 0.5), 0.8 * old);
@@ -168,13 +174,13 @@ export function renderFace(age: number, rng: Rng, size: number): Float32Array {
   const lines = 1 + Math.round(3 * wrinkle);
   for (let k = 0; k < lines; k++) {
     const y = foreY - k * S * 0.025;
-    cv.curve([cx - faceW * 0.5, y + S * 0.006], [cx, y - S * 0.012], [cx + faceW * 0.5, y + S * 0.006], S * 0.006, mix(skin, [50, 30, 25], 0.55), 0.95 * wrinkle);
+    cv.curve([cx - faceW * 0.5, y + S * 0.006], [cx, y - S * 0.012], [cx + faceW * 0.5, y + S * 0.006], line, mix(skin, [50, 30, 25], 0.7), wrinkle);
   }
   // nose
   cv.curve([cx, eyeY + eyeR], [cx - faceW * 0.08, cy + faceH * 0.18], [cx + faceW * 0.05, cy + faceH * 0.25], S * 0.01, mix(skin, [0, 0, 0], 0.3), 0.7);
   // nasolabial folds
   for (const side of [-1, 1]) {
-    cv.curve([cx + side * faceW * 0.2, cy + faceH * 0.22], [cx + side * faceW * 0.36, cy + faceH * 0.36], [cx + side * faceW * 0.32, cy + faceH * 0.52], S * 0.008, mix(skin, [50, 30, 25], 0.5), 0.9 * wrinkle);
+    cv.curve([cx + side * faceW * 0.2, cy + faceH * 0.22], [cx + side * faceW * 0.36, cy + faceH * 0.36], [cx + side * faceW * 0.32, cy + faceH * 0.52], line, mix(skin, [50, 30, 25], 0.65), wrinkle);
   }
   // mouth: lips lose contrast with age
   const lip = mix([180, 70, 80], skin, 0.2 + 0.5 * old);

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Proves that lint enforces DESIGN.md's arrows: plants forbidden imports in a library, expects
+# @nx/enforce-module-boundaries to reject each one, and removes the probes whatever happens.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+probe_dir=libs/dataset/src/lib
+probes=()
+cleanup() { rm -f "${probes[@]}"; }
+trap cleanup EXIT
+
+plant() { # name, import line
+  local file="$probe_dir/__boundary_probe_$1.ts"
+  printf '%s\nexport const probe = x;\n' "$2" > "$file"
+  probes+=("$file")
+}
+plant app_import "import { runCli as x } from '../../../../apps/cli/src/main';"
+plant lib_arrow "import { ProgressTracker as x } from '@agekit/plot';"
+status=0
+for file in "${probes[@]}"; do
+  out=$(npx eslint --no-warn-ignored "$file" 2>&1)
+  if grep -q '@nx/enforce-module-boundaries' <<<"$out"; then
+    echo "ok: lint rejects $(sed -n 1p "$file")"
+  else
+    echo "FAIL: lint accepted a forbidden import in $file:"; echo "$out"; status=1
+  fi
+done
+[ $status -eq 0 ] && echo "boundaries: every forbidden arrow is rejected"
+exit $status

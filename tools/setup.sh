@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set-up for a fresh machine (Debian + Node 20): system packages only if missing, then npm ci.
+# - canvas (under chartjs-node-canvas) builds from source: needs cairo/pango/jpeg/gif/rsvg headers.
+# - OpenCV (C++ headers for the exported bundle's example; python3-opencv/onnx/sklearn for cross-checks).
+# - onnxruntime-node: skip its CUDA download (CPU binaries ship in the package).
+# - @tensorflow/tfjs-node(-gpu) are optional: their install downloads libtensorflow and fails offline; npm carries on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for pkg in build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev \
+           libopencv-dev python3-opencv python3-onnx python3-sklearn; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+fi
+echo "setup: done"
