@@ -17,8 +17,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+# `npm install` (which follows package-lock.json) rather than `npm ci`: the registry reachable here has
+# only the Linux builds of some optional platform packages (e.g. @unrs/resolver-binding-*), so the lock
+# cannot list the others and `npm ci` refuses it as out of sync; `npm install` skips them as optional.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm ci"
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+  echo "setup: npm install (locked versions)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 fi
 echo "setup: done"
