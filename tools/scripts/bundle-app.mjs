@@ -3,7 +3,7 @@
 // Packages from node_modules stay external (native addons: sharp, canvas, onnxruntime-node, tfjs backends).
 // Usage: node tools/scripts/bundle-app.mjs apps/cli/src/main.ts dist/apps/cli/main.js
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 
 const [entry, outfile] = process.argv.slice(2);
 if (!entry || !outfile) {
@@ -24,4 +24,5 @@ await build({
   external: [...external, ...external.map((name) => `${name}/*`)],
   logLevel: 'warning',
 });
+chmodSync(outfile, 0o755);
 console.log(`bundled ${entry} -> ${outfile}`);
