@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { createRng, readCsv, readDataset, decodeImage } from '@agekit/dataset';
+import { createRng, readCsv, readDataset, decodeImage, encodeImage } from '@agekit/dataset';
 import { generateSynthDataset, planSamples } from './generate';
 import { renderFace, renderSample } from './faces';
 
@@ -19,13 +19,13 @@ describe('synthetic faces', () => {
     const a = path.join(dir, 'a');
     const b = path.join(dir, 'b');
     const c = path.join(dir, 'c');
-    const opts = { count: 40, seed: 5, size: 48, defectRate: 0.5, duplicateRate: 0.1 };
+    const opts = { count: 24, seed: 5, size: 40, defectRate: 0.5, duplicateRate: 0.15 };
     const samples = await generateSynthDataset({ ...opts, out: a });
     await generateSynthDataset({ ...opts, out: b });
     await generateSynthDataset({ ...opts, seed: 6, out: c });
     const ds = await readDataset(a);
     expect(ds.layout).toBe('folder-per-label');
-    expect(ds.records).toHaveLength(40);
+    expect(ds.records).toHaveLength(24);
     for (const s of samples) {
       const [x, y] = await Promise.all([fs.readFile(path.join(a, s.file)), fs.readFile(path.join(b, s.file))]);
       expect(sha(x)).toBe(sha(y));
@@ -52,8 +52,8 @@ describe('synthetic faces', () => {
   });
 
   it('carries age cues: wrinkles deepen and hair greys as the same identity ages', () => {
-    const size = 96;
-    const identities = 12;
+    const size = 64;
+    const identities = 8;
     let greyer = 0;
     for (let id = 0; id < identities; id++) {
       // what the wrinkle layer changes, at each age
@@ -86,7 +86,7 @@ describe('synthetic faces', () => {
     expect(mean(dark.data)).toBeLessThan(mean(clean.data) * 0.3);
     expect(mean(bright.data)).toBeGreaterThan(200);
     expect(tiny.width).toBeLessThan(64 * 0.61);
-    const decoded = await decodeImage(Buffer.from(await import('@agekit/dataset').then((m) => m.encodeImage(clean, 'png'))));
+    const decoded = await decodeImage(await encodeImage(clean, 'png'));
     expect(decoded.width).toBe(64);
   });
 });

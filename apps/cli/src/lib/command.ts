@@ -13,7 +13,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 export interface CommandContext {
   /** Parsed flag values (strings/booleans as declared in `options`). */
-  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   positionals: string[];
   term: Terminal;
   /** Workspace root (process.cwd() unless overridden). */
