@@ -1,0 +1,26 @@
+// Public API of @agekit/plot: plain data in, PNG buffers out (no agekit dependencies).
+export { computeHistogram, quantile, type HistogramBinOptions, type HistogramBins } from './lib/histogram-bins';
+export { DEFAULT_WIDTH, DEFAULT_HEIGHT, PALETTE, plotFontFamily } from './lib/canvas';
+export { THRESHOLD_COLOR, REGION_COLOR, type ThresholdLine, type FlaggedRegion } from './lib/annotations';
+export {
+  renderHistogram,
+  histogramSeriesBins,
+  renderBarChart,
+  renderGroupedBarChart,
+  renderLineChart,
+  type ChartBaseOptions,
+  type HistogramOptions,
+  type HistogramSeries,
+  type BarChartOptions,
+  type GroupedBarChartOptions,
+  type LineChartOptions,
+  type LineSeries,
+} from './lib/charts';
+export { renderConfusionMatrix, rowNormalize, heatColor, type ConfusionMatrixOptions } from './lib/confusion-matrix';
+export {
+  renderContactSheet,
+  renderContactSheetDetailed,
+  type ContactSheetItem,
+  type ContactSheetOptions,
+  type ContactSheetResult,
+} from './lib/contact-sheet';
