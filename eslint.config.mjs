@@ -14,16 +14,18 @@ export default [
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
+            // type:testing = the synthetic face generator (@agekit/synth): specs may use it, production code may not (rule below)
             { sourceTag: 'type:lib', notDependOnLibsWithTags: ['type:app', 'type:tool'] },
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:testing'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:testing'] },
+            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['scope:dataset'] },
             { sourceTag: 'scope:dataset', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:plot', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:quality', onlyDependOnLibsWithTags: ['scope:dataset'] },
-            { sourceTag: 'scope:enhance', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality'] },
-            { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset'] },
-            { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:dataset'] },
-            { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:model'] },
+            { sourceTag: 'scope:plot', onlyDependOnLibsWithTags: ['scope:synth'] },
+            { sourceTag: 'scope:quality', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
+            { sourceTag: 'scope:enhance', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality', 'scope:synth'] },
+            { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
+            { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
+            { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:model', 'scope:synth'] },
           ],
         },
       ],
@@ -44,6 +46,14 @@ export default [
           ignoredFiles: ['{projectRoot}/jest.config.js', '{projectRoot}/**/*.spec.ts'],
         },
       ],
+    },
+  },
+  {
+    // the synthetic generator is test tooling: library and app code outside specs must not import it
+    files: ['libs/*/src/**/*.ts', 'apps/*/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: '@agekit/synth', message: 'test tooling: import it from *.spec.ts only' }] }],
     },
   },
   {

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { generateSynthDataset } from '../synth';
+import { generateSynthDataset } from '@agekit/synth';
 import { readPipelineConfig, type PipelineConfig } from './config';
 
 const workspace = path.resolve(__dirname, '../..');

@@ -8,8 +8,8 @@ probes=()
 cleanup() { rm -f "${probes[@]}"; }
 trap cleanup EXIT
 
-plant() { # name, import line
-  local file="$probe_dir/__boundary_probe_$1.ts"
+plant() { # name, import line [, folder]
+  local file="${3:-$probe_dir}/__boundary_probe_$1.ts"
   printf '%s\nexport const probe = x;\n' "$2" > "$file"
   probes+=("$file")
 }
@@ -18,10 +18,12 @@ plant app_import "import { runCli as x } from '../../../../apps/cli/src/main';"
 other=$(ls libs | grep -v '^dataset$' | head -n 1)
 [ -n "$other" ] || { echo "check-boundaries: no second library to probe with" >&2; exit 1; }
 plant lib_arrow "import * as x from '@agekit/$other';"
+# the synthetic face generator is for specs only, even in a library whose tags allow it in tests
+plant test_tooling "import * as x from '@agekit/synth';" "libs/$other/src/lib"
 status=0
 for file in "${probes[@]}"; do
   out=$(npx eslint --no-warn-ignored "$file" 2>&1)
-  if grep -q '@nx/enforce-module-boundaries' <<<"$out"; then
+  if grep -qE '@nx/enforce-module-boundaries|no-restricted-imports' <<<"$out"; then
     echo "ok: lint rejects $(sed -n 1p "$file")"
   else
     echo "FAIL: lint accepted a forbidden import in $file:"; echo "$out"; status=1

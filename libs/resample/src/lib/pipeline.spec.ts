@@ -1,0 +1,142 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { createRng, readDataset, type DatasetRecord } from '@agekit/dataset';
+import { ageClasses, classOfAge, uniformDistribution } from './distribution';
+import { countByLabel } from './plan';
+import { planDatasetResampling, writeResampledDataset, type ResampleDatasetOptions } from './pipeline';
+
+jest.setTimeout(60_000);
+
+interface Sample {
+  file: string;
+  age: number;
+  duplicateOf?: string;
+}
+
+/**
+ * A small folder-per-age dataset made here (no dependency on tools/): seeded noise images with a
+ * skewed age spread, and `duplicateRate` exact copies of earlier images (as scraped sets have).
+ */
+async function makeDataset(out: string, count: number, seed: number, duplicateRate: number): Promise<Sample[]> {
+  const rng = createRng(seed);
+  const samples: Sample[] = [];
+  const bytes = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const name = `img_${String(i).padStart(3, '0')}.jpg`;
+    if (samples.length > 0 && rng.next() < duplicateRate) {
+      const original = samples[rng.int(samples.length)];
+      const source = original.duplicateOf ?? original.file;
+      const age = Number(source.split('/')[0]);
+      samples.push({ file: `${age}/${name}`, age, duplicateOf: source });
+      await fs.mkdir(path.join(out, String(age)), { recursive: true });
+      await fs.writeFile(path.join(out, `${age}/${name}`), bytes.get(source) as Buffer);
+      continue;
+    }
+    const age = 18 + Math.min(11, Math.floor(12 * rng.next() ** 1.8));
+    const raw = Buffer.alloc(24 * 24 * 3);
+    for (let k = 0; k < raw.length; k++) raw[k] = rng.int(256);
+    const jpeg = await sharp(raw, { raw: { width: 24, height: 24, channels: 3 } }).jpeg().toBuffer();
+    const file = `${age}/${name}`;
+    bytes.set(file, jpeg);
+    await fs.mkdir(path.join(out, String(age)), { recursive: true });
+    await fs.writeFile(path.join(out, file), jpeg);
+    samples.push({ file, age });
+  }
+  return samples;
+}
+
+describe('planDatasetResampling + writeResampledDataset (synthetic data set)', () => {
+  let dir: string;
+  let records: DatasetRecord[];
+  let samples: Sample[];
+  const classes = ageClasses({ minAge: 20, maxAge: 29 });
+  const options = (seed: number): ResampleDatasetOptions => ({
+    seed,
+    strategy: { kind: 'distribution', distribution: uniformDistribution({ minAge: 20, maxAge: 29 }) },
+    classOf: (r) => (r.age === undefined ? undefined : classOfAge(classes, r.age)?.label),
+  });
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'resample-pipeline-'));
+    // many exact duplicates, so that grouping matters
+    samples = await makeDataset(path.join(dir, 'data'), 200, 4, 0.15);
+    const duplicateOf = new Map(samples.map((s) => [s.file, s.duplicateOf ?? s.file]));
+    const dataset = await readDataset(path.join(dir, 'data'), { groupOf: (r) => duplicateOf.get(r.id) ?? r.id });
+    records = dataset.records;
+  });
+
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('splits first, never puts a source, its duplicates or its augmented copies in two splits', () => {
+    const result = planDatasetResampling(records, options(1));
+    expect(samples.filter((s) => s.duplicateOf).length).toBeGreaterThan(10);
+    const splitOfGroup = new Map<string, Set<string>>();
+    const splitOfSource = new Map<string, Set<string>>();
+    for (const item of result.items) {
+      const add = (m: Map<string, Set<string>>, k: string): void => {
+        m.set(k, (m.get(k) ?? new Set()).add(item.split));
+      };
+      add(splitOfGroup, item.record.group);
+      add(splitOfSource, item.record.id);
+    }
+    expect([...splitOfGroup.values()].filter((s) => s.size > 1)).toEqual([]);
+    expect([...splitOfSource.values()].filter((s) => s.size > 1)).toEqual([]);
+    // augmentation only in train; val/test are the natural splits, unchanged
+    expect(result.items.filter((i) => i.copy > 0 && i.split !== 'train')).toEqual([]);
+    expect(result.items.filter((i) => i.split === 'val')).toHaveLength(result.splitSizes.val);
+    expect(result.items.filter((i) => i.split === 'test')).toHaveLength(result.splitSizes.test);
+    // ages 18-19 are outside the range
+    expect(result.excluded.every((r) => r.age === 18 || r.age === 19)).toBe(true);
+    expect(result.excluded.length).toBe(records.filter((r) => (r.age ?? 0) < 20).length);
+    // the training split reaches the plan exactly
+    const train = countByLabel(result.items.filter((i) => i.split === 'train'), (i) => i.label);
+    for (const row of result.plan.rows) expect(train.get(row.label) ?? 0).toBe(row.targetCount);
+    expect(result.plan.total).toBe(result.splitSizes.train);
+    expect(new Set(result.items.map((i) => i.output)).size).toBe(result.items.length);
+  });
+
+  it('same seed -> identical files; another seed -> another selection', async () => {
+    const a = planDatasetResampling(records, options(7));
+    const b = planDatasetResampling(records, options(7));
+    const c = planDatasetResampling(records, options(8));
+    expect(b.items.map((i) => i.output)).toEqual(a.items.map((i) => i.output));
+    expect(c.items.map((i) => `${i.split}:${i.output}`)).not.toEqual(a.items.map((i) => `${i.split}:${i.output}`));
+    const outA = path.join(dir, 'outA');
+    const outB = path.join(dir, 'outB');
+    const wa = await writeResampledDataset(a.items, { outDir: outA });
+    const wb = await writeResampledDataset(b.items, { outDir: outB, concurrency: 1 });
+    expect(wa.failed).toBe(0);
+    expect(wa.augmented).toBeGreaterThan(0);
+    expect(wb.items.map((i) => i.transform)).toEqual(wa.items.map((i) => i.transform));
+    for (const item of a.items) {
+      const [x, y] = await Promise.all([fs.readFile(path.join(outA, item.output)), fs.readFile(path.join(outB, item.output))]);
+      expect(Buffer.compare(x, y)).toBe(0);
+    }
+    const aug = a.items.find((i) => i.copy > 0);
+    if (!aug) throw new Error('no augmented copy');
+    const meta = await sharp(path.join(outA, aug.output)).metadata();
+    const src = await sharp(aug.record.file).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([src.width, src.height, 3]);
+    // the folder is replaced atomically on a second write, and no temporary folder stays behind
+    await writeResampledDataset(c.items, { outDir: outA });
+    const left = (await fs.readdir(dir)).filter((n) => n.includes('.tmp-'));
+    expect(left).toEqual([]);
+    const files = await fs.readdir(path.join(outA, 'train', '25'));
+    expect(files.sort()).toEqual(c.items.filter((i) => i.output.startsWith('train/25/')).map((i) => path.basename(i.output)).sort());
+  });
+
+  it('a missing source becomes an error row, or aborts with strict (leaving nothing behind)', async () => {
+    const plan = planDatasetResampling(records, options(3));
+    const broken = plan.items.map((i, n) => (n === 0 || i.copy > 0 ? { ...i, record: { ...i.record, file: path.join(dir, 'nope.jpg') } } : i));
+    const outDir = path.join(dir, 'broken');
+    const result = await writeResampledDataset(broken, { outDir });
+    expect(result.failed).toBe(1 + plan.items.filter((i) => i.copy > 0).length);
+    expect(result.items[0].error).toMatch(/nope\.jpg/);
+    await expect(writeResampledDataset(broken, { outDir: path.join(dir, 'strict'), strict: true })).rejects.toThrow(/failed \(strict\)/);
+    await expect(fs.access(path.join(dir, 'strict'))).rejects.toThrow();
+  });
+});
