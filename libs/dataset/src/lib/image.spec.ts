@@ -139,9 +139,12 @@ describe('decodeImage', () => {
 
 describe('gray and encoding', () => {
   it('matches OpenCV BGR2GRAY fixed-point rounding', () => {
-    // Values computed by cv2.cvtColor(np.uint8([[[b, g, r]]]), cv2.COLOR_BGR2GRAY) for these RGB triples.
+    // Values computed by cv2.cvtColor(np.uint8([[[b, g, r]]]), cv2.COLOR_BGR2GRAY) (OpenCV 4.6) for these RGB
+    // triples; the second row are colours where a 14-bit fixed-point formula rounds differently.
     const rgb = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30, 255, 255, 255, 1, 2, 3]);
     expect(Array.from(rgbToGray(rgb, 6, 1))).toEqual([76, 150, 29, 18, 255, 2]);
+    const tricky = new Uint8Array([170, 227, 30, 228, 205, 35, 232, 240, 11, 167, 46, 233, 41, 48, 176, 91, 236, 33]);
+    expect(Array.from(rgbToGray(tricky, 6, 1))).toEqual([188, 193, 212, 103, 60, 170]);
   });
 
   it('round-trips through PNG and makes a gray image', async () => {

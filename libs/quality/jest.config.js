@@ -1,0 +1,6 @@
+module.exports = {
+  displayName: 'quality',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  coverageDirectory: '../../coverage/libs/quality',
+};

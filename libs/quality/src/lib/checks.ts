@@ -1,0 +1,80 @@
+import type { ImageMetrics } from './metrics';
+import type { QualityThresholds } from './thresholds';
+
+/** Every flag a check can raise, in CSV column order. */
+export const FLAG_NAMES = [
+  'blurry',
+  'noisy',
+  'dark',
+  'bright',
+  'low_texture',
+  'low_resolution',
+  'underexposed',
+  'overexposed',
+  'clipped_shadows',
+  'clipped_highlights',
+  'low_information',
+  'odd_aspect_ratio',
+  'grayscale',
+  'duplicate',
+  'near_duplicate',
+] as const;
+
+export type QualityFlag = (typeof FLAG_NAMES)[number];
+
+export interface QualityCheck {
+  /** Raised flags, in FLAG_NAMES order. */
+  flags: QualityFlag[];
+  /** One human reason per flag (same order), e.g. "blurry: Laplacian variance 42.1 < 100". */
+  reasons: string[];
+}
+
+/** What checkQuality needs: the metrics (duplicate links optional). */
+export type CheckInput = Pick<
+  ImageMetrics,
+  | 'width'
+  | 'height'
+  | 'laplacianVariance'
+  | 'meanIntensity'
+  | 'stdIntensity'
+  | 'darkScore'
+  | 'lightScore'
+  | 'clippedShadows'
+  | 'clippedHighlights'
+  | 'entropy'
+  | 'aspectRatio'
+  | 'chromaMean'
+> & { duplicateOf?: string; nearDuplicateOf?: string };
+
+const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toFixed(3));
+
+/**
+ * Apply the thresholds to one image's metrics. Comparisons are strict (a value equal to a
+ * threshold does not raise the flag), as in the original pipeline (`lv < 100`, `m > 200`).
+ */
+export function checkQuality(m: CheckInput, t: QualityThresholds): QualityCheck {
+  const raised = new Map<QualityFlag, string>();
+  const add = (flag: QualityFlag, reason: string): void => {
+    const prev = raised.get(flag);
+    raised.set(flag, prev ? `${prev}, ${reason}` : reason);
+  };
+  if (m.laplacianVariance < t.blurryBelow) add('blurry', `Laplacian variance ${fmt(m.laplacianVariance)} < ${t.blurryBelow}`);
+  if (m.laplacianVariance > t.noisyLaplacianAbove) add('noisy', `Laplacian variance ${fmt(m.laplacianVariance)} > ${t.noisyLaplacianAbove}`);
+  if (m.stdIntensity > t.noisyStdAbove) add('noisy', `std of gray ${fmt(m.stdIntensity)} > ${t.noisyStdAbove}`);
+  if (m.meanIntensity < t.darkBelow) add('dark', `mean gray ${fmt(m.meanIntensity)} < ${t.darkBelow}`);
+  if (m.meanIntensity > t.brightAbove) add('bright', `mean gray ${fmt(m.meanIntensity)} > ${t.brightAbove}`);
+  if (m.stdIntensity < t.lowTextureBelow) add('low_texture', `std of gray ${fmt(m.stdIntensity)} < ${t.lowTextureBelow}`);
+  if (m.width < t.minSide || m.height < t.minSide) add('low_resolution', `${m.width}x${m.height} has a side < ${t.minSide}`);
+  if (m.darkScore < t.darkScoreBelow) add('underexposed', `dark score (99th-percentile brightness) ${fmt(m.darkScore)} < ${t.darkScoreBelow}`);
+  if (m.lightScore < t.lightScoreBelow) add('overexposed', `light score (1 - 5th-percentile brightness) ${fmt(m.lightScore)} < ${t.lightScoreBelow}`);
+  if (m.clippedShadows > t.clippedShadowsAbove) add('clipped_shadows', `${fmt(100 * m.clippedShadows)}% of pixels <= 5 (> ${fmt(100 * t.clippedShadowsAbove)}%)`);
+  if (m.clippedHighlights > t.clippedHighlightsAbove)
+    add('clipped_highlights', `${fmt(100 * m.clippedHighlights)}% of pixels >= 250 (> ${fmt(100 * t.clippedHighlightsAbove)}%)`);
+  if (m.entropy < t.lowEntropyBelow) add('low_information', `entropy ${fmt(m.entropy)} bits < ${t.lowEntropyBelow}`);
+  if (m.aspectRatio < t.oddAspectRatioBelow) add('odd_aspect_ratio', `aspect ratio ${fmt(m.aspectRatio)} < ${t.oddAspectRatioBelow}`);
+  if (m.chromaMean < t.grayscaleChromaBelow) add('grayscale', `mean chroma ${fmt(m.chromaMean)} < ${t.grayscaleChromaBelow}`);
+  if (m.duplicateOf) add('duplicate', `same pixels as ${m.duplicateOf}`);
+  if (m.nearDuplicateOf) add('near_duplicate', `perceptual hash within ${t.nearDuplicateMaxDistance} bits of ${m.nearDuplicateOf}`);
+  const flags = FLAG_NAMES.filter((f) => raised.has(f));
+  return { flags, reasons: flags.map((f) => `${f}: ${raised.get(f)}`) };
+}
