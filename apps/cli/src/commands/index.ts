@@ -6,4 +6,8 @@ import type { CliCommand } from '../lib/command';
  */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   // <commands>
+  process: { summary: 'correct flagged images (quality-guarded) -> processed_dataset/ + csv/processing.csv', load: async () => (await import('./process')).command },
+  explore: { summary: 'measure image quality (OpenCV-compatible metrics, flags, duplicates) -> csv/metadata.csv', load: async () => (await import('./explore')).command },
+  visualize: { summary: 'figures (PNG) and index.html from csv/metadata.csv and csv/processing.csv', load: async () => (await import('./visualize')).command },
+  resample: { summary: 'split, then rebalance the training split to a target age distribution', load: async () => (await import('./resample')).command },
 };

@@ -1,0 +1,172 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { deflateSync } from 'node:zlib';
+import { readCsv } from '@agekit/dataset';
+import { generateSynthDataset } from '@agekit/synth';
+import { runCli } from '../main';
+import { Terminal } from '../lib/terminal';
+import { analyzeFiles } from '../explore/pool';
+import { METADATA_COLUMNS } from '../explore/run';
+
+jest.setTimeout(180_000);
+
+function capture(): { term: Terminal; stdout: () => string; stderr: () => string } {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  let o = '';
+  let e = '';
+  out.on('data', (d) => (o += d));
+  err.on('data', (d) => (e += d));
+  const term = new Terminal(true, out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
+  return { term, stdout: () => o, stderr: () => e };
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(bytes: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([head, body, crc]);
+}
+/** A valid, all-black 1-bit grayscale PNG of side x side pixels (small on disk, huge decoded). */
+function blackPng(side: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(side, 0);
+  ihdr.writeUInt32BE(side, 4);
+  ihdr[8] = 1; // bit depth
+  ihdr[9] = 0; // grayscale
+  const rowBytes = 1 + Math.ceil(side / 8);
+  const idat = deflateSync(Buffer.alloc(rowBytes * side), { level: 1 });
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+describe('agekit explore', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-explore-'));
+  });
+  afterAll(async () => {
+    await fs.chmod(path.join(tmp, 'bad', '30', 'locked.jpg'), 0o644).catch(() => undefined);
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  it('writes the contract columns and flags the synth defects', async () => {
+    const data = path.join(tmp, 'synth');
+    const samples = await generateSynthDataset({ out: data, count: 30, seed: 21, size: 100, defectRate: 0.8, duplicateRate: 0.1 });
+    const cap = capture();
+    const code = await runCli(['explore', '--data', data, '--out', path.join(tmp, 'out-synth'), '--json', '--config', path.join(__dirname, '../../../../configs/quality.json')], cap.term);
+    expect(code).toBe(0);
+    const summary = JSON.parse(cap.stdout());
+    expect(summary.images).toBe(30);
+    expect(summary.failed).toBe(0);
+    const csvFile = path.join(tmp, 'out-synth', 'csv', 'metadata.csv');
+    const header = (await fs.readFile(csvFile, 'utf8')).split('\n')[0].split(',');
+    expect(header).toEqual([...METADATA_COLUMNS]);
+    expect(header.slice(0, 12)).toEqual(['id', 'label', 'age', 'age_group', 'group', 'width', 'height', 'channels', 'format', 'laplacian_variance', 'mean_intensity', 'std_intensity']);
+    const rows = new Map((await readCsv(csvFile)).map((r) => [r['id'], r]));
+    const rowOf = (id: string): Record<string, string> => rows.get(id) ?? {};
+    expect(rows.size).toBe(30);
+    const expectedFlag: Record<string, string> = { blurry: 'blurry', dark: 'dark', bright: 'bright', noisy: 'noisy', tiny: 'low_resolution', flat: 'low_texture' };
+    const hits: Record<string, [number, number]> = {};
+    for (const s of samples) {
+      const row = rowOf(s.file);
+      expect(row['label']).toBe(String(s.age));
+      expect(row['error']).toBe('');
+      expect(row['flags'].split(';').filter(Boolean).every((f) => row[`flag_${f}`] === '1')).toBe(true);
+      if (s.duplicateOf) {
+        expect(row['duplicate_of']).toBe(s.duplicateOf);
+        expect(row['flag_duplicate']).toBe('1');
+        continue;
+      }
+      const flag = expectedFlag[s.defect];
+      if (!flag) continue;
+      hits[s.defect] ??= [0, 0];
+      hits[s.defect][1]++;
+      if (row[`flag_${flag}`] === '1') hits[s.defect][0]++;
+    }
+    const total = Object.values(hits).reduce((a, [h, n]) => [a[0] + h, a[1] + n], [0, 0]);
+    expect(Object.keys(hits).length).toBeGreaterThanOrEqual(4);
+    // each defect kind gets its flag most of the time, and overall at least 80%
+    for (const [, [h, n]] of Object.entries(hits)) expect(h / n).toBeGreaterThanOrEqual(0.5);
+    expect(total[0] / total[1]).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('lists each bad file with its reason, exits 0, and 1 with --strict', async () => {
+    const root = path.join(tmp, 'bad');
+    const dir = path.join(root, '30');
+    await fs.mkdir(dir, { recursive: true });
+    const synth = path.join(tmp, 'one');
+    const [sample] = await generateSynthDataset({ out: synth, count: 1, seed: 2, size: 64, defectRate: 0 });
+    const jpeg = await fs.readFile(path.join(synth, sample.file));
+    await fs.writeFile(path.join(dir, 'good.jpg'), jpeg);
+    await fs.writeFile(path.join(dir, 'empty.jpg'), Buffer.alloc(0));
+    await fs.writeFile(path.join(dir, 'truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
+    await fs.writeFile(path.join(dir, 'text.jpg'), 'this is not an image\n');
+    await fs.writeFile(path.join(dir, 'huge.png'), blackPng(30000));
+    await fs.writeFile(path.join(dir, 'locked.jpg'), jpeg);
+    await fs.chmod(path.join(dir, 'locked.jpg'), 0o000);
+    const expected: Record<string, RegExp> = {
+      '30/empty.jpg': /^empty: /,
+      '30/truncated.jpg': /^corrupt: /,
+      '30/text.jpg': /^unsupported-format: /,
+      '30/huge.png': /^too-large: 30000x30000/,
+    };
+    if (isRoot) {
+      console.warn('explore.spec: running as root, where chmod 000 does not block reads: the unreadable-file case is not checked here (checked manually as a non-root user)');
+    } else {
+      expected['30/locked.jpg'] = /^unreadable: permission denied/;
+    }
+    const out = path.join(tmp, 'out-bad');
+    const cap = capture();
+    expect(await runCli(['explore', '--data', root, '--out', out, '--json'], cap.term)).toBe(0);
+    const summary = JSON.parse(cap.stdout());
+    const rows = new Map((await readCsv(path.join(out, 'csv', 'metadata.csv'))).map((r) => [r['id'], r]));
+    const rowOf = (id: string): Record<string, string> => rows.get(id) ?? {};
+    expect(rows.size).toBe(6);
+    expect(rowOf('30/good.jpg')['error']).toBe('');
+    expect(Number(rowOf('30/good.jpg')['laplacian_variance'])).toBeGreaterThan(0);
+    for (const [id, reason] of Object.entries(expected)) {
+      const row = rowOf(id);
+      expect(row['error']).toMatch(reason);
+      expect(row['label']).toBe('30');
+      expect(row['laplacian_variance']).toBe('');
+      expect(summary.failures.find((f: { id: string }) => f.id === id).message).toMatch(reason);
+    }
+    expect(summary.failed).toBe(isRoot ? 4 : 5);
+    // --strict: the same run fails
+    const strict = capture();
+    expect(await runCli(['explore', '--data', root, '--out', out, '--json', '--strict'], strict.term)).toBe(1);
+    expect(strict.stderr()).toMatch(/--strict: [45] image\(s\) could not be read/);
+  });
+
+  it('worker processes give the same outcomes as in-process measuring', async () => {
+    const files = (await fs.readdir(path.join(tmp, 'bad', '30'))).map((f) => path.join(tmp, 'bad', '30', f));
+    const synthFiles = (await fs.readdir(path.join(tmp, 'synth'), { recursive: true })).filter((f) => f.endsWith('.jpg')).slice(0, 12).map((f) => path.join(tmp, 'synth', f));
+    const all = [...files, ...synthFiles];
+    const local = await analyzeFiles(all, { workers: 1, maxPixels: 50_000_000 });
+    const forked = await analyzeFiles(all, {
+      workers: 2,
+      maxPixels: 50_000_000,
+      workerScript: path.join(__dirname, '../explore/worker-main.ts'),
+      execArgv: ['--import', 'tsx'],
+      batchSize: 3,
+    });
+    expect(forked.workers).toBe(2);
+    expect(forked.outcomes).toEqual(local.outcomes);
+  });
+});

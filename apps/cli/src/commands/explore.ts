@@ -1,0 +1,99 @@
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadConfig, validateConfig } from '@agekit/dataset';
+import { qualityConfigSchema, type QualityConfig } from '@agekit/quality';
+import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
+import { runExploreWorker, WORKER_ENV } from '../explore/pool';
+import { explore, type ExploreSummary } from '../explore/run';
+
+const DEFAULT_CONFIG = 'configs/quality.json';
+
+/** Below this many images, forking workers costs more than it saves. */
+const MIN_IMAGES_FOR_WORKERS = 200;
+
+async function readConfig(ctx: CommandContext): Promise<QualityConfig> {
+  const given = stringFlag(ctx, 'config');
+  const file = given ? path.resolve(ctx.cwd, given) : path.join(ctx.cwd, DEFAULT_CONFIG);
+  if (given || existsSync(file)) return loadConfig<QualityConfig>(file, qualityConfigSchema);
+  return validateConfig<QualityConfig>({}, qualityConfigSchema, '<defaults>');
+}
+
+function printSummary(ctx: CommandContext, s: ExploreSummary): void {
+  const { term } = ctx;
+  term.info(`explore: ${s.images} images (${s.layout}) from ${s.dataset}`);
+  term.info(`  read ${s.read}, failed ${s.failed}, clean (no flag) ${s.clean}`);
+  term.info(`  ${s.imagesPerSecond.toFixed(0)} img/s in ${s.seconds.toFixed(1)}s (${s.workers ? `${s.workers} worker processes` : 'in-process'}; decoded by canvas ${s.decoders.canvas}, sharp ${s.decoders.sharp})`);
+  const flags = Object.entries(s.flags).filter(([, n]) => n > 0);
+  term.info(`  flags: ${flags.length ? flags.map(([f, n]) => `${f} ${n}`).join(', ') : 'none'}`);
+  for (const f of s.failures.slice(0, 20)) term.info(`  failed: ${f.id}: ${f.message}`);
+  if (s.failures.length > 20) term.info(`  ... and ${s.failures.length - 20} more failures (see the error column)`);
+  for (const p of s.problems.slice(0, 10)) term.info(`  skipped: ${p.path}: ${p.reason}`);
+  if (s.problems.length > 10) term.info(`  ... and ${s.problems.length - 10} more skipped entries`);
+  term.info(`  wrote ${s.csv}`);
+}
+
+export const command: CliCommand = {
+  name: 'explore',
+  summary: 'measure image quality (OpenCV-compatible metrics, flags, duplicates) -> csv/metadata.csv',
+  usage: `[--data DIR] [--config configs/quality.json] [--out DIR] [--workers N] [--limit N] [--layout L] [--labels CSV]
+
+  --workers N     worker processes (default: config, 0 = one per core; 1 = in-process)
+  --limit N       measure only the first N images
+  --layout L      auto | folder-per-label | utkface | labels-csv (default: config, auto)
+  --labels CSV    labels CSV for the labels-csv layout
+  --sharp-only    decode every file with sharp (no fast JPEG path; for comparisons)`,
+  options: {
+    ...COMMON_OPTIONS,
+    workers: { type: 'string' },
+    limit: { type: 'string' },
+    layout: { type: 'string' },
+    labels: { type: 'string' },
+    'sharp-only': { type: 'boolean', default: false },
+  },
+  async run(ctx) {
+    if (process.env[WORKER_ENV] === '1' && process.send) return runExploreWorker();
+    const config = await readConfig(ctx);
+    const dataFlag = stringFlag(ctx, 'data') ?? config.data;
+    if (!dataFlag) throw new UsageError('no dataset: pass --data DIR or set "data" in the config');
+    const data = path.resolve(ctx.cwd, dataFlag);
+    const out = path.resolve(ctx.cwd, stringFlag(ctx, 'out') ?? config.out ?? '.');
+    const layout = (stringFlag(ctx, 'layout') ?? config.layout) as QualityConfig['layout'];
+    if (!['auto', 'folder-per-label', 'utkface', 'labels-csv'].includes(layout)) throw new UsageError(`--layout must be auto, folder-per-label, utkface or labels-csv (got '${layout}')`);
+    const labels = stringFlag(ctx, 'labels') ?? config.labelsCsv;
+    const limit = numberFlag(ctx, 'limit');
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer (got ${limit})`);
+    const workersFlag = numberFlag(ctx, 'workers');
+    if (workersFlag !== undefined && !(Number.isInteger(workersFlag) && workersFlag >= 0)) throw new UsageError(`--workers must be a whole number >= 0 (got ${workersFlag})`);
+    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+    let workers = workersFlag ?? config.workers;
+    if (workers === 0) workers = cores;
+    // worker processes: from sources (tsx) a small worker entry; bundled, this CLI itself (with WORKER_ENV set).
+    // Not inside a test runner, where there is no CLI entry to fork: measure in-process there.
+    const fromSources = __filename.endsWith('.ts');
+    const script = process.env['JEST_WORKER_ID'] ? undefined : fromSources ? path.join(__dirname, '..', 'explore', 'worker-main.ts') : process.argv[1];
+    const summary = await explore({
+      data,
+      out,
+      layout,
+      labelsCsv: labels ? path.resolve(ctx.cwd, labels) : undefined,
+      thresholds: config.thresholds,
+      workers,
+      maxPixels: config.maxPixels,
+      workerScript: script,
+      workerArgs: fromSources ? [] : ['explore'],
+      sharpOnly: Boolean(ctx.values['sharp-only']),
+      limit,
+      minImagesForWorkers: MIN_IMAGES_FOR_WORKERS,
+      onProgress: ctx.term.progress('explore'),
+    });
+    printSummary(ctx, summary);
+    ctx.term.result(summary);
+    const bad = summary.failed + summary.problems.length;
+    if (bad > 0 && ctx.values['strict']) {
+      ctx.term.error(`--strict: ${summary.failed} image(s) could not be read and ${summary.problems.length} dataset entr${summary.problems.length === 1 ? 'y was' : 'ies were'} skipped`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  },
+};

@@ -1,0 +1,165 @@
+#!/usr/bin/env node
+/**
+ * Benchmark: `agekit explore` against the OpenCV reference (/work/shared/reference/explore_opencv.py) on the
+ * same images in one run: both rates and their ratio, then the largest disagreement of each metric between
+ * the two CSVs and the share of images within tolerance (Laplacian variance 0.1% relative, mean/std 0.01).
+ *
+ * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--keep DIR]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { readCsv } from '@agekit/dataset';
+
+const REFERENCE = process.env['AGEKIT_REFERENCE_EXPLORE'] ?? '/work/shared/reference/explore_opencv.py';
+const PYTHON = process.env['AGEKIT_PYTHON'] ?? '/usr/bin/python3';
+const ROOT = path.resolve(__dirname, '../../..');
+
+interface RunResult {
+  seconds: number;
+  stdout: string;
+  stderr: string;
+  code: number | null;
+}
+
+function run(cmd: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ seconds: (performance.now() - started) / 1000, stdout, stderr, code }));
+  });
+}
+
+interface Tolerance {
+  column: string;
+  kind: 'relative' | 'absolute';
+  limit: number;
+}
+
+const TOLERANCES: Tolerance[] = [
+  { column: 'laplacian_variance', kind: 'relative', limit: 1e-3 },
+  { column: 'mean_intensity', kind: 'absolute', limit: 0.01 },
+  { column: 'std_intensity', kind: 'absolute', limit: 0.01 },
+  { column: 'width', kind: 'absolute', limit: 0 },
+  { column: 'height', kind: 'absolute', limit: 0 },
+];
+
+const FLAG_PAIRS: Array<[string, string]> = [
+  ['blurry', 'flag_blurry'],
+  ['dark', 'flag_dark'],
+  ['bright', 'flag_bright'],
+  ['low_texture', 'flag_low_texture'],
+  ['low_resolution', 'flag_low_resolution'],
+];
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: 'string' },
+      limit: { type: 'string' },
+      workers: { type: 'string' },
+      keep: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help || !values.data) {
+    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--keep DIR]');
+    return values.help ? 0 : 2;
+  }
+  const data = path.resolve(values.data);
+  const labels = path.join(data, 'labels.csv');
+  if (!existsSync(labels)) {
+    console.log(`skipped: ${labels} not found (the benchmark needs a dataset with labels.csv, e.g. /work/shared/data/utkface)`);
+    return 0;
+  }
+  if (!existsSync(REFERENCE) || !existsSync(PYTHON)) {
+    console.log(`skipped: reference ${REFERENCE} or ${PYTHON} not found`);
+    return 0;
+  }
+  const work = values.keep ? path.resolve(values.keep) : await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-bench-explore-'));
+  await fs.mkdir(work, { recursive: true });
+  const limitArgs = values.limit ? [values.limit] : [];
+  // warm the page cache so neither run pays for the first read from disk
+  const rows = await readCsv(labels);
+  const n = values.limit ? Math.min(Number(values.limit), rows.length) : rows.length;
+  for (const r of rows.slice(0, n)) await fs.readFile(path.join(data, r['file'])).catch(() => undefined);
+
+  const refCsv = path.join(work, 'reference.csv');
+  console.log(`reference: ${PYTHON} ${REFERENCE} (${n} images) ...`);
+  const ref = await run(PYTHON, [REFERENCE, labels, refCsv, ...limitArgs]);
+  if (ref.code !== 0) throw new Error(`reference failed (${ref.code}): ${ref.stderr}`);
+  const refRate = Number(/= (\d+(?:\.\d+)?) img\/s/.exec(ref.stderr)?.[1] ?? NaN);
+
+  console.log('agekit explore ...');
+  const tsxCli = require.resolve('tsx/cli');
+  const agekitArgs = [tsxCli, 'apps/cli/src/main.ts', 'explore', '--data', data, '--out', work, '--json', ...(values.limit ? ['--limit', values.limit] : [])];
+  if (values.workers) agekitArgs.push('--workers', values.workers);
+  const ours = await run(process.execPath, agekitArgs);
+  if (ours.code !== 0) throw new Error(`agekit explore failed (${ours.code}): ${ours.stderr}`);
+  const summary = JSON.parse(ours.stdout) as { images: number; seconds: number; imagesPerSecond: number; workers: number; decoders: Record<string, number>; failed: number };
+
+  console.log('\n== throughput (same machine, same run) ==');
+  console.log(`reference (OpenCV, 1 process): ${refRate.toFixed(0)} img/s in its loop; ${(n / ref.seconds).toFixed(0)} img/s wall-clock incl. Python start-up (${ref.seconds.toFixed(1)}s)`);
+  console.log(
+    `agekit explore (${summary.workers || 'in-process'} workers; canvas ${summary.decoders['canvas']}, sharp ${summary.decoders['sharp']}): ` +
+      `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV); ${(n / ours.seconds).toFixed(0)} img/s wall-clock incl. Node/tsx start-up (${ours.seconds.toFixed(1)}s)`,
+  );
+  console.log(`ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (wall-clock)`);
+
+  const refRows = await readCsv(refCsv);
+  const ourRows = await readCsv(path.join(work, 'csv', 'metadata.csv'));
+  const byId = new Map(ourRows.map((r) => [r['id'], r]));
+  let matched = 0;
+  const missing: string[] = [];
+  const stats = TOLERANCES.map((t) => ({ ...t, worst: 0, worstId: '', within: 0, offenders: [] as Array<{ id: string; diff: number; ref: number; ours: number }> }));
+  const flagAgree = FLAG_PAIRS.map(() => 0);
+  for (const r of refRows) {
+    const o = byId.get(r['file']);
+    if (!o || o['error']) {
+      missing.push(r['file']);
+      continue;
+    }
+    matched++;
+    for (const s of stats) {
+      const a = Number(r[s.column]);
+      const b = Number(o[s.column]);
+      const diff = s.kind === 'relative' ? Math.abs(a - b) / Math.max(Math.abs(a), 1e-9) : Math.abs(a - b);
+      if (diff > s.worst) {
+        s.worst = diff;
+        s.worstId = r['file'];
+      }
+      if (diff <= s.limit) s.within++;
+      else s.offenders.push({ id: r['file'], diff, ref: a, ours: b });
+    }
+    FLAG_PAIRS.forEach(([refCol, ourCol], k) => {
+      if (Number(r[refCol]) === Number(o[ourCol])) flagAgree[k]++;
+    });
+  }
+  console.log(`\n== parity (${matched} images in both CSVs; ${missing.length} read by only one side) ==`);
+  for (const s of stats) {
+    console.log(
+      `${s.column.padEnd(20)} largest ${s.kind} difference ${s.worst.toExponential(3)}${s.worstId ? ` (${s.worstId})` : ''}; ` +
+        `within ${s.kind === 'relative' ? `${s.limit * 100}%` : s.limit}: ${s.within}/${matched} = ${((100 * s.within) / Math.max(matched, 1)).toFixed(3)}%`,
+    );
+    for (const off of s.offenders.sort((a, b) => b.diff - a.diff).slice(0, 5)) console.log(`    ${off.id}: reference ${off.ref}, agekit ${off.ours}`);
+  }
+  FLAG_PAIRS.forEach(([name], k) => console.log(`flag ${name.padEnd(15)} same decision on ${flagAgree[k]}/${matched}`));
+  if (missing.length) console.log(`only one side read: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ' ...' : ''}`);
+  console.log(`\nCSVs: ${refCsv} and ${path.join(work, 'csv', 'metadata.csv')}`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`bench explore: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);
