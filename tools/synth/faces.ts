@@ -116,11 +116,14 @@ export function renderFace(age: number, rng: Rng, size: number, options: RenderO
   const S = size;
   const cv = new Canvas(S, S);
   // background: vertical gradient between two random muted colours
-  const bg0 = [rng.uniform(40, 220), rng.uniform(40, 220), rng.uniform(40, 220)];
-  const bg1 = mix(bg0, [rng.uniform(40, 220), rng.uniform(40, 220), rng.uniform(40, 220)], 0.6);
+  // background: a gradient in a random direction between two random muted colours
+  const bg0 = [rng.uniform(30, 230), rng.uniform(30, 230), rng.uniform(30, 230)];
+  const bg1 = mix(bg0, [rng.uniform(30, 230), rng.uniform(30, 230), rng.uniform(30, 230)], rng.uniform(0.4, 1));
+  const bgAngle = rng.uniform(0, 2 * Math.PI);
+  const gx = Math.cos(bgAngle);
+  const gy = Math.sin(bgAngle);
   for (let y = 0; y < S; y++) {
-    const c = mix(bg0, bg1, y / S);
-    for (let x = 0; x < S; x++) cv.blend(x, y, c, 1);
+    for (let x = 0; x < S; x++) cv.blend(x, y, mix(bg0, bg1, 0.5 + 0.5 * ((x / S - 0.5) * gx + (y / S - 0.5) * gy) * 1.4), 1);
   }
   const youth = clamp((18 - age) / 17); // 1 for babies, 0 for adults
   const old = clamp((age - 30) / 50); // 0 until 30, 1 at 80
@@ -132,11 +135,13 @@ export function renderFace(age: number, rng: Rng, size: number, options: RenderO
   const hairBase = HAIR_BASES[rng.int(HAIR_BASES.length)];
   const hair = mix(hairBase, [225, 225, 222], grey);
 
-  const cx = S / 2 + rng.uniform(-0.03, 0.03) * S;
-  const cy = S * (0.54 + rng.uniform(-0.02, 0.02));
-  const faceW = S * (0.3 + 0.03 * youth + 0.015 * old) * rng.uniform(0.95, 1.05);
-  const faceH = S * (0.38 - 0.04 * youth) * rng.uniform(0.96, 1.04);
-  const tilt = rng.uniform(-0.08, 0.08);
+  // pose and framing vary per identity (as crops of real photos do), not with age
+  const scale = rng.uniform(0.85, 1.1);
+  const cx = S / 2 + rng.uniform(-0.07, 0.07) * S;
+  const cy = S * (0.54 + rng.uniform(-0.05, 0.05));
+  const faceW = S * (0.3 + 0.03 * youth + 0.015 * old) * scale * rng.uniform(0.93, 1.07);
+  const faceH = S * (0.38 - 0.04 * youth) * scale * rng.uniform(0.94, 1.06);
+  const tilt = rng.uniform(-0.15, 0.15);
 
   // hair behind the head; recedes with age for about half the faces
   const recede = rng.next() < 0.5 ? smooth(40, 75, age) : 0;
@@ -193,6 +198,19 @@ export function renderFace(age: number, rng: Rng, size: number, options: RenderO
     const r = Math.sqrt(rng.next()) * 0.8;
     cv.ellipse(cx + Math.cos(a) * r * faceW, cy + Math.sin(a) * r * faceH, S * 0.01, S * 0.008, mix(skin, [90, 60, 40], 0.4), 0.6);
   }
+  // light from a random side: a smooth brightness ramp across the picture
+  const lightAngle = rng.uniform(0, 2 * Math.PI);
+  const lightStrength = rng.uniform(0.1, 0.35);
+  const lx = Math.cos(lightAngle);
+  const ly = Math.sin(lightAngle);
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      const k = 1 + lightStrength * ((x / S - 0.5) * lx + (y / S - 0.5) * ly) * 2;
+      const i = (y * S + x) * 3;
+      cv.data[i] *= k;
+      cv.data[i + 1] *= k;
+      cv.data[i + 2] *= k;
+    }
   return cv.data;
 }
 
