@@ -2,9 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRng, decodeImage } from '@agekit/dataset';
-// test-only: the synthetic face generator (tools/synth) as the brief prescribes; tools are not a library to depend on
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { generateSynthDataset } from '../../../../tools/synth';
+import { generateSynthDataset } from '@agekit/synth';
 import { findDuplicates, type HashedItem } from './duplicates';
 import { measureImage } from './metrics';
 import { popcount32 } from './phash';

@@ -1,0 +1,101 @@
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel, defaultNormalization, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
+import { generateSynthDataset } from '@agekit/synth';
+import { listImages, runExporter, type ExporterIo } from './main';
+
+jest.setTimeout(180_000);
+
+let work: string;
+let faces: string;
+
+function capture(): ExporterIo & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, out: (l) => lines.push(l), err: (l) => lines.push(l) };
+}
+
+async function saveTrainedLookingModel(dir: string, seed: number): Promise<void> {
+  const task = resolveTask({ kind: 'classification', minAge: 20, maxAge: 24 });
+  const model = buildModel({ architecture: 'squeezenet', size: 32, channels: 3, classes: task.labels.length, head: 'classification', seed });
+  const metadata: AgekitModelMetadata = {
+    format: 'agekit-model',
+    version: 1,
+    architecture: 'squeezenet',
+    parameters: model.countParams(),
+    task,
+    input: { layout: 'NHWC', size: 32, channels: 3, colour: 'rgb', resize: 'fill', normalization: defaultNormalization(3) },
+    output: { kind: 'probabilities' },
+    backend: 'cpu',
+    createdAt: '2026-01-01T00:00:00.000Z',
+  };
+  await saveModel(model, dir, metadata);
+  model.dispose();
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  work = mkdtempSync(join(tmpdir(), 'agekit-exporter-'));
+  faces = join(work, 'faces');
+  // the app test checks the wiring; the 64-image verification of every architecture is in libs/onnx's bundle.spec.ts
+  await generateSynthDataset({ out: faces, count: 20, seed: 3, size: 48, duplicateRate: 0 });
+  await saveTrainedLookingModel(join(work, 'model'), 1);
+  await saveTrainedLookingModel(join(work, 'other-model'), 2);
+}, 180_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('agekit-exporter', () => {
+  it('export writes a verified bundle; verify re-runs it; a different model fails verification', async () => {
+    const out = join(work, 'dist', 'bundle');
+    const io = capture();
+    const code = await runExporter(['export', '--model', join(work, 'model'), '--out', out, '--data', faces, '--min-images', '20', '--json'], io);
+    expect(io.lines.join('\n')).toContain('onnxruntime vs tfjs (cpu): 20 images');
+    expect(code).toBe(0);
+    for (const f of ['model.onnx', 'preprocess.json', 'labels.json', 'bundle.json', 'README.md', 'cpp/main.cpp', 'cpp/CMakeLists.txt']) expect(existsSync(join(out, f))).toBe(true);
+    const labels = JSON.parse(readFileSync(join(out, 'labels.json'), 'utf8'));
+    expect(labels.labels.map((l: { age: number }) => l.age)).toEqual([20, 21, 22, 23, 24]);
+    const pre = JSON.parse(readFileSync(join(out, 'preprocess.json'), 'utf8'));
+    expect(pre).toMatchObject({ width: 32, height: 32, channels: 3, colorOrder: 'RGB', layout: 'NCHW', scale: 1, valueRange: [0, 255] });
+    const result = JSON.parse(io.lines[io.lines.length - 1]);
+    expect(result.ok).toBe(true);
+    expect(result.verification.tfjs.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+
+    const again = capture();
+    expect(await runExporter(['verify', '--bundle', out, '--data', faces, '--min-images', '20'], again)).toBe(0);
+    expect(again.lines.join('\n')).toContain('verify ok');
+
+    const wrong = capture();
+    expect(await runExporter(['verify', '--bundle', out, '--data', faces, '--min-images', '20', '--model', join(work, 'other-model')], wrong)).toBe(1);
+    expect(wrong.lines.join('\n')).toMatch(/FAILED: largest absolute difference/);
+  });
+
+  it('fails (exit 1) when there are fewer readable images than --min-images (default 64)', async () => {
+    const io = capture();
+    expect(await runExporter(['verify', '--bundle', join(work, 'dist', 'bundle'), '--data', faces, '--images', '4'], io)).toBe(1);
+    expect(io.lines.join('\n')).toMatch(/only 4 images could be compared \(at least 64/);
+  });
+
+  it('exits 2 on bad usage and 1 on a missing bundle', async () => {
+    expect(await runExporter([], capture())).toBe(2);
+    expect(await runExporter(['frobnicate'], capture())).toBe(2);
+    expect(await runExporter(['export', '--model', join(work, 'model')], capture())).toBe(2);
+    expect(await runExporter(['export', '--model', join(work, 'model'), '--out', join(work, 'x'), '--no-verify', '--layout', 'CHW'], capture())).toBe(2);
+    expect(await runExporter(['verify', '--bundle', join(work, 'model'), '--data', faces, '--bogus'], capture())).toBe(2);
+    const io = capture();
+    expect(await runExporter(['verify', '--bundle', join(work, 'nope'), '--data', faces], io)).toBe(1);
+    expect(io.lines.join('\n')).toContain('model.onnx: missing');
+  });
+
+  it('lists images deterministically and evenly spread', () => {
+    const all = listImages(faces, 1000);
+    expect(all.length).toBe(20);
+    const some = listImages(faces, 8);
+    expect(some).toHaveLength(8);
+    expect(some).toEqual(listImages(faces, 8));
+    expect(some[0]).toBe(all[0]);
+  });
+});

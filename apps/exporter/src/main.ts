@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { initBackend, loadModel, type BackendChoice } from '@agekit/model';
+import { describeAgekitModel, readBundle, verifyBundle, writeBundle, type Bundle, type BundleVerification, type InputLayout } from '@agekit/onnx';
+
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+const USAGE = `agekit-exporter: tfjs age model -> verified ONNX bundle for C++ (OpenCV dnn / ONNX Runtime)
+
+usage:
+  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--no-verify] [verify flags]
+  agekit-exporter verify --bundle DIR --data DIR [--model DIR] [verify flags]
+
+export   convert the model saved by 'agekit-trainer train' (model.json + weights.bin + agekit-model.json) and write
+         model.onnx, preprocess.json, labels.json, bundle.json, README.md and cpp/ (main.cpp, CMakeLists.txt) to --out;
+         then verify it (unless --no-verify).
+verify   re-run the verification of a bundle: onnxruntime vs the tfjs model (--model, default: the bundle's source model)
+         on the images under --data, and onnx.checker (python3-onnx) when present.
+
+verify flags:
+  --data DIR           images to verify on (any folder; searched recursively for .jpg/.jpeg/.png/.webp)
+  --images N           use at most N images, evenly spread over the sorted list (default 256)
+  --min-images N       fail with fewer readable images (default 64)
+  --tolerance X        largest allowed |onnx - tfjs| (default 1e-4)
+  --cpp                also build the C++ example (g++ + OpenCV) and compare it with onnxruntime (tolerance 1e-3)
+  --backend NAME       tfjs backend of the reference: cpu (default, exact) | wasm | auto
+  --json               print the result as JSON on stdout
+  --help
+
+exit codes: 0 ok, 1 failed (including a failed verification), 2 bad usage`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  out: { type: 'string' },
+  bundle: { type: 'string' },
+  data: { type: 'string' },
+  layout: { type: 'string' },
+  'no-verify': { type: 'boolean' },
+  images: { type: 'string' },
+  'min-images': { type: 'string' },
+  tolerance: { type: 'string' },
+  cpp: { type: 'boolean' },
+  backend: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+export interface ExporterIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: ExporterIo = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+function positiveNumber(flags: Flags, name: 'images' | 'min-images' | 'tolerance', fallback: number, integer: boolean): number {
+  const raw = flags[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(Number.isFinite(value) && value > 0) || (integer && !Number.isInteger(value))) throw new UsageError(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got '${raw}')`);
+  return value;
+}
+
+function required(flags: Flags, name: 'model' | 'out' | 'bundle' | 'data'): string {
+  const value = flags[name];
+  if (!value) throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp)$/i;
+
+/** Image files under `root`, sorted, at most `limit`, evenly spread (deterministic). */
+export function listImages(root: string, limit: number): string[] {
+  let stat;
+  try {
+    stat = statSync(root);
+  } catch {
+    throw new Error(`${root}: no such directory`);
+  }
+  if (!stat.isDirectory()) throw new Error(`${root}: not a directory`);
+  const files = (readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => IMAGE_EXTENSIONS.test(f))
+    .sort()
+    .map((f) => join(root, f));
+  if (files.length <= limit) return files;
+  return Array.from({ length: limit }, (_, i) => files[Math.floor((i * files.length) / limit)]);
+}
+
+function progress(io: ExporterIo, label: string): (done: number, total: number) => void {
+  let last = -1;
+  return (done, total) => {
+    const step = Math.floor((done / total) * 4);
+    if (step !== last || done === total) {
+      last = step;
+      io.err(`${label}: ${done}/${total}`);
+    }
+  };
+}
+
+async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, io: ExporterIo): Promise<BundleVerification> {
+  const images = listImages(required(flags, 'data'), positiveNumber(flags, 'images', 256, true));
+  const backend = (flags.backend ?? 'cpu') as BackendChoice;
+  if (!['cpu', 'wasm', 'auto'].includes(backend)) throw new UsageError(`--backend must be cpu, wasm or auto (got '${backend}')`);
+  const info = await initBackend({ backend });
+  io.err(`tfjs backend: ${info.name} (${info.reason})`);
+  const { model } = await loadModel(modelDir);
+  io.err(`verifying ${bundle.onnxPath} against ${modelDir} on ${images.length} images`);
+  const report = await verifyBundle({
+    bundle,
+    model,
+    images,
+    tolerance: positiveNumber(flags, 'tolerance', 1e-4, false),
+    minImages: positiveNumber(flags, 'min-images', 64, true),
+    cpp: Boolean(flags.cpp),
+    onProgress: progress(io, 'verify'),
+  });
+  model.dispose();
+  const t = report.tfjs;
+  io.err(`onnxruntime vs tfjs (${t.backend}): ${t.images} images, max |diff| = ${t.maxAbsDiff.toExponential(3)}, mean ${t.meanAbsDiff.toExponential(3)}, ` + `arg-max agreement ${(t.argmaxAgreement * 100).toFixed(1)}% -> ${t.passed ? 'ok' : `FAILED: ${t.failure}`}`);
+  for (const p of t.problems) io.err(`  unreadable image ${p.file}: ${p.reason}`);
+  io.err(`onnx checker: ${report.checker.status}: ${report.checker.message}`);
+  if (report.cpp) io.err(`C++ example (OpenCV dnn) vs onnxruntime: ${report.cpp.status}: ${report.cpp.message}`);
+  return report;
+}
+
+function summary(report: BundleVerification | undefined): Record<string, unknown> | undefined {
+  if (!report) return undefined;
+  return { passed: report.passed, tfjs: report.tfjs, checker: report.checker, cpp: report.cpp };
+}
+
+async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
+  const modelDir = required(flags, 'model');
+  const out = required(flags, 'out');
+  const layout = (flags.layout ?? 'NCHW').toUpperCase();
+  if (layout !== 'NCHW' && layout !== 'NHWC') throw new UsageError(`--layout must be NCHW or NHWC (got '${flags.layout}')`);
+  if (!flags['no-verify'] && !flags.data) throw new UsageError('--data is required to verify the export (or pass --no-verify)');
+  await initBackend({ backend: (flags.backend ?? 'cpu') as BackendChoice });
+  const { model, metadata } = await loadModel(modelDir);
+  const { bundle, converted } = writeBundle({ model, description: describeAgekitModel(metadata), out, inputLayout: layout as InputLayout, sourceModel: modelDir });
+  model.dispose();
+  const ops = Object.entries(converted.opCounts)
+    .map(([op, n]) => `${op} x${n}`)
+    .join(', ');
+  io.err(`wrote ${bundle.dir}: ${metadata.architecture} (${metadata.task.kind}), ONNX opset ${converted.opset}, ${ops}`);
+  if (converted.foldedBatchNorms.length) io.err(`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`);
+  if (converted.removedLayers.length) io.err(`removed (identity at inference): ${converted.removedLayers.join(', ')}`);
+  let report: BundleVerification | undefined;
+  if (flags['no-verify']) io.err('warning: --no-verify: the bundle was NOT verified');
+  else report = await runVerification(flags, bundle, modelDir, io);
+  const ok = !report || report.passed;
+  if (flags.json) io.out(JSON.stringify({ command: 'export', bundle: bundle.dir, ok, verification: summary(report) }));
+  else io.out(ok ? `export ok: ${bundle.dir}` : `export written to ${bundle.dir} but verification FAILED`);
+  return ok ? EXIT.ok : EXIT.failed;
+}
+
+async function verifyCommand(flags: Flags, io: ExporterIo): Promise<number> {
+  const bundle = readBundle(required(flags, 'bundle'));
+  required(flags, 'data');
+  const modelDir = flags.model ?? bundle.manifest.sourceModel;
+  if (!modelDir) throw new UsageError('the bundle does not name its source model: pass --model DIR');
+  const report = await runVerification(flags, bundle, modelDir, io);
+  if (flags.json) io.out(JSON.stringify({ command: 'verify', bundle: bundle.dir, ok: report.passed, verification: summary(report) }));
+  else io.out(report.passed ? `verify ok: ${bundle.dir}` : `verify FAILED: ${bundle.dir}`);
+  return report.passed ? EXIT.ok : EXIT.failed;
+}
+
+/** Run the exporter with argv (without node and script); returns the exit code. */
+export async function runExporter(argv: string[], io: ExporterIo = defaultIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (command !== 'export' && command !== 'verify') {
+    io.err(`error: unknown command '${command}'\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    const { values: flags, positionals } = parseArgs({ args: rest, options: OPTIONS, allowPositionals: true, strict: true });
+    if (flags.help) {
+      io.out(USAGE);
+      return EXIT.ok;
+    }
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    return command === 'export' ? await exportCommand(flags, io) : await verifyCommand(flags, io);
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err(`error: ${(error as Error).message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.failed;
+  }
+}
+
+if (require.main === module) {
+  runExporter(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,105 @@
+import type { Schema } from '@agekit/dataset';
+import type { ArchitectureName, BackendChoice, LearningRateSchedule, MonitorMetric, TaskSpec } from '@agekit/model';
+
+/** configs/train.json */
+export interface TrainConfig {
+  /** Dataset root: either with train/ and val/ (and optionally test/) split folders, or any layout (split here). */
+  data: string;
+  /** Output folder for the run (model, metadata, history, plots, checkpoints). */
+  out: string;
+  architecture: ArchitectureName;
+  task: TaskSpec;
+  input: { size: number; grayscale: boolean };
+  training: {
+    epochs: number;
+    batchSize: number;
+    learningRate: number;
+    schedule: LearningRateSchedule;
+    l2: number;
+    dropout: number;
+    classWeights: 'none' | 'balanced' | number[];
+    regressionLoss: 'l1' | 'l2';
+    earlyStoppingPatience: number;
+    monitor?: MonitorMetric;
+    flip: boolean;
+  };
+  /** Used only when the dataset has no split folders. */
+  split: { train: number; val: number; test: number };
+  backend: BackendChoice;
+  /** Decoded-image cache (default <out>/cache). */
+  cacheDir?: string;
+  seed: number;
+}
+
+export const trainConfigSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    data: { type: 'string', default: 'out/resampled_dataset' },
+    out: { type: 'string', default: 'models/run' },
+    architecture: { enum: ['squeezenet', 'simple-cnn'], default: 'squeezenet' },
+    task: {
+      type: 'object',
+      default: { kind: 'classification', minAge: 20, maxAge: 50 },
+      required: ['kind'],
+      properties: {
+        kind: { enum: ['classification', 'age-groups', 'age-group-labels', 'regression'] },
+        minAge: { type: 'integer', minimum: 0 },
+        maxAge: { type: 'integer', minimum: 0 },
+        edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
+        labels: { type: 'array', items: { type: 'string' }, minItems: 2 },
+        representativeAges: { type: 'array', items: { type: 'number' } },
+      },
+      additionalProperties: false,
+    },
+    input: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: 128 }, grayscale: { type: 'boolean', default: false } },
+    },
+    training: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        epochs: { type: 'integer', minimum: 1, default: 30 },
+        batchSize: { type: 'integer', minimum: 1, default: 32 },
+        learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
+        schedule: {
+          type: 'object',
+          default: { kind: 'constant' },
+          required: ['kind'],
+          properties: {
+            kind: { enum: ['constant', 'step', 'cosine'] },
+            everyEpochs: { type: 'integer', minimum: 1 },
+            gamma: { type: 'number', exclusiveMinimum: 0 },
+            minLearningRate: { type: 'number', minimum: 0 },
+          },
+          additionalProperties: false,
+        },
+        l2: { type: 'number', minimum: 0, default: 0 },
+        dropout: { type: 'number', minimum: 0, maximum: 0.95, default: 0.5 },
+        classWeights: { anyOf: [{ enum: ['none', 'balanced'] }, { type: 'array', items: { type: 'number', minimum: 0 } }], default: 'none' },
+        regressionLoss: { enum: ['l1', 'l2'], default: 'l1' },
+        earlyStoppingPatience: { type: 'integer', minimum: 0, default: 0 },
+        monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
+        flip: { type: 'boolean', default: true },
+      },
+    },
+    split: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        train: { type: 'number', minimum: 0, default: 0.7 },
+        val: { type: 'number', minimum: 0, default: 0.15 },
+        test: { type: 'number', minimum: 0, default: 0.15 },
+      },
+    },
+    backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+    cacheDir: { type: 'string' },
+    seed: { type: 'integer', default: 42 },
+  },
+};

@@ -1,0 +1,11 @@
+// Public API of @agekit/model
+export * from './lib/backend';
+export * from './lib/kernels';
+export * from './lib/architectures';
+export * from './lib/tasks';
+export * from './lib/metrics';
+export * from './lib/images';
+export * from './lib/evaluate';
+export * from './lib/io';
+export * from './lib/train';
+export * from './lib/dataset';

@@ -1,0 +1,156 @@
+import * as tf from '@tensorflow/tfjs';
+
+export type ArchitectureName = 'squeezenet' | 'simple-cnn';
+export const ARCHITECTURES: readonly ArchitectureName[] = ['squeezenet', 'simple-cnn'];
+
+/** What the network's last layer produces. */
+export type HeadKind = 'classification' | 'regression';
+
+export interface ArchitectureOptions {
+  architecture: ArchitectureName;
+  /** Input side in pixels (square). */
+  size: number;
+  /** 3 (RGB) or 1 (grayscale). */
+  channels: 1 | 3;
+  /** Classification: number of classes (softmax outputs). Regression: ignored (one linear output). */
+  classes: number;
+  head: HeadKind;
+  /** Dropout rate before the head (default 0.5). */
+  dropout?: number;
+  /** Seed for weight initialisation (same seed -> same initial weights). */
+  seed?: number;
+}
+
+/** Layer types every architecture here is built from: the set the ONNX exporter handles. */
+export const EXPORTABLE_LAYER_CLASSES = [
+  'InputLayer',
+  'Conv2D',
+  'DepthwiseConv2D',
+  'BatchNormalization',
+  'ReLU',
+  'Activation',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'GlobalAveragePooling2D',
+  'Concatenate',
+  'Add',
+  'Dense',
+  'Flatten',
+  'Dropout',
+] as const;
+
+type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
+
+class Seeds {
+  private n = 0;
+  constructor(private readonly seed: number) {}
+  kernel(): Initializer {
+    return tf.initializers.glorotUniform({ seed: this.seed * 1000 + this.n++ });
+  }
+  he(): Initializer {
+    return tf.initializers.heNormal({ seed: this.seed * 1000 + this.n++ });
+  }
+}
+
+function conv(
+  x: tf.SymbolicTensor,
+  seeds: Seeds,
+  name: string,
+  filters: number,
+  kernelSize: number,
+  options: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'linear' } = {},
+): tf.SymbolicTensor {
+  return tf.layers
+    .conv2d({
+      name,
+      filters,
+      kernelSize,
+      strides: options.strides ?? 1,
+      padding: options.padding ?? 'valid',
+      activation: options.activation ?? 'relu',
+      kernelInitializer: seeds.he(),
+      biasInitializer: 'zeros',
+    })
+    .apply(x) as tf.SymbolicTensor;
+}
+
+function fire(x: tf.SymbolicTensor, seeds: Seeds, name: string, squeeze: number, expand: number): tf.SymbolicTensor {
+  const s = conv(x, seeds, `${name}_squeeze1x1`, squeeze, 1);
+  const e1 = conv(s, seeds, `${name}_expand1x1`, expand, 1);
+  const e3 = conv(s, seeds, `${name}_expand3x3`, expand, 3, { padding: 'same' });
+  return tf.layers.concatenate({ name: `${name}_concat`, axis: -1 }).apply([e1, e3]) as tf.SymbolicTensor;
+}
+
+function maxPool(x: tf.SymbolicTensor, name: string, poolSize: number, strides: number): tf.SymbolicTensor {
+  return tf.layers.maxPooling2d({ name, poolSize, strides, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
+}
+
+/**
+ * SqueezeNet 1.1 (Iandola et al.; torchvision's squeezenet1_1 layout): conv 3x3/2 (64), pool, fire x2, pool, fire x2,
+ * pool, fire x4, dropout, conv 1x1 to K classes + ReLU, global average pool, softmax. Regression: conv 1x1 to one
+ * linear output, global average pool. Pools use 'valid' padding (torch uses ceil mode; parameter counts are equal).
+ */
+function squeezenet(input: tf.SymbolicTensor, o: ArchitectureOptions, seeds: Seeds): tf.SymbolicTensor {
+  let x = conv(input, seeds, 'conv1', 64, 3, { strides: 2 });
+  x = maxPool(x, 'pool1', 3, 2);
+  x = fire(x, seeds, 'fire2', 16, 64);
+  x = fire(x, seeds, 'fire3', 16, 64);
+  x = maxPool(x, 'pool3', 3, 2);
+  x = fire(x, seeds, 'fire4', 32, 128);
+  x = fire(x, seeds, 'fire5', 32, 128);
+  x = maxPool(x, 'pool5', 3, 2);
+  x = fire(x, seeds, 'fire6', 48, 192);
+  x = fire(x, seeds, 'fire7', 48, 192);
+  x = fire(x, seeds, 'fire8', 64, 256);
+  x = fire(x, seeds, 'fire9', 64, 256);
+  x = tf.layers.dropout({ name: 'drop9', rate: o.dropout ?? 0.5, seed: o.seed }).apply(x) as tf.SymbolicTensor;
+  if (o.head === 'classification') {
+    x = conv(x, seeds, 'conv10', o.classes, 1, { activation: 'relu' });
+    x = tf.layers.globalAveragePooling2d({ name: 'pool10' }).apply(x) as tf.SymbolicTensor;
+    return tf.layers.activation({ name: 'probabilities', activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
+  }
+  x = conv(x, seeds, 'conv10', 1, 1, { activation: 'linear' });
+  return tf.layers.globalAveragePooling2d({ name: 'output' }).apply(x) as tf.SymbolicTensor;
+}
+
+/** Four conv(3x3, same, ReLU) + max-pool(2) blocks (32, 64, 128, 128 filters), flatten, dense 512 + ReLU, dropout, head. */
+function simpleCnn(input: tf.SymbolicTensor, o: ArchitectureOptions, seeds: Seeds): tf.SymbolicTensor {
+  let x = input;
+  [32, 64, 128, 128].forEach((filters, i) => {
+    x = conv(x, seeds, `block${i + 1}_conv`, filters, 3, { padding: 'same' });
+    x = maxPool(x, `block${i + 1}_pool`, 2, 2);
+  });
+  x = tf.layers.flatten({ name: 'flatten' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dense({ name: 'dense1', units: 512, activation: 'relu', kernelInitializer: seeds.he() }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ name: 'dropout1', rate: o.dropout ?? 0.5, seed: o.seed }).apply(x) as tf.SymbolicTensor;
+  if (o.head === 'classification') {
+    return tf.layers
+      .dense({ name: 'probabilities', units: o.classes, activation: 'softmax', kernelInitializer: seeds.kernel() })
+      .apply(x) as tf.SymbolicTensor;
+  }
+  return tf.layers.dense({ name: 'output', units: 1, activation: 'linear', kernelInitializer: seeds.kernel() }).apply(x) as tf.SymbolicTensor;
+}
+
+/** Build an untrained tfjs Layers model. Input: [batch, size, size, channels] float32, normalised. */
+export function buildModel(options: ArchitectureOptions): tf.LayersModel {
+  if (!Number.isInteger(options.size) || options.size < (options.architecture === 'squeezenet' ? 32 : 16)) {
+    throw new Error(`input size ${options.size} is too small for ${options.architecture}`);
+  }
+  if (options.head === 'classification' && !(options.classes >= 2)) throw new Error(`classification needs at least 2 classes (got ${options.classes})`);
+  const seeds = new Seeds(options.seed ?? 0);
+  const input = tf.input({ name: 'image', shape: [options.size, options.size, options.channels] });
+  const output =
+    options.architecture === 'squeezenet'
+      ? squeezenet(input, options, seeds)
+      : options.architecture === 'simple-cnn'
+        ? simpleCnn(input, options, seeds)
+        : (() => {
+            throw new Error(`unknown architecture '${String(options.architecture)}' (known: ${ARCHITECTURES.join(', ')})`);
+          })();
+  return tf.model({ name: options.architecture, inputs: input, outputs: output });
+}
+
+/** Total number of weights (trainable and not). */
+export function countParameters(model: tf.LayersModel): number {
+  return model.weights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+}

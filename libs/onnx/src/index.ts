@@ -1,0 +1,50 @@
+// Public API of @agekit/onnx
+export {
+  convertLayersModel,
+  UnsupportedLayerError,
+  samePadding,
+  hwioToOihw,
+  depthwiseToOihw,
+  type ConvertOptions,
+  type ConvertResult,
+  type InputLayout,
+} from './lib/convert';
+export { OPSET_VERSION, IR_VERSION, decodeModel } from './lib/graph';
+export {
+  readImagePixels,
+  writePresizedImage,
+  normalizePixels,
+  nhwcToNchw,
+  validatePreprocessSpec,
+  type PreprocessSpec,
+  type ResizeKernel,
+} from './lib/preprocess';
+export {
+  createOnnxSession,
+  runOnnx,
+  runTfjs,
+  verifyAgainstTfjs,
+  checkWithPythonOnnx,
+  type VerifyOptions,
+  type VerifyReport,
+  type CheckerReport,
+  type ImageProblem,
+  type ProgressCallback,
+} from './lib/verify';
+export {
+  writeBundle,
+  readBundle,
+  verifyBundle,
+  compareCppWithOnnx,
+  describeLabels,
+  type ExportModelDescription,
+  type LabelsSpec,
+  type BundleManifest,
+  type Bundle,
+  type WriteBundleOptions,
+  type CppComparison,
+  type BundleVerification,
+} from './lib/bundle';
+export { CPP_MAIN, CPP_CMAKELISTS, findCppToolchain, buildCppExample, runCppExample, type CppPrediction, type CppToolchain } from './lib/cpp';
+export { describeAgekitModel } from './lib/agekit-model';
+export { rgbToGrayOpenCv } from './lib/preprocess';

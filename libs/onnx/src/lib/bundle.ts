@@ -1,0 +1,367 @@
+import type * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { convertLayersModel, type ConvertResult, type InputLayout } from './convert';
+import { CPP_CMAKELISTS, CPP_MAIN, buildCppExample, findCppToolchain, runCppExample } from './cpp';
+import { normalizePixels, readImagePixels, validatePreprocessSpec, writePresizedImage, type PreprocessSpec, type ResizeKernel } from './preprocess';
+import { checkWithPythonOnnx, createOnnxSession, runOnnx, verifyAgainstTfjs, type CheckerReport, type ProgressCallback, type VerifyReport } from './verify';
+
+/** What the exporter needs to know about a trained model besides its layers (filled from @agekit/model's metadata by the app). */
+export interface ExportModelDescription {
+  /** Free-form name shown in the README (e.g. the architecture). */
+  name: string;
+  task: 'classification' | 'regression';
+  /** Classification: one name per output (e.g. '20' or '20-29'). */
+  labels: string[];
+  /** Classification: the age each output stands for (expected age = sum p_k * labelAges[k]). */
+  labelAges: number[];
+  /** Regression: age = output * scale + offset. */
+  regression?: { scale: number; offset: number };
+  /** Input size and normalisation: value = (pixel * scale - mean[c]) / std[c]. */
+  input: {
+    width: number;
+    height: number;
+    channels: 1 | 3;
+    resize: ResizeKernel;
+    scale: number;
+    mean: number[];
+    std: number[];
+  };
+}
+
+/** labels.json */
+export interface LabelsSpec {
+  task: 'classification' | 'regression';
+  outputName: string;
+  /** `age` is absent when the label has no representative age (then no expected age can be computed). JSON null is avoided: OpenCV's FileStorage cannot parse it. */
+  labels: Array<{ index: number; name: string; age?: number }>;
+  regression?: { scale: number; offset: number };
+  /** How to turn the output into an age, in words. */
+  expectedAge: string;
+}
+
+/** bundle.json: what was exported and how. */
+export interface BundleManifest {
+  format: 'agekit-onnx-bundle';
+  version: 1;
+  modelName: string;
+  /** Directory of the tfjs model this bundle came from, when known (verify uses it by default). */
+  sourceModel?: string;
+  opset: number;
+  irVersion: number;
+  opCounts: Record<string, number>;
+  foldedBatchNorms: string[];
+  removedLayers: string[];
+}
+
+export interface Bundle {
+  dir: string;
+  onnxPath: string;
+  preprocess: PreprocessSpec;
+  labels: LabelsSpec;
+  manifest: BundleManifest;
+}
+
+export interface WriteBundleOptions {
+  model: tf.LayersModel;
+  description: ExportModelDescription;
+  /** Output directory (replaced atomically: written next to it, then renamed). */
+  out: string;
+  inputLayout?: InputLayout;
+  sourceModel?: string;
+}
+
+export function describeLabels(description: ExportModelDescription, outputName: string): LabelsSpec {
+  if (description.task === 'classification') {
+    if (description.labels.length !== description.labelAges.length) throw new Error(`labels (${description.labels.length}) and labelAges (${description.labelAges.length}) differ in length`);
+    const known = description.labelAges.every((a) => Number.isFinite(a));
+    return {
+      task: 'classification',
+      outputName,
+      labels: description.labels.map((name, index) => (Number.isFinite(description.labelAges[index]) ? { index, name, age: description.labelAges[index] } : { index, name })),
+      expectedAge: known
+        ? 'output is a probability per label (softmax, sums to 1); expected age = sum_k output[k] * labels[k].age; predicted label = argmax_k output[k]'
+        : 'output is a probability per label (softmax, sums to 1); predicted label = argmax_k output[k]; the labels have no representative ages, so no expected age',
+    };
+  }
+  const regression = description.regression ?? { scale: 1, offset: 0 };
+  return { task: 'regression', outputName, labels: [], regression, expectedAge: `age in years = output[0] * ${regression.scale} + ${regression.offset}` };
+}
+
+function readme(description: ExportModelDescription, pre: PreprocessSpec, labels: LabelsSpec, converted: ConvertResult): string {
+  const shape = pre.inputShape.join(' x ');
+  const colour =
+    pre.channels === 1
+      ? 'then convert the resized colour image to gray (1 channel) with cv::cvtColor(BGR2GRAY) rounding'
+      : 'RGB order (3 channels; OpenCV decodes BGR: convert with cv::COLOR_BGR2RGB)';
+  const post =
+    labels.task === 'classification'
+      ? [
+          `The output \`${labels.outputName}\` has shape N x ${labels.labels.length}: probabilities (softmax) over the labels in \`labels.json\`.`,
+          '- predicted label: `argmax_k p[k]` -> `labels[k].name`;',
+          '- expected age (the figure to report): `sum_k p[k] * labels[k].age`.',
+        ]
+      : [`The output \`${labels.outputName}\` has shape N x 1; age in years = \`output * ${labels.regression?.scale} + ${labels.regression?.offset}\`.`];
+  return [
+    `# ${description.name} age model (ONNX bundle)`,
+    '',
+    'Made by `@agekit/onnx` from a tfjs Layers model. `agekit-exporter export` (unless run with --no-verify) and `agekit-exporter verify`',
+    'check that onnxruntime and tfjs agree within 1e-4 on real images, and (`--cpp`) that the C++ example below agrees with onnxruntime',
+    'within 1e-3 on every output.',
+    '',
+    '## Files',
+    '- `model.onnx`: the network (ONNX opset ' + converted.opset + ', IR version ' + converted.irVersion + ', float32, dynamic batch).',
+    '- `preprocess.json`: input size, resize, colour order, value range, mean/std, layout (read by the example with `cv::FileStorage`).',
+    '- `labels.json`: output index -> label and its age; how to compute the expected age.',
+    '- `cpp/main.cpp`, `cpp/CMakeLists.txt`: a complete example with OpenCV\'s dnn module.',
+    '- `bundle.json`: what the converter did (ops, folded batch norms, removed layers).',
+    '',
+    '## 1. Load',
+    '```cpp',
+    'cv::dnn::Net net = cv::dnn::readNetFromONNX("model.onnx");   // OpenCV >= 4.5 (Debian: libopencv-dev)',
+    '```',
+    `ONNX Runtime works as well: input \`${pre.inputName}\`, output \`${pre.outputName}\`.`,
+    '',
+    '## 2. Preprocess (must match exactly)',
+    '1. Decode the image in colour (apply EXIF orientation; `cv::imread` does).',
+    `2. Resize the whole image to exactly ${pre.width} x ${pre.height} (width x height), no crop, no padding. The model was fed images resized by`,
+    `   sharp/libvips (\`${pre.resize.method}\` kernel, from the fully decoded image); OpenCV's \`cv::INTER_AREA\` (shrinking) is the closest filter.`,
+    '   A different resize filter changes predictions slightly; for bit-identical inputs resize beforehand to the exact size (the example then',
+    '   skips its resize): that is how the export test compares C++ with onnxruntime.',
+    `3. Colour: ${colour}.`,
+    `4. Pixel values are in [${pre.valueRange.join(', ')}]. For each channel c: \`value = (pixel * ${pre.scale} - mean[c]) / std[c]\` with`,
+    `   mean = [${pre.mean.join(', ')}], std = [${pre.std.join(', ')}].`,
+    `5. Layout ${pre.layout}: the input tensor \`${pre.inputName}\` has shape ${shape} (N = batch).` +
+      (pre.layout === 'NCHW' ? ' `cv::dnn::blobFromImage(floatImage)` makes it.' : ' A continuous HxWxC float cv::Mat is already NHWC.'),
+    '',
+    '## 3. Run',
+    '```cpp',
+    'net.setInput(blob);',
+    'cv::Mat out = net.forward();   // N x outputs, float32',
+    '```',
+    '',
+    '## 4. Post-process',
+    ...post,
+    '',
+    '## Build and run the example',
+    '```sh',
+    'cd cpp',
+    'g++ -O2 -std=c++17 main.cpp -o agekit_predict $(pkg-config --cflags --libs opencv4)',
+    '# or: cmake -S . -B build && cmake --build build',
+    './agekit_predict .. face1.jpg face2.png',
+    '```',
+    'Each line: file, predicted label, expected age, then the raw outputs. A file that cannot be read is reported on stderr and',
+    'the exit status is 1; the other files are still processed.',
+    '',
+  ].join('\n');
+}
+
+/** Convert the model and write the bundle directory (model.onnx, preprocess.json, labels.json, bundle.json, README.md, cpp/). */
+export function writeBundle(options: WriteBundleOptions): { bundle: Bundle; converted: ConvertResult } {
+  const d = options.description;
+  const layout = options.inputLayout ?? 'NCHW';
+  const converted = convertLayersModel(options.model, { inputLayout: layout, docString: `${d.name} age model (${d.task})`, metadata: { task: d.task } });
+  const [, h, w, c] = options.model.inputs[0].shape;
+  if (h !== d.input.height || w !== d.input.width || c !== d.input.channels) {
+    throw new Error(`the model input [${h}, ${w}, ${c}] does not match the description ${d.input.height}x${d.input.width}x${d.input.channels}`);
+  }
+  const preprocess: PreprocessSpec = {
+    width: d.input.width,
+    height: d.input.height,
+    channels: d.input.channels,
+    colorOrder: d.input.channels === 1 ? 'GRAY' : 'RGB',
+    resize: { method: d.input.resize, fit: 'fill', library: 'sharp' },
+    valueRange: [0, 255],
+    scale: d.input.scale,
+    mean: d.input.mean,
+    std: d.input.std,
+    layout,
+    inputName: converted.inputName,
+    outputName: converted.outputNames[0],
+    inputShape: converted.inputDims,
+  };
+  validatePreprocessSpec(preprocess);
+  const labels = describeLabels(d, converted.outputNames[0]);
+  const outSize = converted.outputDims[0][1];
+  if (d.task === 'classification' && outSize !== labels.labels.length) throw new Error(`the model has ${outSize} outputs but ${labels.labels.length} labels`);
+  const manifest: BundleManifest = {
+    format: 'agekit-onnx-bundle',
+    version: 1,
+    modelName: d.name,
+    sourceModel: options.sourceModel ? resolve(options.sourceModel) : undefined,
+    opset: converted.opset,
+    irVersion: converted.irVersion,
+    opCounts: converted.opCounts,
+    foldedBatchNorms: converted.foldedBatchNorms,
+    removedLayers: converted.removedLayers,
+  };
+
+  const out = resolve(options.out);
+  mkdirSync(dirname(out), { recursive: true });
+  const temp = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`));
+  try {
+    writeFileSync(join(temp, 'model.onnx'), converted.bytes);
+    writeFileSync(join(temp, 'preprocess.json'), JSON.stringify(preprocess, null, 2) + '\n');
+    writeFileSync(join(temp, 'labels.json'), JSON.stringify(labels, null, 2) + '\n');
+    writeFileSync(join(temp, 'bundle.json'), JSON.stringify(manifest, null, 2) + '\n');
+    writeFileSync(join(temp, 'README.md'), readme(d, preprocess, labels, converted));
+    mkdirSync(join(temp, 'cpp'));
+    writeFileSync(join(temp, 'cpp', 'main.cpp'), CPP_MAIN);
+    writeFileSync(join(temp, 'cpp', 'CMakeLists.txt'), CPP_CMAKELISTS);
+    if (existsSync(out)) {
+      const old = `${temp}.old`;
+      renameSync(out, old);
+      renameSync(temp, out);
+      rmSync(old, { recursive: true, force: true });
+    } else {
+      renameSync(temp, out);
+    }
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { bundle: { dir: out, onnxPath: join(out, 'model.onnx'), preprocess, labels, manifest }, converted };
+}
+
+function readJson<T>(file: string): T {
+  if (!existsSync(file)) throw new Error(`${file}: missing (not an agekit bundle?)`);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (error) {
+    throw new Error(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+export function readBundle(dir: string): Bundle {
+  const root = resolve(dir);
+  const onnxPath = join(root, 'model.onnx');
+  if (!existsSync(onnxPath)) throw new Error(`${onnxPath}: missing (not an agekit bundle?)`);
+  const preprocess = readJson<PreprocessSpec>(join(root, 'preprocess.json'));
+  try {
+    validatePreprocessSpec(preprocess);
+  } catch (error) {
+    throw new Error(`${join(root, 'preprocess.json')}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return { dir: root, onnxPath, preprocess, labels: readJson<LabelsSpec>(join(root, 'labels.json')), manifest: readJson<BundleManifest>(join(root, 'bundle.json')) };
+}
+
+export interface CppComparison {
+  status: 'passed' | 'failed' | 'skipped';
+  message: string;
+  images: number;
+  maxAbsDiff: number;
+  tolerance: number;
+  /** Images whose predicted label differs between the C++ program and onnxruntime. */
+  labelMismatches: number;
+}
+
+/**
+ * Build the bundle's C++ example, run it and onnxruntime on the same pre-sized PNGs (resized once with sharp to the exact
+ * input size, so both sides decode identical pixels) and compare the outputs. Skipped (not passed) without g++/OpenCV.
+ */
+export async function compareCppWithOnnx(options: {
+  bundle: Bundle;
+  images: string[];
+  tolerance?: number;
+  workDir?: string;
+  /** A binary already built from this package's CPP_MAIN (skips the compile). */
+  binary?: string;
+}): Promise<CppComparison> {
+  const tolerance = options.tolerance ?? 1e-3;
+  const { bundle } = options;
+  const found = findCppToolchain();
+  if (!options.binary && !found.ok) return { status: 'skipped', message: `skipped: ${found.reason}`, images: 0, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
+  const work = options.workDir ?? mkdtempSync(join(tmpdir(), 'agekit-cpp-'));
+  const ownsWork = options.workDir === undefined;
+  try {
+    let binary = options.binary;
+    if (!binary) {
+      if (!found.ok) throw new Error(found.reason);
+      binary = join(work, 'agekit_predict');
+      buildCppExample(join(bundle.dir, 'cpp'), binary, found.toolchain);
+    }
+    const spec = bundle.preprocess;
+    const presized: string[] = [];
+    for (const [i, file] of options.images.entries()) {
+      const target = join(work, `img_${String(i).padStart(4, '0')}.png`);
+      try {
+        await writePresizedImage(file, spec, target);
+        presized.push(target);
+      } catch {
+        // unreadable image: left out on both sides
+      }
+    }
+    const cpp = runCppExample(binary, bundle.dir, presized);
+    if (cpp.errors.length) return { status: 'failed', message: `C++ example failed: ${cpp.errors.slice(0, 3).join('; ')}`, images: cpp.predictions.length, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
+    if (cpp.predictions.length !== presized.length) {
+      return { status: 'failed', message: `C++ example printed ${cpp.predictions.length} predictions for ${presized.length} images`, images: cpp.predictions.length, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
+    }
+    const session = await createOnnxSession(bundle.onnxPath);
+    let maxAbsDiff = 0;
+    let labelMismatches = 0;
+    try {
+      for (const [i, file] of presized.entries()) {
+        const x = normalizePixels(await readImagePixels(file, spec), spec);
+        const { data } = await runOnnx(session, x, [1, spec.height, spec.width, spec.channels], spec);
+        const row = cpp.predictions[i];
+        if (row.outputs.length !== data.length) throw new Error(`C++ printed ${row.outputs.length} outputs, onnxruntime gave ${data.length}`);
+        let best = 0;
+        for (let k = 0; k < data.length; k++) {
+          const d = Math.abs(data[k] - row.outputs[k]);
+          maxAbsDiff = Number.isNaN(d) ? Number.POSITIVE_INFINITY : Math.max(maxAbsDiff, d);
+          if (data[k] > data[best]) best = k;
+        }
+        const expectedLabel = bundle.labels.task === 'classification' ? bundle.labels.labels[best]?.name : undefined;
+        if (expectedLabel !== undefined && expectedLabel !== row.label) labelMismatches++;
+      }
+    } finally {
+      await session.release();
+    }
+    const passed = maxAbsDiff <= tolerance;
+    return {
+      status: passed ? 'passed' : 'failed',
+      message: `${presized.length} images: largest |C++ - onnxruntime| = ${maxAbsDiff.toExponential(3)} (tolerance ${tolerance}), ${labelMismatches} label mismatches`,
+      images: presized.length,
+      maxAbsDiff,
+      tolerance,
+      labelMismatches,
+    };
+  } finally {
+    if (ownsWork) rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export interface BundleVerification {
+  tfjs: VerifyReport;
+  checker: CheckerReport;
+  cpp?: CppComparison;
+  passed: boolean;
+}
+
+/** Verify a bundle: onnxruntime vs tfjs (<= tolerance), the python onnx checker (when present) and optionally the C++ example. */
+export async function verifyBundle(options: {
+  bundle: Bundle;
+  model: tf.LayersModel;
+  images: string[];
+  tolerance?: number;
+  minImages?: number;
+  cpp?: boolean;
+  cppImages?: number;
+  onProgress?: ProgressCallback;
+}): Promise<BundleVerification> {
+  const { bundle } = options;
+  const tfjs = await verifyAgainstTfjs({
+    onnx: bundle.onnxPath,
+    model: options.model,
+    preprocess: bundle.preprocess,
+    images: options.images,
+    tolerance: options.tolerance,
+    minImages: options.minImages,
+    onProgress: options.onProgress,
+  });
+  const checker = checkWithPythonOnnx(bundle.onnxPath);
+  const cpp = options.cpp ? await compareCppWithOnnx({ bundle, images: options.images.slice(0, options.cppImages ?? 16) }) : undefined;
+  const passed = tfjs.passed && checker.status !== 'failed' && (!cpp || cpp.status !== 'failed');
+  return { tfjs, checker, cpp, passed };
+}

@@ -1,0 +1,212 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The C++ example shipped in every bundle (cpp/main.cpp): OpenCV dnn, reads preprocess.json + labels.json with cv::FileStorage. */
+export const CPP_MAIN = String.raw`// agekit age model: run model.onnx on image files with OpenCV's dnn module (OpenCV >= 4.5).
+// Build (Debian: apt install g++ libopencv-dev):
+//   g++ -O2 -std=c++17 main.cpp -o agekit_predict $(pkg-config --cflags --libs opencv4)
+// or: cmake -S . -B build && cmake --build build
+// Run:
+//   ./agekit_predict <bundle dir> <image> [<image> ...]
+// Prints one tab-separated line per image: file, predicted label, expected age, output values.
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct Preprocess {
+  int width = 0, height = 0, channels = 3;
+  std::string colorOrder, layout, resize;
+  double scale = 1.0;
+  std::vector<double> mean, stdev;
+};
+
+struct Labels {
+  std::string task;
+  std::vector<std::string> names;
+  std::vector<double> ages;
+  double regressionScale = 1.0, regressionOffset = 0.0;
+};
+
+static std::vector<double> numbers(const cv::FileNode& node) {
+  std::vector<double> values;
+  for (cv::FileNodeIterator it = node.begin(); it != node.end(); ++it) values.push_back(static_cast<double>(*it));
+  return values;
+}
+
+static cv::FileStorage openJson(const std::string& path) {
+  cv::FileStorage fs(path, cv::FileStorage::READ | cv::FileStorage::FORMAT_JSON);
+  if (!fs.isOpened()) throw std::runtime_error("cannot open " + path);
+  return fs;
+}
+
+static Preprocess loadPreprocess(const std::string& path) {
+  cv::FileStorage fs = openJson(path);
+  Preprocess p;
+  p.width = static_cast<int>(fs["width"]);
+  p.height = static_cast<int>(fs["height"]);
+  p.channels = static_cast<int>(fs["channels"]);
+  p.colorOrder = static_cast<std::string>(fs["colorOrder"]);
+  p.layout = static_cast<std::string>(fs["layout"]);
+  p.resize = static_cast<std::string>(fs["resize"]["method"]);
+  p.scale = static_cast<double>(fs["scale"]);
+  p.mean = numbers(fs["mean"]);
+  p.stdev = numbers(fs["std"]);
+  if (p.width <= 0 || p.height <= 0 || (p.channels != 1 && p.channels != 3) ||
+      static_cast<int>(p.mean.size()) != p.channels || static_cast<int>(p.stdev.size()) != p.channels)
+    throw std::runtime_error(path + ": bad width/height/channels/mean/std");
+  return p;
+}
+
+static Labels loadLabels(const std::string& path) {
+  cv::FileStorage fs = openJson(path);
+  Labels l;
+  l.task = static_cast<std::string>(fs["task"]);
+  cv::FileNode labels = fs["labels"];
+  for (cv::FileNodeIterator it = labels.begin(); it != labels.end(); ++it) {
+    l.names.push_back(static_cast<std::string>((*it)["name"]));
+    cv::FileNode age = (*it)["age"];  // null when the label has no representative age
+    l.ages.push_back(age.isInt() || age.isReal() ? static_cast<double>(age) : std::nan(""));
+  }
+  if (l.task == "regression") {
+    l.regressionScale = static_cast<double>(fs["regression"]["scale"]);
+    l.regressionOffset = static_cast<double>(fs["regression"]["offset"]);
+  }
+  return l;
+}
+
+// Decode (colour, EXIF applied), resize to the model size, then colour order / gray, then normalise:
+// value = (pixel * scale - mean[c]) / std[c]. Same order as the training pipeline: resize RGB first, then gray.
+static cv::Mat preprocess(const std::string& file, const Preprocess& p) {
+  cv::Mat image = cv::imread(file, cv::IMREAD_COLOR);  // BGR
+  if (image.empty()) throw std::runtime_error("cannot read image " + file);
+  if (image.cols != p.width || image.rows != p.height) {
+    // The model was fed images resized with sharp (see README: resize); INTER_AREA is the closest OpenCV filter when
+    // shrinking, INTER_LINEAR when enlarging. Resize beforehand to width x height for bit-identical input.
+    int interpolation = (image.cols > p.width || image.rows > p.height) ? cv::INTER_AREA : cv::INTER_LINEAR;
+    cv::resize(image, image, cv::Size(p.width, p.height), 0, 0, interpolation);
+  }
+  if (p.channels == 1) cv::cvtColor(image, image, cv::COLOR_BGR2GRAY);
+  else if (p.colorOrder == "RGB") cv::cvtColor(image, image, cv::COLOR_BGR2RGB);
+  cv::Mat values;
+  image.convertTo(values, CV_32F, p.scale);
+  std::vector<cv::Mat> planes;
+  cv::split(values, planes);
+  for (int c = 0; c < p.channels; ++c) planes[c] = (planes[c] - p.mean[c]) / p.stdev[c];
+  cv::merge(planes, values);
+  if (p.layout == "NHWC") {
+    int dims[] = {1, p.height, p.width, p.channels};
+    return cv::Mat(4, dims, CV_32F, values.data).clone();
+  }
+  return cv::dnn::blobFromImage(values);  // 1 x C x H x W, no scaling, no swap, no crop
+}
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s <bundle dir> <image> [<image> ...]\n", argv[0]);
+    return 2;
+  }
+  const std::string bundle = argv[1];
+  int failures = 0;
+  try {
+    const Preprocess p = loadPreprocess(bundle + "/preprocess.json");
+    const Labels labels = loadLabels(bundle + "/labels.json");
+    cv::dnn::Net net = cv::dnn::readNetFromONNX(bundle + "/model.onnx");
+    net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    for (int i = 2; i < argc; ++i) {
+      try {
+        net.setInput(preprocess(argv[i], p));
+        cv::Mat out = net.forward();
+        const float* y = out.ptr<float>();
+        const size_t n = out.total();
+        std::string label;
+        double age = 0.0;
+        if (labels.task == "classification") {
+          if (n != labels.names.size()) throw std::runtime_error("model output size differs from labels.json");
+          size_t best = 0;
+          for (size_t k = 0; k < n; ++k) {
+            age += y[k] * labels.ages[k];  // expected age = sum_k p_k * age_k
+            if (y[k] > y[best]) best = k;
+          }
+          label = labels.names[best];
+        } else {
+          age = y[0] * labels.regressionScale + labels.regressionOffset;
+          label = cv::format("%.1f", age);
+        }
+        std::printf("%s\t%s\t%.4f\t", argv[i], label.c_str(), age);
+        for (size_t k = 0; k < n; ++k) std::printf(k ? " %.9g" : "%.9g", y[k]);
+        std::printf("\n");
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s: %s\n", argv[i], e.what());
+        ++failures;
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return failures ? 1 : 0;
+}
+`;
+
+export const CPP_CMAKELISTS = `cmake_minimum_required(VERSION 3.10)
+project(agekit_predict CXX)
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs dnn)
+add_executable(agekit_predict main.cpp)
+target_include_directories(agekit_predict PRIVATE \${OpenCV_INCLUDE_DIRS})
+target_link_libraries(agekit_predict \${OpenCV_LIBS})
+`;
+
+export interface CppToolchain {
+  compiler: string;
+  cflags: string[];
+}
+
+/** g++ and OpenCV 4 (pkg-config opencv4), or why they are missing. */
+export function findCppToolchain(compiler = 'g++'): { ok: true; toolchain: CppToolchain } | { ok: false; reason: string } {
+  const gxx = spawnSync(compiler, ['--version'], { encoding: 'utf8' });
+  if (gxx.error || gxx.status !== 0) return { ok: false, reason: `${compiler} not found` };
+  const pc = spawnSync('pkg-config', ['--cflags', 'opencv4'], { encoding: 'utf8' });
+  if (pc.error || pc.status !== 0) return { ok: false, reason: 'OpenCV 4 not found (pkg-config opencv4; Debian: apt install libopencv-dev)' };
+  return { ok: true, toolchain: { compiler, cflags: pc.stdout.trim().split(/\s+/).filter(Boolean) } };
+}
+
+/** Compile cpp/main.cpp of a bundle (links only core, imgproc, imgcodecs, dnn to keep the build short). */
+export function buildCppExample(sourceDir: string, outBinary: string, toolchain: CppToolchain): void {
+  const args = ['-O1', '-std=c++17', join(sourceDir, 'main.cpp'), '-o', outBinary, ...toolchain.cflags, '-lopencv_dnn', '-lopencv_imgcodecs', '-lopencv_imgproc', '-lopencv_core'];
+  const run = spawnSync(toolchain.compiler, args, { encoding: 'utf8' });
+  if (run.status !== 0 || !existsSync(outBinary)) throw new Error(`C++ build failed (${toolchain.compiler} ${args.join(' ')}):\n${run.stderr}`);
+}
+
+export interface CppPrediction {
+  file: string;
+  label: string;
+  expectedAge: number;
+  outputs: number[];
+}
+
+/** Run the compiled example on images; parses its tab-separated lines. */
+export function runCppExample(binary: string, bundleDir: string, images: string[]): { predictions: CppPrediction[]; errors: string[] } {
+  const run = spawnSync(binary, [bundleDir, ...images], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.error) throw run.error;
+  const predictions = run.stdout
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((line) => {
+      const [file, label, age, outputs] = line.split('\t');
+      return { file, label, expectedAge: Number(age), outputs: outputs.split(' ').map(Number) };
+    });
+  const errors = run.stderr.split('\n').filter((l) => l.startsWith('error'));
+  if (run.status !== 0 && errors.length === 0) errors.push(`exit status ${run.status}: ${run.stderr.trim()}`);
+  return { predictions, errors };
+}
