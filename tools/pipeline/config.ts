@@ -8,6 +8,8 @@ export interface PipelineConfig {
   /** Where csv/, processed_dataset/, visualizations/, resampled_dataset/, models/ and dist/bundle go. */
   out: string;
   seed: number;
+  /** Overrides configs/train.json's epochs for this pipeline (the demo trains briefly). */
+  trainEpochs?: number;
   /** When `data` is missing and equals this folder, the synthetic generator writes it first. */
   demo: { folder: string; count: number; seed: number; minAge: number; maxAge: number; size: number };
 }
@@ -20,6 +22,7 @@ export const pipelineConfigSchema = {
     data: { type: 'string', minLength: 1, default: 'data/demo' },
     out: { type: 'string', minLength: 1, default: '.' },
     seed: { type: 'integer', minimum: 0, default: 1 },
+    trainEpochs: { type: 'integer', minimum: 1 },
     demo: {
       type: 'object',
       additionalProperties: false,

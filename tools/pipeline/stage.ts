@@ -21,8 +21,16 @@ const STAGES: Record<string, StageArgs> = {
   process: (cfg, out) => ({ app: 'cli', args: ['process', '--config', 'configs/enhance.json', '--data', cfg.data, '--out', out] }),
   visualize: (cfg, out) => ({ app: 'cli', args: ['visualize', '--config', 'configs/quality.json', '--data', cfg.data, '--out', out] }),
   resample: (cfg, out) => ({ app: 'cli', args: ['resample', '--config', 'configs/resample.json', '--metadata', path.join(out, 'csv', 'metadata.csv'), '--out', out, '--seed', String(cfg.seed)] }),
-  train: (cfg, out) => ({ app: 'trainer', args: ['train', '--config', 'configs/train.json', '--data', path.join(out, 'resampled_dataset'), '--out', path.join(out, 'models', 'pipeline'), '--seed', String(cfg.seed)] }),
-  export: (_cfg, out) => ({ app: 'exporter', args: ['export', '--model', path.join(out, 'models', 'pipeline'), '--out', path.join(out, 'dist', 'bundle')] }),
+  train: (cfg, out) => ({
+    app: 'trainer',
+    args: ['train', '--config', 'configs/train.json', '--data', path.join(out, 'resampled_dataset'), '--out', path.join(out, 'models', 'pipeline'), '--seed', String(cfg.seed),
+      ...(cfg.trainEpochs ? ['--epochs', String(cfg.trainEpochs)] : [])],
+  }),
+  // verified on the untouched test split: onnxruntime vs tfjs (<= 1e-4), onnx.checker, and the C++ example vs onnxruntime
+  export: (_cfg, out) => ({
+    app: 'exporter',
+    args: ['export', '--model', path.join(out, 'models', 'pipeline'), '--out', path.join(out, 'dist', 'bundle'), '--data', path.join(out, 'resampled_dataset', 'test'), '--cpp'],
+  }),
 };
 
 async function main(): Promise<number> {
