@@ -19,21 +19,33 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 interface RunResult {
   seconds: number;
+  /** user + system CPU seconds of the command and its children (from /usr/bin/time), NaN when unavailable. */
+  cpuSeconds: number;
   stdout: string;
   stderr: string;
   code: number | null;
 }
 
+const TIME = '/usr/bin/time';
+const CPU_MARK = 'agekit-bench-cpu';
+
+/** Run a command (under /usr/bin/time when present, for its CPU time: the machine may be shared, so wall time alone misleads). */
 function run(cmd: string, args: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timed = existsSync(TIME);
+    const child = timed
+      ? spawn(TIME, ['-f', `${CPU_MARK} %U %S`, cmd, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ seconds: (performance.now() - started) / 1000, stdout, stderr, code }));
+    child.on('close', (code) => {
+      const m = new RegExp(`${CPU_MARK} (\\d+(?:\\.\\d+)?) (\\d+(?:\\.\\d+)?)`).exec(stderr);
+      resolve({ seconds: (performance.now() - started) / 1000, cpuSeconds: m ? Number(m[1]) + Number(m[2]) : NaN, stdout, stderr: stderr.replace(/^.*agekit-bench-cpu.*$/m, ''), code });
+    });
   });
 }
 
@@ -112,6 +124,16 @@ async function main(): Promise<number> {
       `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV); ${(n / ours.seconds).toFixed(0)} img/s wall-clock incl. Node/tsx start-up (${ours.seconds.toFixed(1)}s)`,
   );
   console.log(`ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (wall-clock)`);
+  if (Number.isFinite(ref.cpuSeconds) && Number.isFinite(ours.cpuSeconds)) {
+    // CPU time is what a loaded machine does not distort: total user+sys of each whole run, start-up included
+    const perImage = (cpu: number): string => `${((1000 * cpu) / n).toFixed(2)} ms/image`;
+    console.log(`CPU (user+sys, whole run incl. start-up): reference ${ref.cpuSeconds.toFixed(2)}s = ${perImage(ref.cpuSeconds)}; agekit ${ours.cpuSeconds.toFixed(2)}s = ${perImage(ours.cpuSeconds)} (all processes)`);
+    const workers = summary.workers || 1;
+    console.log(
+      `CPU-bound throughput on ${workers} core(s): agekit ${((workers * n) / ours.cpuSeconds).toFixed(0)} img/s vs reference ${(n / ref.cpuSeconds).toFixed(0)} img/s on 1 core = ` +
+        `${((workers * ref.cpuSeconds) / ours.cpuSeconds).toFixed(2)}x`,
+    );
+  }
 
   const refRows = await readCsv(refCsv);
   const ourRows = await readCsv(path.join(work, 'csv', 'metadata.csv'));

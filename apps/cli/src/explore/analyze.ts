@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { describeError, ImageDecodeError, readImageBytes } from '@agekit/dataset';
+import { promises as fsp } from 'node:fs';
+import type { ImageDecodeError } from '@agekit/dataset';
 import { measureImage, type ImageMetrics } from '@agekit/quality';
+import { datasetIfLoaded, loadDataset } from './dataset-lazy';
 import { decodeForMetrics } from './decode';
 
 /** One image's measurements, as sent from a worker process. */
@@ -26,35 +28,40 @@ export interface AnalyzeOptions {
   syncRead?: boolean;
 }
 
-/** fs.readFileSync with the errors @agekit/dataset's readImageBytes gives. */
-function readSync(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ImageDecodeError(file, 'not-found', 'no such file');
-    if (code === 'EACCES' || code === 'EPERM') throw new ImageDecodeError(file, 'unreadable', 'permission denied');
-    if (code === 'EISDIR') throw new ImageDecodeError(file, 'unreadable', 'is a directory');
-    throw new ImageDecodeError(file, 'unreadable', (error as Error).message);
-  }
+/** The ImageDecodeError @agekit/dataset's readImageBytes gives for a read error. */
+async function readError(file: string, error: unknown): Promise<ImageDecodeError> {
+  const { ImageDecodeError: DecodeError } = loadDataset();
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new DecodeError(file, 'not-found', 'no such file');
+  if (code === 'EACCES' || code === 'EPERM') return new DecodeError(file, 'unreadable', 'permission denied');
+  if (code === 'EISDIR') return new DecodeError(file, 'unreadable', 'is a directory');
+  return new DecodeError(file, 'unreadable', (error as Error).message);
 }
 
 /** Read, decode and measure one file; never throws (a failure is an outcome). */
 export async function analyzeFile(file: string, options: AnalyzeOptions): Promise<AnalyzeOutcome> {
   try {
-    const bytes = options.syncRead ? readSync(file) : await readImageBytes(file);
+    let bytes: Buffer;
+    try {
+      bytes = options.syncRead ? readFileSync(file) : await fsp.readFile(file);
+    } catch (error) {
+      throw await readError(file, error);
+    }
     const decoded = await decodeForMetrics(bytes, file, options);
     return { ok: true, value: { format: decoded.format, sourceChannels: decoded.sourceChannels, decoder: decoded.decoder, metrics: measureImage(decoded.image) } };
   } catch (error) {
+    loadDataset();
     return { ok: false, error: toFailure(file, error) };
   }
 }
 
+/** A failure without the file path; needs @agekit/dataset loaded (loadDataset) to recognise its errors. */
 export function toFailure(file: string, error: unknown): AnalyzeFailure {
-  if (error instanceof ImageDecodeError) {
+  const dataset = datasetIfLoaded();
+  if (dataset && error instanceof dataset.ImageDecodeError) {
     const prefix = `${error.file}: `;
     return { reason: error.reason, message: error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message };
   }
-  const message = describeError(error);
+  const message = dataset ? dataset.describeError(error) : error instanceof Error ? error.message : String(error);
   return { reason: 'error', message: message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message };
 }

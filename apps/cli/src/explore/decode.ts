@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import type { Canvas } from 'canvas';
-import { decodeImage, ImageDecodeError, sniffImageFormat, type PixelImage } from '@agekit/dataset';
+import type { PixelImage } from '@agekit/dataset';
+import { loadDataset } from './dataset-lazy';
 import { readJpegHeader } from './jpeg-header';
 
 /**
@@ -79,12 +80,14 @@ export interface DecodeForMetricsOptions {
 
 /** Decode one file's bytes for measuring; throws ImageDecodeError naming the file and the reason. */
 export async function decodeForMetrics(bytes: Buffer, file: string, options: DecodeForMetricsOptions): Promise<DecodedForMetrics> {
-  if (bytes.length === 0) throw new ImageDecodeError(file, 'empty', 'zero-byte file');
-  const format = sniffImageFormat(bytes);
-  if (format === 'jpeg' && !options.sharpOnly) {
+  // a JPEG starts FF D8 FF (@agekit/dataset's sniffImageFormat); anything else is sniffed by @agekit/dataset below
+  const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (isJpeg && !options.sharpOnly) {
+    const format = 'jpeg';
     const header = readJpegHeader(bytes);
     if (header && header.complete && header.precision === 8 && (header.components === 1 || header.components === 3) && header.orientation === 1) {
       if (header.width * header.height > options.maxPixels) {
+        const { ImageDecodeError } = loadDataset();
         throw new ImageDecodeError(file, 'too-large', `${header.width}x${header.height} = ${header.width * header.height} pixels exceeds the limit of ${options.maxPixels}`);
       }
       const image = header.width > 0 && header.height > 0 ? decodeJpegWithCanvas(bytes, header.width, header.height) : undefined;
@@ -98,6 +101,9 @@ export async function decodeForMetrics(bytes: Buffer, file: string, options: Dec
       if (image) return { image, format, sourceChannels: header.components, decoder: 'canvas' };
     }
   }
+  const { decodeImage, ImageDecodeError, sniffImageFormat } = loadDataset();
+  if (bytes.length === 0) throw new ImageDecodeError(file, 'empty', 'zero-byte file');
+  const format = sniffImageFormat(bytes);
   const image = await decodeImage(bytes, { file, maxPixels: options.maxPixels, channels: 'keep' });
   return { image, format: format ?? 'unknown', sourceChannels: image.channels, decoder: 'sharp' };
 }

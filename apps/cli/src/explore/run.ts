@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { CsvWriter, labelOf, readDataset, type CsvRow, type Dataset, type DatasetLayout, type ProgressCallback } from '@agekit/dataset';
 import { checkQuality, FLAG_NAMES, findDuplicates, type QualityFlag, type QualityThresholds } from '@agekit/quality';
-import { analyzeFiles } from './pool';
+import type { ChildProcess } from 'node:child_process';
+import { analyzeFiles, startWorkers } from './pool';
 
 /** Metric columns after std_intensity, in order (snake_case of ImageMetrics fields). */
 export const EXTRA_METRIC_COLUMNS = [
@@ -81,12 +82,25 @@ export interface ExploreSummary {
 /** The explore stage: measure every image of a dataset, check it, write csv/metadata.csv; returns the summary. */
 export async function explore(options: ExploreOptions): Promise<ExploreSummary> {
   const started = performance.now();
-  const dataset: Dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv });
+  const minImages = options.minImagesForWorkers ?? 200;
+  // fork the workers first: their start-up overlaps the dataset scan (unused ones are let go by analyzeFiles)
+  let prestarted: ChildProcess[] = [];
+  if (options.workers > 1 && options.workerScript && !(options.limit !== undefined && options.limit < minImages)) {
+    prestarted = startWorkers(options.workers, { workerScript: options.workerScript, workerArgs: options.workerArgs });
+  }
+  let dataset: Dataset;
+  try {
+    dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv });
+  } catch (error) {
+    for (const child of prestarted) if (child.connected) child.disconnect();
+    throw error;
+  }
   const records = options.limit !== undefined ? dataset.records.slice(0, options.limit) : dataset.records;
   const { outcomes, workers } = await analyzeFiles(
     records.map((r) => r.file),
     {
-      workers: records.length < (options.minImagesForWorkers ?? 200) ? 1 : options.workers,
+      workers: records.length < minImages ? 1 : options.workers,
+      started: prestarted,
       maxPixels: options.maxPixels,
       sharpOnly: options.sharpOnly,
       workerScript: options.workerScript,

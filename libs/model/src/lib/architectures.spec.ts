@@ -7,18 +7,48 @@ describe('architectures', () => {
     await initBackend({ backend: 'wasm' });
   });
 
-  it('squeezenet 1.1 with 31 classes has the torchvision parameter count (738,399) and stays under 1M', () => {
-    const model = buildModel({ architecture: 'squeezenet', size: 64, channels: 3, classes: 31, head: 'classification' });
+  // Output channels of the 25 convolutions before conv10 (conv1, then squeeze/expand1x1/expand3x3 of fire2..fire9).
+  const BN_CHANNELS = 64 + 2 * (16 + 64 + 64) + 2 * (32 + 128 + 128) + 2 * (48 + 192 + 192) + 2 * (64 + 256 + 256);
+
+  it('squeezenet 1.1 without batch norm has the torchvision parameter count (738,399)', () => {
+    const model = buildModel({ architecture: 'squeezenet', size: 64, channels: 3, classes: 31, head: 'classification', batchNorm: false });
     expect(countParameters(model)).toBe(738399); // torchvision squeezenet1_1(num_classes=31), measured by train_torch.py
-    expect(countParameters(model)).toBeLessThanOrEqual(1_000_000);
+    expect(model.layers.some((l) => l.getClassName() === 'BatchNormalization')).toBe(false);
     expect(model.outputs[0].shape).toEqual([null, 31]);
+    model.dispose();
+  });
+
+  it('squeezenet (default, batch norm after each conv but conv10) stays under 1M parameters', () => {
+    const model = buildModel({ architecture: 'squeezenet', size: 64, channels: 3, classes: 31, head: 'classification' });
+    // each of the 25 convs loses its bias and gains gamma, beta, moving mean and moving variance
+    expect(countParameters(model)).toBe(738399 + 3 * BN_CHANNELS);
+    expect(countParameters(model)).toBe(747231);
+    expect(countParameters(model)).toBeLessThanOrEqual(1_000_000);
+    expect(model.layers.filter((l) => l.getClassName() === 'BatchNormalization')).toHaveLength(25);
+    model.dispose();
+  });
+
+  it('squeezenet learns from scratch: training loss falls well below ln K on an easy task', async () => {
+    const K = 4;
+    const n = 32;
+    const size = 48;
+    const labels = Array.from({ length: n }, (_, i) => i % K);
+    // class k = noise around a brightness level of its own: easy, so a net that trains at all gets it
+    const x = tf.tidy(() => tf.randomNormal([n, size, size, 3], 0, 0.5, 'float32', 7).add(tf.tensor1d(labels.map((k) => k - 1.5)).reshape([n, 1, 1, 1])));
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), K);
+    const model = buildModel({ architecture: 'squeezenet', size, channels: 3, classes: K, head: 'classification', seed: 1, dropout: 0 });
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+    const history = await model.fit(x, y, { epochs: 6, batchSize: 16, shuffle: false, verbose: 0 });
+    const losses = history.history['loss'] as number[];
+    expect(losses[losses.length - 1]).toBeLessThan(Math.log(K) * 0.7);
+    tf.dispose([x, y]);
     model.dispose();
   });
 
   it('squeezenet regression head has one output and fewer parameters', () => {
     const model = buildModel({ architecture: 'squeezenet', size: 48, channels: 1, classes: 0, head: 'regression' });
     expect(model.outputs[0].shape).toEqual([null, 1]);
-    expect(countParameters(model)).toBe(738399 - 64 * 3 * 3 * 2 - 512 * 30 - 30);
+    expect(countParameters(model)).toBe(738399 - 64 * 3 * 3 * 2 - 512 * 30 - 30 + 3 * BN_CHANNELS);
     model.dispose();
   });
 

@@ -63,15 +63,89 @@ function areaWeights(size: number, outSize: number): Array<{ first: number; weig
   return out;
 }
 
+/** Area weights flattened for the hot loop: output o covers source first[o] .. first[o] + count[o] - 1 with weights[offset[o] + k]. */
+interface FlatWeights {
+  first: Int32Array;
+  count: Int32Array;
+  offset: Int32Array;
+  weights: Float64Array;
+}
+
+const flatCache = new Map<string, FlatWeights>();
+
+function flatWeights(size: number, outSize: number): FlatWeights {
+  const cacheKey = `${size}:${outSize}`;
+  const cached = flatCache.get(cacheKey);
+  if (cached) return cached;
+  if (flatCache.size > 64) flatCache.clear();
+  const list = areaWeights(size, outSize);
+  const first = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const offset = new Int32Array(outSize);
+  let total = 0;
+  list.forEach((w, o) => {
+    first[o] = w.first;
+    count[o] = w.weights.length;
+    offset[o] = total;
+    total += w.weights.length;
+  });
+  const weights = new Float64Array(total);
+  list.forEach((w, o) => weights.set(w.weights, offset[o]));
+  const flat = { first, count, offset, weights };
+  flatCache.set(cacheKey, flat);
+  return flat;
+}
+
+let thumbTmp = new Float64Array(0);
+const thumbScratch = new Float64Array(THUMB * THUMB);
+const rowsScratch = new Float64Array(LOW * THUMB);
+const coeffScratch = new Float64Array(LOW * LOW);
+const sortScratch = new Float64Array(LOW * LOW);
+
+/** resampleArea to THUMB x THUMB into a scratch buffer: the same sums in the same order, without per-call allocations. */
+function thumbnail(src: Uint8Array, width: number, height: number): Float64Array {
+  const xs = flatWeights(width, THUMB);
+  const ys = flatWeights(height, THUMB);
+  if (thumbTmp.length < THUMB * height) thumbTmp = new Float64Array(THUMB * height);
+  const tmp = thumbTmp;
+  const xf = xs.first;
+  const xc = xs.count;
+  const xo = xs.offset;
+  const xw = xs.weights;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    for (let ox = 0; ox < THUMB; ox++) {
+      const base = row + xf[ox];
+      const wo = xo[ox];
+      const cnt = xc[ox];
+      let acc = 0;
+      for (let k = 0; k < cnt; k++) acc += src[base + k] * xw[wo + k];
+      tmp[y * THUMB + ox] = acc;
+    }
+  }
+  const out = thumbScratch;
+  for (let oy = 0; oy < THUMB; oy++) {
+    const first = ys.first[oy];
+    const cnt = ys.count[oy];
+    const wo = ys.offset[oy];
+    for (let ox = 0; ox < THUMB; ox++) {
+      let acc = 0;
+      for (let k = 0; k < cnt; k++) acc += tmp[(first + k) * THUMB + ox] * ys.weights[wo + k];
+      out[oy * THUMB + ox] = acc;
+    }
+  }
+  return out;
+}
+
 /**
  * 64-bit perceptual hash (the pHash idea as imagehash.phash does it): gray -> 32x32 area-average
  * thumbnail -> 2-D DCT-II -> the 8x8 lowest frequencies -> bit set where the coefficient exceeds their
  * median. Returned as 16 hex digits, bit 63 first (row-major over the 8x8 block).
  */
 export function perceptualHash(gray: Uint8Array, width: number, height: number): string {
-  const thumb = resampleArea(gray, width, height, THUMB, THUMB);
+  const thumb = thumbnail(gray, width, height);
   // rows: R[u][y] = sum_x cos(u, x) * thumb[y][x]
-  const rows = new Float64Array(LOW * THUMB);
+  const rows = rowsScratch;
   for (let u = 0; u < LOW; u++) {
     for (let y = 0; y < THUMB; y++) {
       let acc = 0;
@@ -79,7 +153,7 @@ export function perceptualHash(gray: Uint8Array, width: number, height: number):
       rows[u * THUMB + y] = acc;
     }
   }
-  const coeffs = new Float64Array(LOW * LOW);
+  const coeffs = coeffScratch;
   for (let v = 0; v < LOW; v++) {
     for (let u = 0; u < LOW; u++) {
       let acc = 0;
@@ -87,7 +161,8 @@ export function perceptualHash(gray: Uint8Array, width: number, height: number):
       coeffs[v * LOW + u] = acc;
     }
   }
-  const sorted = Float64Array.from(coeffs).sort();
+  sortScratch.set(coeffs);
+  const sorted = sortScratch.sort();
   const median = (sorted[31] + sorted[32]) / 2;
   let hi = 0;
   let lo = 0;
