@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
   CsvWriter,
@@ -9,7 +8,7 @@ import {
   mapSettled,
   readCsv,
   readImageBytes,
-  temporaryPathFor,
+  copyFileAtomic,
   writeCsv,
   writeFileAtomic,
   type Dataset,
@@ -98,18 +97,6 @@ function metricsFromRow(row: Record<string, string>): ImageMeasurement | undefin
   return Object.values(m).every(Number.isFinite) ? m : undefined;
 }
 
-async function copyAtomic(from: string, to: string): Promise<void> {
-  await fs.mkdir(path.dirname(to), { recursive: true });
-  const temp = temporaryPathFor(to);
-  try {
-    await fs.copyFile(from, temp);
-    await fs.rename(temp, to);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-}
-
 function roundTripFor(format: EncodeFormat, quality: number): ((image: PixelImage) => Promise<PixelImage>) | undefined {
   if (format === 'png') return undefined;
   return async (image) => decodeImage(await encodeImage(image, format, quality), { channels: 'keep' });
@@ -125,7 +112,7 @@ export async function processRecord(record: DatasetRecord, options: ProcessOptio
   const known = row ? splitFlags(row['flags']) : undefined;
   if (known && known.length === 0) {
     await readImageBytes(record.file); // a clear error naming the file if it is gone
-    await copyAtomic(record.file, target);
+    await copyFileAtomic(record.file, target);
     const m = metricsFromRow(row ?? {});
     return { id: record.id, status: 'unchanged', flagsBefore: [], flagsAfter: [], operations: '', before: m, after: m, ssim: 1 };
   }
@@ -140,7 +127,7 @@ export async function processRecord(record: DatasetRecord, options: ProcessOptio
   });
   if (result.operations.length === 0) {
     // nothing helped (or nothing to do): keep the original bytes rather than re-encode them
-    await copyAtomic(record.file, target);
+    await copyFileAtomic(record.file, target);
     return {
       id: record.id,
       status: result.status,

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CsvWriter, readCsv, writeCsv } from './csv';
-import { writeFileAtomic, isInside } from './files';
+import { copyFileAtomic, writeFileAtomic, isInside } from './files';
 
 let dir: string;
 beforeEach(async () => {
@@ -59,6 +59,16 @@ describe('files', () => {
     await writeFileAtomic(file, new Uint8Array([1, 2, 3]));
     expect(Array.from(await fs.readFile(file))).toEqual([1, 2, 3]);
     expect(await fs.readdir(path.dirname(file))).toEqual(['x.bin']);
+  });
+
+  it('copies atomically, byte for byte, and leaves nothing behind when the source is missing', async () => {
+    const from = path.join(dir, 'src.bin');
+    await fs.writeFile(from, new Uint8Array([9, 8, 7]));
+    const to = path.join(dir, 'copy', 'dst.bin');
+    await copyFileAtomic(from, to);
+    expect(Array.from(await fs.readFile(to))).toEqual([9, 8, 7]);
+    await expect(copyFileAtomic(path.join(dir, 'missing.bin'), path.join(dir, 'copy', 'x.bin'))).rejects.toThrow();
+    expect(await fs.readdir(path.join(dir, 'copy'))).toEqual(['dst.bin']);
   });
 
   it('knows when a path is inside another', () => {

@@ -9,17 +9,27 @@ export function temporaryPathFor(file: string): string {
   return path.join(path.dirname(abs), `.${path.basename(abs)}.tmp-${process.pid}-${counter++}`);
 }
 
-/** Write a file atomically: write to a temporary sibling, then rename over the destination. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/** Create `file` atomically: `produce` fills a temporary sibling, which is then renamed over the destination. */
+async function atomically(file: string, produce: (temp: string) => Promise<void>): Promise<void> {
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const temp = temporaryPathFor(file);
   try {
-    await fs.writeFile(temp, data);
+    await produce(temp);
     await fs.rename(temp, file);
   } catch (error) {
     await fs.rm(temp, { force: true });
     throw error;
   }
+}
+
+/** Write a file atomically: write to a temporary sibling, then rename over the destination. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  return atomically(file, (temp) => fs.writeFile(temp, data));
+}
+
+/** Copy a file atomically (byte copy to a temporary sibling of `to`, then rename). */
+export function copyFileAtomic(from: string, to: string): Promise<void> {
+  return atomically(to, (temp) => fs.copyFile(from, temp));
 }
 
 /** True when `inner` is `outer` or inside it (after resolving both). */

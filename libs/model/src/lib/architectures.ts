@@ -66,35 +66,24 @@ function conv(
   kernelSize: number,
   options: { strides?: number; padding?: 'same' | 'valid'; activation?: 'relu' | 'linear'; batchNorm?: boolean } = {},
 ): tf.SymbolicTensor {
-  if (options.batchNorm) {
-    // conv (no bias: the batch norm's beta replaces it) -> batch norm -> ReLU
-    const y = tf.layers
-      .conv2d({
-        name,
-        filters,
-        kernelSize,
-        strides: options.strides ?? 1,
-        padding: options.padding ?? 'valid',
-        activation: 'linear',
-        useBias: false,
-        kernelInitializer: seeds.he(),
-      })
-      .apply(x) as tf.SymbolicTensor;
-    const n = tf.layers.batchNormalization({ name: `${name}_bn`, axis: -1, momentum: 0.9, epsilon: 1e-3 }).apply(y) as tf.SymbolicTensor;
-    return (options.activation ?? 'relu') === 'relu' ? (tf.layers.reLU({ name: `${name}_relu` }).apply(n) as tf.SymbolicTensor) : n;
-  }
-  return tf.layers
+  // with batch norm: conv without bias (the norm's beta replaces it) -> batch norm -> ReLU
+  const bn = options.batchNorm ?? false;
+  const activation = options.activation ?? 'relu';
+  let y = tf.layers
     .conv2d({
       name,
       filters,
       kernelSize,
       strides: options.strides ?? 1,
       padding: options.padding ?? 'valid',
-      activation: options.activation ?? 'relu',
+      activation: bn ? 'linear' : activation,
+      useBias: !bn,
       kernelInitializer: seeds.he(),
-      biasInitializer: 'zeros',
     })
     .apply(x) as tf.SymbolicTensor;
+  if (!bn) return y;
+  y = tf.layers.batchNormalization({ name: `${name}_bn`, axis: -1, momentum: 0.9, epsilon: 1e-3 }).apply(y) as tf.SymbolicTensor;
+  return activation === 'relu' ? (tf.layers.reLU({ name: `${name}_relu` }).apply(y) as tf.SymbolicTensor) : y;
 }
 
 function fire(x: tf.SymbolicTensor, seeds: Seeds, name: string, squeeze: number, expand: number, batchNorm: boolean): tf.SymbolicTensor {
