@@ -24,6 +24,7 @@ import {
 import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
 import { resolveSplits, type SplitName } from './data';
+import { runTransferCommand } from './transfer';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -39,6 +40,8 @@ const USAGE = `usage: agekit-trainer <command> [flags]
 commands:
   train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--epochs N] [--resume] [--seed N] [--json]
   evaluate  --model DIR --data DIR [--split val|test|train|all] [--backend B] [--json]
+  transfer  --config configs/transfer.json [--data DIR] [--out DIR]   (pretrained face-api backbone + trained head; transfer --help)
+  peers     --data DIR [--split val] [--model DIR ...] [--human-models DIR]   (pretrained age estimators side by side; peers --help)
 exit codes: 0 ok, 1 failed, 2 usage`;
 
 const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
@@ -222,6 +225,7 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       (command ? io.out : io.err)(USAGE);
       return command ? EXIT.ok : EXIT.usage;
     }
+    if (command === 'transfer' || command === 'peers') return await runTransferCommand(command, rest, io, cwd);
     const options = {
       config: { type: 'string' },
       data: { type: 'string' },

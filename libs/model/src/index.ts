@@ -9,3 +9,6 @@ export * from './lib/evaluate';
 export * from './lib/io';
 export * from './lib/train';
 export * from './lib/dataset';
+export * from './lib/backbones/faceapi-xception';
+export * from './lib/backbones/transfer';
+export * from './lib/backbones/peers';

@@ -14,7 +14,8 @@ export const METADATA_JSON = 'agekit-model.json';
 export interface AgekitModelMetadata {
   format: 'agekit-model';
   version: 1;
-  architecture: ArchitectureName;
+  /** A built architecture, or a pretrained backbone with a trained head (e.g. 'faceapi-xception+dense'). */
+  architecture: ArchitectureName | `${string}+dense`;
   parameters: number;
   task: Task;
   input: {

@@ -1,0 +1,73 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateSynthDataset } from '@agekit/synth';
+import { loadModel } from '@agekit/model';
+import { main, type Io } from './main';
+
+function capture(): Io & { lines: string[]; errors: string[] } {
+  const lines: string[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: (l) => lines.push(l), err: (l) => errors.push(l) };
+}
+
+describe('agekit-trainer transfer / peers', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-transfer-'));
+    await generateSynthDataset({ out: path.join(dir, 'data'), count: 60, seed: 9, size: 48, minAge: 20, maxAge: 29, defectRate: 0, duplicateRate: 0, ageDistribution: 'uniform' });
+  }, 120_000);
+  afterAll(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('exits 2 on usage errors', async () => {
+    expect(await main(['transfer'], capture())).toBe(2);
+    expect(await main(['peers'], capture())).toBe(2);
+    const io = capture();
+    expect(await main(['peers', '--data', dir, '--peers', 'nope'], io)).toBe(2);
+    expect(io.errors.join('\n')).toContain("unknown peer 'nope'");
+  });
+
+  it('trains heads on cached backbone features, saves one model per task, and compares with the peers', async () => {
+    const config = path.join(dir, 'transfer.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        data: path.join(dir, 'data'),
+        out: path.join(dir, 'out'),
+        tasks: [
+          { name: 'years', task: { kind: 'classification', minAge: 20, maxAge: 29 } },
+          { name: 'reg', task: { kind: 'regression', minAge: 20, maxAge: 29 } },
+        ],
+        head: { hidden: 8, dropout: 0.2 },
+        training: { epochs: 2, batchSize: 16 },
+        backend: 'wasm',
+      }),
+    );
+    const io = capture();
+    expect(await main(['transfer', '--config', config], io)).toBe(0);
+    expect(io.lines.join('\n')).toMatch(/years: 424,[0-9]{3} parameters \(backbone 420,192 \+ head/);
+    expect(io.errors.join('\n')).toContain('features computed');
+    const { model, metadata } = await loadModel(path.join(dir, 'out', 'years'));
+    expect(metadata.architecture).toBe('faceapi-xception+dense');
+    expect(metadata.input).toMatchObject({ size: 112, channels: 3, normalization: { std: [255, 255, 255] } });
+    expect(metadata.parameters).toBe(model.countParams());
+    expect(metadata.parameters).toBeLessThan(1_000_000);
+    model.dispose();
+
+    // a second run reads the feature cache
+    const again = capture();
+    expect(await main(['transfer', '--config', config], again)).toBe(0);
+    expect(again.errors.join('\n')).toContain('features from cache');
+
+    const peers = capture();
+    const code = await main(['peers', '--data', path.join(dir, 'data'), '--peers', 'faceapi,gear', '--model', path.join(dir, 'out', 'years'), '--human-models', path.join(dir, 'absent'), '--max-age', '29'], peers);
+    expect(code).toBe(0);
+    const out = peers.lines.join('\n');
+    expect(out).toMatch(/\| years \(faceapi-xception\+dense\)/);
+    expect(out).toMatch(/\| faceapi: face-api AgeGenderNet.*\| +420,705 \|/);
+    expect(out).toContain('not run: gear:');
+    expect(out).toContain('fetch-human-models.sh');
+  }, 120_000);
+});

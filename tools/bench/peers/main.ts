@@ -1,0 +1,96 @@
+/**
+ * Opt-in check on real face crops: the faceapi-xception Layers rebuild (@agekit/model) against face-api's own
+ * AgeGenderNet forward pass (@vladmandic/face-api's Node build, weights decoded by tfjs), on the same tensors
+ * (face-api's preprocessing: pad to square, bilinear resize to 112). Prints the largest |feature| and |age| differences
+ * and both forward-pass times, measured in this process.
+ *
+ *   npx tsx tools/bench/peers/main.ts [--data /work/shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
+ *
+ * Skips (exit 0, with a message) when the data folder is absent. The side-by-side accuracy table is the trainer's
+ * `peers` command: npx tsx apps/trainer/src/main.ts peers --data DIR --model MODEL_DIR
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { decodeImage } from '@agekit/dataset';
+import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, initBackend, loadFaceApiXception, padToSquareCentred } from '@agekit/model';
+
+interface FaceApiModule {
+  nets: { ageGenderNet: { loadFromWeightMap(map: tf.NamedTensorMap): void; faceFeatureExtractor: { forwardInput(input: unknown): tf.Tensor4D }; forwardInput(input: unknown): { age: tf.Tensor } } };
+  toNetInput(input: tf.Tensor3D[]): Promise<unknown>;
+}
+
+async function listImages(dir: string, count: number): Promise<string[]> {
+  const entries = (await fs.readdir(dir, { recursive: true })).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+  const step = Math.max(1, Math.floor(entries.length / count));
+  return entries.filter((_, i) => i % step === 0).slice(0, count).map((f) => path.join(dir, f));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { data: { type: 'string', default: '/work/shared/data/utkface/images' }, count: { type: 'string', default: '32' }, backend: { type: 'string', default: 'wasm' } } });
+  const exists = await fs.stat(values.data).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!exists) {
+    process.stdout.write(`skipped: ${values.data} not found (this check needs real face crops)\n`);
+    return;
+  }
+  await initBackend({ backend: values.backend as 'wasm' | 'cpu' });
+  const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApiModule;
+  const manifestFile = path.join(defaultFaceApiModelDir(), 'age_gender_model-weights_manifest.json');
+  const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  const bin = await fs.readFile(path.join(path.dirname(manifestFile), manifest[0].paths[0]));
+  faceapi.nets.ageGenderNet.loadFromWeightMap(tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer, manifest[0].weights));
+
+  const files = await listImages(values.data, Number(values.count));
+  const images = await Promise.all(
+    files.map(async (f) => {
+      const img = await decodeImage(f, { channels: 3 });
+      return tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]);
+    }),
+  );
+  const backbone = await loadFaceApiXception();
+  const ageNet = await loadFaceApiXception({ ageHead: true });
+
+  // warm-up of both paths (kernel set-up) before timing
+  tf.dispose(faceapi.nets.ageGenderNet.forwardInput(await faceapi.toNetInput(images.slice(0, 2))).age);
+  tf.dispose(ageNet.predict(tf.zeros([2, 112, 112, 3])) as tf.Tensor);
+  let t0 = performance.now();
+  const input = await faceapi.toNetInput(images);
+  const refFeatures = tf.mean(faceapi.nets.ageGenderNet.faceFeatureExtractor.forwardInput(input), [1, 2]).dataSync();
+  const refAges = faceapi.nets.ageGenderNet.forwardInput(input).age.dataSync();
+  const refMs = performance.now() - t0;
+
+  t0 = performance.now();
+  const x = tf.tidy(() => {
+    const batch = tf.stack(images.map((img) => tf.image.resizeBilinear(padToSquareCentred(img), [112, 112], false, false)));
+    return tf.div(tf.sub(batch, FACEAPI_NORMALIZATION.mean), FACEAPI_NORMALIZATION.std);
+  });
+  const features = (backbone.predict(x) as tf.Tensor).dataSync();
+  const ages = (ageNet.predict(x) as tf.Tensor).dataSync();
+  const mineMs = performance.now() - t0;
+
+  let featureDiff = 0;
+  let ageDiff = 0;
+  let featureMax = 0;
+  for (let i = 0; i < features.length; i++) {
+    featureDiff = Math.max(featureDiff, Math.abs(features[i] - refFeatures[i]));
+    featureMax = Math.max(featureMax, Math.abs(refFeatures[i]));
+  }
+  for (let i = 0; i < ages.length; i++) ageDiff = Math.max(ageDiff, Math.abs(ages[i] - refAges[i]));
+  process.stdout.write(
+    `${files.length} images from ${values.data}, backend ${values.backend}\n` +
+      `512-d features: max |diff| ${featureDiff.toExponential(2)} (largest |feature| ${featureMax.toFixed(2)})\n` +
+      `age output:     max |diff| ${ageDiff.toExponential(2)} years\n` +
+      `time (features + age, each path after a warm-up): face-api ${refMs.toFixed(0)} ms, rebuild ${mineMs.toFixed(0)} ms (ratio ${(mineMs / refMs).toFixed(2)})\n` +
+      `${featureDiff <= 1e-4 ? 'ok' : 'FAILED'}: tolerance 1e-4\n`,
+  );
+  if (featureDiff > 1e-4) process.exitCode = 1;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
