@@ -74,11 +74,15 @@ export function fileSaveHandler(dir: string): tf.io.IOHandler {
   });
 }
 
-/** An IOHandler that reads a tfjs Layers model (model.json and its weight files) from `dir`. */
-export function fileLoadHandler(dir: string): tf.io.IOHandler {
+/**
+ * A tfjs IOHandler that reads a model JSON and its weight shards from the file system (no tfjs-node):
+ * `dir/model.json`, or the JSON file itself when `source` ends in .json (graph models such as the peers').
+ */
+export function fileLoadHandler(source: string): tf.io.IOHandler {
+  const file = source.endsWith('.json') ? source : path.join(source, MODEL_JSON);
+  const dir = path.dirname(file);
   return {
     load: async (): Promise<tf.io.ModelArtifacts> => {
-      const file = path.join(dir, MODEL_JSON);
       let json: tf.io.ModelJSON;
       try {
         json = JSON.parse(await fs.readFile(file, 'utf8')) as tf.io.ModelJSON;
@@ -99,6 +103,8 @@ export function fileLoadHandler(dir: string): tf.io.IOHandler {
         format: json.format,
         generatedBy: json.generatedBy,
         convertedBy: json.convertedBy,
+        signature: (json as { signature?: object }).signature,
+        userDefinedMetadata: json.userDefinedMetadata,
         weightSpecs: specs,
         weightData: tf.io.CompositeArrayBuffer.join(buffers),
       };

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { decodeImage, describeError, ProgressTracker, type ProgressCallback } from '@agekit/dataset';
 import { cumulativeScore, macroAucOvr, maeByAgeBand, meanAbsoluteError, type BandError } from '../metrics';
 import { FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION, loadFaceApiXception } from './faceapi-xception';
+import { fileLoadHandler } from '../io';
 
 /**
  * Pretrained age estimators ("peers") run with their own preprocessing, for a side-by-side comparison:
@@ -43,31 +44,7 @@ export class PeerUnavailableError extends Error {
 
 /** Load a tfjs graph model (model JSON + weight shards) from the file system, no tfjs-node needed. */
 export async function loadGraphModelFromFile(jsonFile: string): Promise<tf.GraphModel> {
-  const handler: tf.io.IOHandler = {
-    load: async () => {
-      const json = JSON.parse(await fs.readFile(jsonFile, 'utf8')) as tf.io.ModelJSON;
-      const specs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: ArrayBuffer[] = [];
-      for (const group of json.weightsManifest ?? []) {
-        specs.push(...group.weights);
-        for (const p of group.paths) {
-          const bytes = await fs.readFile(path.join(path.dirname(jsonFile), p));
-          buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-        }
-      }
-      return {
-        modelTopology: json.modelTopology,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy,
-        signature: (json as { signature?: object }).signature,
-        userDefinedMetadata: json.userDefinedMetadata,
-        weightSpecs: specs,
-        weightData: tf.io.CompositeArrayBuffer.join(buffers),
-      };
-    },
-  };
-  return tf.loadGraphModel(handler);
+  return tf.loadGraphModel(fileLoadHandler(jsonFile));
 }
 
 function graphParameters(model: tf.GraphModel): number {
