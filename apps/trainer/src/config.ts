@@ -31,6 +31,22 @@ export interface TrainConfig {
   seed: number;
 }
 
+/** JSON schema of a learning-rate schedule (constant, step or cosine), defaulting to `kind`. */
+export function scheduleSchema(kind: LearningRateSchedule['kind']): Schema {
+  return {
+    type: 'object',
+    default: { kind },
+    required: ['kind'],
+    properties: {
+      kind: { enum: ['constant', 'step', 'cosine'] },
+      everyEpochs: { type: 'integer', minimum: 1 },
+      gamma: { type: 'number', exclusiveMinimum: 0 },
+      minLearningRate: { type: 'number', minimum: 0 },
+    },
+    additionalProperties: false,
+  };
+}
+
 export const trainConfigSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -67,18 +83,7 @@ export const trainConfigSchema: Schema = {
         epochs: { type: 'integer', minimum: 1, default: 30 },
         batchSize: { type: 'integer', minimum: 1, default: 32 },
         learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
-        schedule: {
-          type: 'object',
-          default: { kind: 'constant' },
-          required: ['kind'],
-          properties: {
-            kind: { enum: ['constant', 'step', 'cosine'] },
-            everyEpochs: { type: 'integer', minimum: 1 },
-            gamma: { type: 'number', exclusiveMinimum: 0 },
-            minLearningRate: { type: 'number', minimum: 0 },
-          },
-          additionalProperties: false,
-        },
+        schedule: scheduleSchema('constant'),
         l2: { type: 'number', minimum: 0, default: 0 },
         dropout: { type: 'number', minimum: 0, maximum: 0.95, default: 0.5 },
         classWeights: { anyOf: [{ enum: ['none', 'balanced'] }, { type: 'array', items: { type: 'number', minimum: 0 } }], default: 'none' },

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, formatDuration, loadConfig, writeFileAtomic, type Progress, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, loadConfig, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
 import {
   countParameters,
   evaluateModel,
@@ -25,6 +25,7 @@ import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
 import { resolveSplits, type SplitName } from './data';
 import { runTransferCommand } from './transfer';
+import { fmt, progressPrinter } from './format';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -44,24 +45,12 @@ commands:
   peers     --data DIR [--split val] [--model DIR ...] [--human-models DIR]   (pretrained age estimators side by side; peers --help)
 exit codes: 0 ok, 1 failed, 2 usage`;
 
-const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
-
 function gitCommit(cwd: string): string | undefined {
   try {
     return execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
   } catch {
     return undefined;
   }
-}
-
-function progressPrinter(io: Io, label: string, everyMs = 10_000): (p: Progress) => void {
-  let last = 0;
-  return (p) => {
-    const now = performance.now();
-    if (p.done < p.total && now - last < everyMs) return;
-    last = now;
-    io.err(`${label}: ${p.done}/${p.total} (${p.rate.toFixed(1)}/s, eta ${formatDuration(p.etaSeconds)})${p.failed ? `, ${p.failed} failed` : ''}`);
-  };
 }
 
 function summary(e: Evaluation): Record<string, number | null> {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Progress, type Schema, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
 import {
   BACKBONES,
   backboneInfo,
@@ -42,6 +42,8 @@ import {
 } from '@agekit/model';
 import type { Io } from './main';
 import { resolveSplits, type SplitName } from './data';
+import { scheduleSchema } from './config';
+import { fmt, progressPrinter } from './format';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 class UsageError extends Error {}
@@ -122,18 +124,7 @@ export const transferConfigSchema: Schema = {
         epochs: { type: 'integer', minimum: 1, default: 60 },
         batchSize: { type: 'integer', minimum: 1, default: 64 },
         learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.001 },
-        schedule: {
-          type: 'object',
-          default: { kind: 'cosine' },
-          required: ['kind'],
-          properties: {
-            kind: { enum: ['constant', 'step', 'cosine'] },
-            everyEpochs: { type: 'integer', minimum: 1 },
-            gamma: { type: 'number', exclusiveMinimum: 0 },
-            minLearningRate: { type: 'number', minimum: 0 },
-          },
-          additionalProperties: false,
-        },
+        schedule: scheduleSchema('cosine'),
         l2: { type: 'number', minimum: 0, default: 0.0001 },
         classWeights: { enum: ['none', 'balanced'], default: 'none' },
         regressionLoss: { enum: ['l1', 'l2'], default: 'l1' },
@@ -156,18 +147,6 @@ export const transferConfigSchema: Schema = {
     seed: { type: 'integer', default: 42 },
   },
 };
-
-const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
-
-function progressPrinter(io: Io, label: string, everyMs = 10_000): (p: Progress) => void {
-  let last = 0;
-  return (p) => {
-    const now = performance.now();
-    if (p.done < p.total && now - last < everyMs) return;
-    last = now;
-    io.err(`${label}: ${p.done}/${p.total} (${p.rate.toFixed(1)}/s, eta ${formatDuration(p.etaSeconds)})${p.failed ? `, ${p.failed} failed` : ''}`);
-  };
-}
 
 function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
   try {
