@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for pkg in build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev \
-           libopencv-dev python3-opencv python3-onnx python3-sklearn; do
+           libopencv-dev python3-opencv python3-onnx python3-sklearn chromium; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -3,7 +3,9 @@
  * vs the PyTorch reference (/work/shared/reference/train_torch.py) run in the same invocation; prints images/second
  * and the ratio tfjs / torch per input size.
  *
- *   npx tsx tools/bench/train/main.ts [--sizes 64,128] [--steps 4] [--backend wasm] [--torch-threads N] [--no-torch] [--no-simd]
+ *   npx tsx tools/bench/train/main.ts [--sizes 64,128] [--steps 4] [--backend wasm] [--torch-threads N] [--no-torch] [--no-simd] [--no-batch-norm]
+ *
+ * The reference is torchvision's SqueezeNet 1.1 (no batch norm); --no-batch-norm benchmarks the same network.
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -14,8 +16,8 @@ import { buildModel, countParameters, initBackend, type BackendChoice } from '@a
 const REFERENCE = process.env.AGEKIT_TORCH_REFERENCE ?? '/work/shared/reference/train_torch.py';
 const PYTHON = process.env.AGEKIT_PYTHON ?? '/usr/bin/python3';
 
-function tfjsImagesPerSecond(size: number, batch: number, steps: number): { trainImagesPerSecond: number; parameters: number } {
-  const model = buildModel({ architecture: 'squeezenet', size, channels: 3, classes: 31, head: 'classification', seed: 0 });
+function tfjsImagesPerSecond(size: number, batch: number, steps: number, batchNorm: boolean): { trainImagesPerSecond: number; parameters: number } {
+  const model = buildModel({ architecture: 'squeezenet', size, channels: 3, classes: 31, head: 'classification', seed: 0, batchNorm });
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
   const y = tf.oneHot(tf.randomUniform([batch], 0, 31, 'int32', 2) as tf.Tensor1D, 31).cast('float32');
@@ -56,6 +58,7 @@ async function main(): Promise<number> {
       'torch-threads': { type: 'string', default: String(os.cpus().length) },
       'no-torch': { type: 'boolean', default: false },
       'no-simd': { type: 'boolean', default: false },
+      'no-batch-norm': { type: 'boolean', default: false },
     },
   });
   const sizes = String(values.sizes).split(',').map(Number);
@@ -65,7 +68,7 @@ async function main(): Promise<number> {
   console.log(`tfjs backend: ${info.name} (${info.reason}); composed kernels: ${info.composedKernels.join(', ') || 'none'}`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
   for (const size of sizes) {
-    const ours = tfjsImagesPerSecond(size, batch, steps);
+    const ours = tfjsImagesPerSecond(size, batch, steps, !values['no-batch-norm']);
     let text = `squeezenet1.1 ${size}px batch ${batch}: tfjs-${info.name} ${ours.trainImagesPerSecond.toFixed(2)} img/s (${ours.parameters.toLocaleString('en-US')} params)`;
     if (!values['no-torch']) {
       const ref = torchImagesPerSecond(size, batch, steps, Number(values['torch-threads']));
