@@ -28,6 +28,7 @@ export default [
             { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:model', 'scope:synth'] },
+            { sourceTag: 'scope:face', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:model', 'scope:synth'] },
           ],
         },
       ],

@@ -2,6 +2,6 @@ module.exports = {
   displayName: 'onnx',
   preset: '../../jest.preset.js',
   rootDir: __dirname,
-  setupFiles: ['<rootDir>/jest.setup.js'],
+  setupFiles: ['<rootDir>/../../tools/jest/typed-array-realm.js'],
   coverageDirectory: '../../coverage/libs/onnx',
 };

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, createRng, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
 import {
   BACKBONES,
   backboneInfo,
@@ -50,7 +50,7 @@ class UsageError extends Error {}
 
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
   peers     --data DIR [--split val|test|train] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
-            [--min-age 20] [--max-age 50] [--limit N] [--backend B] [--json]`;
+            [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--backend B] [--json]`;
 
 /** configs/transfer.json */
 export interface TransferConfig {
@@ -364,7 +364,8 @@ async function peers(args: string[], io: Io, cwd: string): Promise<number> {
   const dataDir = path.resolve(cwd, values.data);
   const splits = await resolveSplits(dataDir, 42, { train: 0.7, val: 0.15, test: 0.15 });
   let records = splits[split].filter((r) => r.age !== undefined && r.age >= minAge && r.age <= maxAge).sort((a, b) => a.id.localeCompare(b.id));
-  if (limit !== undefined) records = records.slice(0, limit);
+  // a seeded random sample (not the first N ids, which sort by age folder) so a limited table still covers every age
+  if (limit !== undefined && limit < records.length) records = createRng(42).shuffle([...records]).slice(0, limit).sort((a, b) => a.id.localeCompare(b.id));
   if (records.length === 0) {
     io.err(`error: no images with an age in ${minAge}..${maxAge} in ${dataDir} (${split})`);
     return EXIT.failed;

@@ -48,3 +48,13 @@ export {
 export { CPP_MAIN, CPP_CMAKELISTS, findCppToolchain, buildCppExample, runCppExample, type CppPrediction, type CppToolchain } from './lib/cpp';
 export { describeAgekitModel } from './lib/agekit-model';
 export { rgbToGrayOpenCv } from './lib/preprocess';
+export {
+  loadBundlePredictor,
+  preparePixels,
+  interpretOutput,
+  type BundlePredictor,
+  type BundlePredictorOptions,
+  type AgePrediction,
+  type ClassProbability,
+  type PredictorImage,
+} from './lib/predict';

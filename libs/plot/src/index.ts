@@ -24,3 +24,4 @@ export {
   type ContactSheetOptions,
   type ContactSheetResult,
 } from './lib/contact-sheet';
+export { annotateImage, annotationScale, ANNOTATION_COLORS, type FaceAnnotation, type AnnotateOptions, type AnnotateImage } from './lib/annotate';

@@ -1,0 +1,75 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import sharp from 'sharp';
+import { runCli } from '../main';
+import { Terminal } from '../lib/terminal';
+import { exportTinyBundle } from '../serve/test-bundle';
+import { request } from '../serve/test-client';
+
+jest.setTimeout(120_000);
+
+function captureTerminal(): { term: Terminal; stdout: () => string; stderr: () => string } {
+  const sink = (): { stream: NodeJS.WriteStream; text: () => string } => {
+    const chunks: string[] = [];
+    const stream = { write: (s: string) => chunks.push(s) > 0, isTTY: false } as unknown as NodeJS.WriteStream;
+    return { stream, text: () => chunks.join('') };
+  };
+  const out = sink();
+  const err = sink();
+  return { term: new Terminal(false, out.stream, err.stream, 0), stdout: out.text, stderr: err.text };
+}
+
+async function waitFor<T>(probe: () => T | undefined, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('agekit serve', () => {
+  let bundle: string;
+  beforeAll(async () => {
+    bundle = await exportTinyBundle();
+  });
+  afterAll(() => {
+    if (bundle) rmSync(dirname(bundle), { recursive: true, force: true });
+  });
+
+  it('usage errors exit 2 without loading anything', async () => {
+    const a = captureTerminal();
+    expect(await runCli(['serve'], a.term)).toBe(2);
+    expect(a.stderr()).toContain('--bundle DIR is required');
+    const b = captureTerminal();
+    expect(await runCli(['serve', '--bundle', bundle, '--port', '70000'], b.term)).toBe(2);
+    expect(b.stderr()).toContain('--port must be an integer');
+    const c = captureTerminal();
+    expect(await runCli(['serve', '--bundle', bundle, '--max-concurrent', '0'], c.term)).toBe(2);
+    expect(c.stderr()).toContain('--max-concurrent must be >= 1');
+  });
+
+  it('prints the URL, serves predictions, and closes gracefully on SIGTERM (exit 0)', async () => {
+    const { term, stdout } = captureTerminal();
+    const exit = runCli(['serve', '--bundle', bundle, '--port', '0', '--no-detect', '--max-body-mb', '0.5'], term);
+    const url = await waitFor(() => /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(stdout())?.[1], 60_000);
+    const port = Number(new URL(url).port);
+    const page = await request(port, { path: '/' });
+    expect(page.status).toBe(200);
+    const face = await sharp({ create: { width: 120, height: 120, channels: 3, background: { r: 180, g: 140, b: 120 } } }).png().toBuffer();
+    const res = await request(port, { method: 'POST', path: '/api/predict', body: face });
+    expect(res.status).toBe(200);
+    const body = res.json as { width: number; faces: Array<{ score: number | null; expectedAge: number; label: string }> };
+    expect([body.width, body.faces.length, body.faces[0].score]).toEqual([120, 1, null]); // --no-detect: the whole image
+    expect(body.faces[0].label).toMatch(/^\d+ y/);
+    const big = await request(port, { method: 'POST', path: '/api/predict', body: Buffer.alloc(600 * 1024, 0xff) });
+    expect(big.status).toBe(413); // --max-body-mb reached the server
+    expect(stdout()).toMatch(/POST \/api\/predict 200 /); // a log line per request
+
+    process.emit('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(stdout()).toContain('closed');
+    await expect(request(port, { path: '/healthz' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});

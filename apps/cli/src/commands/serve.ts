@@ -1,0 +1,150 @@
+import * as path from 'node:path';
+import type { Server } from 'node:http';
+import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
+import { DEFAULT_SERVE_LIMITS, type ServeLimits } from '../serve/limits';
+
+const MIB = 1024 * 1024;
+
+export const command: CliCommand = {
+  name: 'serve',
+  summary: "web demo: a page to upload a photo and see each face's age, and POST /api/predict (JSON)",
+  usage: `--bundle DIR [--port 8080] [--host 127.0.0.1] [--no-detect] [limits]
+
+Serves until Ctrl-C (SIGINT) or SIGTERM, then finishes the requests in flight and exits 0.
+  GET  /              the page: pick or drop a photo, see it with a box and an age per face
+  POST /api/predict   body = the raw image bytes (JPEG, PNG or WebP, sniffed from the bytes); ?detect=0 treats
+                      the image as one face crop. 200 {width,height,faces:[{box,score,expectedAge,top,group,label}]};
+                      errors are JSON {error:{code,message}}: 400 bad image, 413 too big, 415 not an image, 404,
+                      405, 408 timeout, 503 busy
+  GET  /healthz       {status, active, queued, served}
+
+flags:
+  --bundle DIR          exported bundle (agekit-export / apps/exporter output: model.onnx, preprocess.json, labels.json)
+  --port N              TCP port (default 8080; 0 = any free port, printed)
+  --host ADDR           address to bind (default 127.0.0.1, this machine only)
+  --no-detect           treat every image as one face crop by default (no face detector loaded until ?detect=1)
+  --max-body-mb N       largest upload (default ${DEFAULT_SERVE_LIMITS.maxBodyBytes / MIB})
+  --max-pixels N        largest image, width x height, checked from the header before decoding (default ${DEFAULT_SERVE_LIMITS.maxPixels})
+  --timeout-ms N        per-request deadline, queueing included (default ${DEFAULT_SERVE_LIMITS.timeoutMs})
+  --max-concurrent N    images analysed at once (default ${DEFAULT_SERVE_LIMITS.maxConcurrent})
+  --max-queue N         requests waiting beyond those; more get 503 (default ${DEFAULT_SERVE_LIMITS.maxQueue})
+  --quiet               no line per request`,
+  options: {
+    ...COMMON_OPTIONS,
+    bundle: { type: 'string' },
+    port: { type: 'string', default: '8080' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'no-detect': { type: 'boolean', default: false },
+    'max-body-mb': { type: 'string' },
+    'max-pixels': { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    'max-concurrent': { type: 'string' },
+    'max-queue': { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+  run,
+};
+
+function positiveFlag(ctx: CommandContext, name: string, min = 1): number | undefined {
+  const n = numberFlag(ctx, name);
+  if (n !== undefined && !(n >= min)) throw new UsageError(`--${name} must be >= ${min} (got ${n})`);
+  return n;
+}
+
+export function limitsFromFlags(ctx: CommandContext): Partial<ServeLimits> {
+  const limits: Partial<ServeLimits> = {};
+  const mb = numberFlag(ctx, 'max-body-mb');
+  if (mb !== undefined) {
+    if (!(mb > 0)) throw new UsageError(`--max-body-mb must be > 0 (got ${mb})`);
+    limits.maxBodyBytes = Math.floor(mb * MIB);
+  }
+  limits.maxPixels = positiveFlag(ctx, 'max-pixels');
+  limits.timeoutMs = positiveFlag(ctx, 'timeout-ms');
+  limits.maxConcurrent = positiveFlag(ctx, 'max-concurrent');
+  limits.maxQueue = positiveFlag(ctx, 'max-queue', 0);
+  for (const key of Object.keys(limits) as Array<keyof ServeLimits>) if (limits[key] === undefined) delete limits[key];
+  return limits;
+}
+
+/** Resolves on the first SIGINT or SIGTERM (and stops listening for them). */
+function nextStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+function closeGracefully(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+async function run(ctx: CommandContext): Promise<number> {
+  const bundle = stringFlag(ctx, 'bundle');
+  if (!bundle) throw new UsageError('--bundle DIR is required (an exported bundle with model.onnx)');
+  const port = numberFlag(ctx, 'port') ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535 (got ${port})`);
+  const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
+  const limits = limitsFromFlags(ctx);
+  const detect = !ctx.values['no-detect'];
+  const quiet = Boolean(ctx.values['quiet']);
+
+  // Loaded here so `agekit serve --help` and usage errors stay fast.
+  const [{ createPhotoAnalyzer }, { createAgeServer }] = await Promise.all([import('../predict/analyze'), import('../serve/server')]);
+  const bundleDir = path.resolve(ctx.cwd, bundle);
+  ctx.term.info(`loading ${bundleDir}${detect ? ' and the face detector' : ''} ...`);
+  const analyzer = await createPhotoAnalyzer({ bundleDir, detect });
+
+  // A stray rejection anywhere must not take the server down: log it and keep serving.
+  const onRejection = (reason: unknown): void => ctx.term.warn(`unhandled rejection (still serving): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  process.on('unhandledRejection', onRejection);
+  const server = createAgeServer({
+    analyzer,
+    limits,
+    onLog: (line) => {
+      if (line.startsWith('internal error')) ctx.term.warn(line);
+      else if (!quiet) ctx.term.info(line);
+    },
+  });
+  const stopped = nextStopSignal();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    process.off('unhandledRejection', onRejection);
+    await analyzer.dispose();
+    const code = (error as NodeJS.ErrnoException).code;
+    ctx.term.error(`cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : (error as Error).message}`);
+    return EXIT.failed;
+  }
+  server.on('error', (error) => ctx.term.warn(`server error: ${error.message}`));
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}/`;
+  ctx.term.info(`agekit serve: listening on ${url} (Ctrl-C to stop)`);
+  ctx.term.result({ url, host, port: actualPort, bundle: bundleDir, detect });
+
+  const signal = await stopped;
+  ctx.term.info(`${signal}: closing (finishing requests in flight) ...`);
+  await closeGracefully(server, (limits.timeoutMs ?? DEFAULT_SERVE_LIMITS.timeoutMs) + 1000);
+  await analyzer.dispose();
+  process.off('unhandledRejection', onRejection);
+  ctx.term.info('closed');
+  return EXIT.ok;
+}

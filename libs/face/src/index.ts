@@ -1,0 +1,6 @@
+// Public API of @agekit/face
+export type { FaceBox, Point, FaceLandmarks, DetectedFace } from './lib/types';
+export { loadFaceDetector, defaultFaceModelDir, landmarksFrom68, FaceModelError } from './lib/detector';
+export type { FaceDetector, FaceDetectorOptions } from './lib/detector';
+export { alignFace, alignmentTransform, fitSimilarity, applyTransform, invertTransform, composeTransforms, warpSimilarity, UTKFACE_TEMPLATE } from './lib/align';
+export type { AlignOptions, SimilarityTransform } from './lib/align';
