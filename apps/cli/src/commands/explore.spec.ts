@@ -1,27 +1,16 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { deflateSync } from 'node:zlib';
 import { readCsv } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
-import { Terminal } from '../lib/terminal';
+import { captureTerminal } from '../lib/terminal.testing';
 import { analyzeFiles } from '../explore/pool';
 import { METADATA_COLUMNS } from '../explore/run';
 
 jest.setTimeout(180_000);
 
-function capture(): { term: Terminal; stdout: () => string; stderr: () => string } {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const term = new Terminal(true, out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
-  return { term, stdout: () => o, stderr: () => e };
-}
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -68,7 +57,7 @@ describe('agekit explore', () => {
   it('writes the contract columns and flags the synth defects', async () => {
     const data = path.join(tmp, 'synth');
     const samples = await generateSynthDataset({ out: data, count: 30, seed: 21, size: 100, defectRate: 0.8, duplicateRate: 0.1 });
-    const cap = capture();
+    const cap = captureTerminal(true);
     const code = await runCli(['explore', '--data', data, '--out', path.join(tmp, 'out-synth'), '--json', '--config', path.join(__dirname, '../../../../configs/quality.json')], cap.term);
     expect(code).toBe(0);
     const summary = JSON.parse(cap.stdout());
@@ -132,7 +121,7 @@ describe('agekit explore', () => {
       expected['30/locked.jpg'] = /^unreadable: permission denied/;
     }
     const out = path.join(tmp, 'out-bad');
-    const cap = capture();
+    const cap = captureTerminal(true);
     expect(await runCli(['explore', '--data', root, '--out', out, '--json'], cap.term)).toBe(0);
     const summary = JSON.parse(cap.stdout());
     const rows = new Map((await readCsv(path.join(out, 'csv', 'metadata.csv'))).map((r) => [r['id'], r]));
@@ -149,7 +138,7 @@ describe('agekit explore', () => {
     }
     expect(summary.failed).toBe(isRoot ? 4 : 5);
     // --strict: the same run fails
-    const strict = capture();
+    const strict = captureTerminal(true);
     expect(await runCli(['explore', '--data', root, '--out', out, '--json', '--strict'], strict.term)).toBe(1);
     expect(strict.stderr()).toMatch(/--strict: [45] image\(s\) could not be read/);
   });

@@ -2,29 +2,18 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
 import { initBackend } from '@agekit/model';
 import { loadBundlePredictor } from '@agekit/onnx';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
-import { Terminal } from '../lib/terminal';
+import { captureTerminal } from '../lib/terminal.testing';
 import type { PredictImageResult, PredictSummary } from '../predict/run';
 import { exportTinyBundle } from '../serve/test-bundle';
 
 jest.setTimeout(180_000);
 
-function capture(json = true): { term: Terminal; stdout: () => string; stderr: () => string } {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.on('data', (d) => (o += d));
-  err.on('data', (d) => (e += d));
-  const term = new Terminal(json, out as unknown as NodeJS.WriteStream, err as unknown as NodeJS.WriteStream);
-  return { term, stdout: () => o, stderr: () => e };
-}
 
 type Ok = Extract<PredictImageResult, { ok: true }>;
 
@@ -53,7 +42,7 @@ describe('agekit predict', () => {
     const files = (await fs.readdir(data, { recursive: true })).map(String).filter((f) => /\.(jpg|webp)$/.test(f));
     const before = await Promise.all(files.map((f) => sha(path.join(data, f))));
     const annotated = path.join(tmp, 'annotated');
-    const cap = capture();
+    const cap = captureTerminal(true);
     const code = await runCli(['predict', data, '--bundle', bundle, '--no-detect', '--json', '--annotate', annotated, '--top', '2'], cap.term);
     expect(code).toBe(0);
     const summary = JSON.parse(cap.stdout()) as PredictSummary;
@@ -102,7 +91,7 @@ describe('agekit predict', () => {
   });
 
   it('--strict fails at the end (after predicting every other image); without --json prints per face', async () => {
-    const cap = capture(false);
+    const cap = captureTerminal(false);
     const code = await runCli(['predict', data, '--bundle', bundle, '--no-detect', '--strict'], cap.term);
     expect(code).toBe(1);
     expect(cap.stdout()).toMatch(/red\.webp {2}50x40 {2}1 face\n {2}#1 {2}box 0,0 50x40 {2}age \d+\.\d {2}top \d+ \d+%, \d+ \d+%, \d+ \d+%/);
@@ -111,23 +100,23 @@ describe('agekit predict', () => {
   });
 
   it('refuses an --annotate folder that would overwrite the inputs, a missing bundle and bad flags (exit 2)', async () => {
-    let cap = capture();
+    let cap = captureTerminal(true);
     expect(await runCli(['predict', data, '--bundle', bundle, '--no-detect', '--annotate', data], cap.term)).toBe(2);
     expect(cap.stderr()).toMatch(/would overwrite the input/);
-    cap = capture();
+    cap = captureTerminal(true);
     expect(await runCli(['predict', data, '--bundle', path.join(tmp, 'nope')], cap.term)).toBe(2);
     expect(cap.stderr()).toMatch(/nope: no such folder/);
-    cap = capture();
+    cap = captureTerminal(true);
     expect(await runCli(['predict', data, '--bundle', bundle, '--min-score', '2'], cap.term)).toBe(2);
-    cap = capture();
+    cap = captureTerminal(true);
     expect(await runCli(['predict', data, '--bundle', data, '--no-detect'], cap.term)).toBe(1); // a folder that is not a bundle
     expect(cap.stderr()).toMatch(/cannot load the model: .*model\.onnx: missing/);
-    cap = capture();
+    cap = captureTerminal(true);
     expect(await runCli(['predict', '--bundle', bundle], cap.term)).toBe(2);
   });
 
   it('a missing path is reported and the other images are still predicted', async () => {
-    const cap = capture();
+    const cap = captureTerminal(true);
     const one = path.join(data, 'red.webp');
     expect(await runCli(['predict', path.join(tmp, 'missing.jpg'), one, '--bundle', bundle, '--no-detect', '--json'], cap.term)).toBe(0);
     const summary = JSON.parse(cap.stdout()) as PredictSummary;
@@ -138,7 +127,7 @@ describe('agekit predict', () => {
   it('with detection: finds the 3 faces of face-api sample1.jpg, left to right, and annotates the photo', async () => {
     const sample = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
     const annotated = path.join(tmp, 'annotated-detect');
-    const cap = capture();
+    const cap = captureTerminal(true);
     const code = await runCli(['predict', sample, '--bundle', bundle, '--json', '--annotate', annotated], cap.term);
     expect(code).toBe(0);
     const summary = JSON.parse(cap.stdout()) as PredictSummary;

@@ -6,18 +6,12 @@ import { decodeImage, readCsv, writeCsv, type CsvRow } from '@agekit/dataset';
 import { checkQuality, DEFAULT_THRESHOLDS, measureImage } from '@agekit/quality';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
-import { Terminal } from '../lib/terminal';
+import { captureTerminal } from '../lib/terminal.testing';
 import { PROCESSING_COLUMNS } from '../process/run';
 
 // generous: on an idle 2-core machine the suite takes ~10 s; shared CI machines are slower
 jest.setTimeout(300_000);
 
-function quietTerminal(json = false): { term: Terminal; stdout: () => string } {
-  const chunks: string[] = [];
-  const stream = { write: (s: string) => chunks.push(s) > 0, isTTY: false } as unknown as NodeJS.WriteStream;
-  const sink = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
-  return { term: new Terminal(json, stream, sink, 0), stdout: () => chunks.join('') };
-}
 
 /** sha256 of every file under a folder, by relative path. */
 async function checksums(root: string): Promise<Record<string, string>> {
@@ -83,7 +77,7 @@ describe('agekit process', () => {
     await writeMetadata(outA);
     await writeMetadata(outB);
     const run = async (out: string, threads: string): Promise<{ code: number; threads: number }> => {
-      const { term, stdout } = quietTerminal(true);
+      const { term, stdout } = captureTerminal(true);
       const code = await runCli(['process', '--data', data, '--out', out, '--threads', threads, '--json'], term);
       return { code, threads: (JSON.parse(stdout()) as { threads: number }).threads };
     };
@@ -126,13 +120,13 @@ describe('agekit process', () => {
 
   it('refuses to write inside the input folder', async () => {
     const before = await checksums(data);
-    const code = await runCli(['process', '--data', data, '--out', path.join(data, 'out')], quietTerminal().term);
+    const code = await runCli(['process', '--data', data, '--out', path.join(data, 'out')], captureTerminal().term);
     expect(code).toBe(2);
     expect(await checksums(data)).toEqual(before);
   });
 
   it('explains a missing metadata.csv', async () => {
-    const code = await runCli(['process', '--data', data, '--out', path.join(tmp, 'none')], quietTerminal().term);
+    const code = await runCli(['process', '--data', data, '--out', path.join(tmp, 'none')], captureTerminal().term);
     expect(code).toBe(1);
   });
 });

@@ -5,20 +5,10 @@ import { readCsv, writeCsv } from '@agekit/dataset';
 // test-only: the synthetic face generator, imported by path as the workspace brief prescribes
 import { generateSynthDataset, type SynthSample } from '@agekit/synth';
 import { runCli } from '../main';
-import { Terminal } from '../lib/terminal';
+import { captureTerminal } from '../lib/terminal.testing';
 
 jest.setTimeout(60_000);
 
-function captureTerminal(): { term: Terminal; stdout: () => string; stderr: () => string } {
-  const sink = (): { stream: NodeJS.WriteStream; text: () => string } => {
-    const chunks: string[] = [];
-    const stream = { write: (s: string) => chunks.push(s) > 0, isTTY: false } as unknown as NodeJS.WriteStream;
-    return { stream, text: () => chunks.join('') };
-  };
-  const out = sink();
-  const err = sink();
-  return { term: new Terminal(false, out.stream, err.stream, 0), stdout: out.text, stderr: err.text };
-}
 
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });

@@ -2,22 +2,12 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../main';
-import { Terminal } from '../lib/terminal';
+import { captureTerminal } from '../lib/terminal.testing';
 import { exportTinyBundle } from '../serve/test-bundle';
 import { request } from '../serve/test-client';
 
 jest.setTimeout(120_000);
 
-function captureTerminal(): { term: Terminal; stdout: () => string; stderr: () => string } {
-  const sink = (): { stream: NodeJS.WriteStream; text: () => string } => {
-    const chunks: string[] = [];
-    const stream = { write: (s: string) => chunks.push(s) > 0, isTTY: false } as unknown as NodeJS.WriteStream;
-    return { stream, text: () => chunks.join('') };
-  };
-  const out = sink();
-  const err = sink();
-  return { term: new Terminal(false, out.stream, err.stream, 0), stdout: out.text, stderr: err.text };
-}
 
 async function waitFor<T>(probe: () => T | undefined, ms: number): Promise<T> {
   const end = Date.now() + ms;

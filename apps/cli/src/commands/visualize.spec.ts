@@ -5,20 +5,10 @@ import sharp from 'sharp';
 import { decodeImage, toGrayImage, writeCsv, type CsvRow } from '@agekit/dataset';
 import { generateSynthDataset, type SynthSample } from '@agekit/synth';
 import { runCli } from '../main';
-import { Terminal } from '../lib/terminal';
+import { captureTerminal } from '../lib/terminal.testing';
 
 jest.setTimeout(60_000);
 
-function captureTerminal(json: boolean): { term: Terminal; stdout: () => string; stderr: () => string } {
-  const sink = (): { stream: NodeJS.WriteStream; text: () => string } => {
-    const chunks: string[] = [];
-    const stream = { write: (s: string) => chunks.push(s) > 0, isTTY: false } as unknown as NodeJS.WriteStream;
-    return { stream, text: () => chunks.join('') };
-  };
-  const out = sink();
-  const err = sink();
-  return { term: new Terminal(json, out.stream, err.stream, 0), stdout: out.text, stderr: err.text };
-}
 
 /** Mean, standard deviation and 3x3 Laplacian variance of the grey image (what explore measures). */
 async function metrics(file: string): Promise<{ width: number; height: number; mean: number; std: number; lap: number }> {
