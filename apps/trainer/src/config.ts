@@ -47,6 +47,18 @@ export function scheduleSchema(kind: LearningRateSchedule['kind']): Schema {
   };
 }
 
+/** Split ratios (train, val, test) of a dataset that has no split folders; shared by train and transfer configs. */
+export const splitSchema: Schema = {
+  type: 'object',
+  default: {},
+  additionalProperties: false,
+  properties: {
+    train: { type: 'number', minimum: 0, default: 0.7 },
+    val: { type: 'number', minimum: 0, default: 0.15 },
+    test: { type: 'number', minimum: 0, default: 0.15 },
+  },
+};
+
 export const trainConfigSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -93,16 +105,7 @@ export const trainConfigSchema: Schema = {
         flip: { type: 'boolean', default: true },
       },
     },
-    split: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      properties: {
-        train: { type: 'number', minimum: 0, default: 0.7 },
-        val: { type: 'number', minimum: 0, default: 0.15 },
-        test: { type: 'number', minimum: 0, default: 0.15 },
-      },
-    },
+    split: splitSchema,
     backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: 42 },

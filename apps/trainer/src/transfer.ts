@@ -42,7 +42,7 @@ import {
 } from '@agekit/model';
 import type { Io } from './main';
 import { resolveSplits, type SplitName } from './data';
-import { scheduleSchema } from './config';
+import { scheduleSchema, splitSchema } from './config';
 import { fmt, progressPrinter } from './format';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -132,16 +132,7 @@ export const transferConfigSchema: Schema = {
         monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
       },
     },
-    split: {
-      type: 'object',
-      default: {},
-      additionalProperties: false,
-      properties: {
-        train: { type: 'number', minimum: 0, default: 0.7 },
-        val: { type: 'number', minimum: 0, default: 0.15 },
-        test: { type: 'number', minimum: 0, default: 0.15 },
-      },
-    },
+    split: splitSchema,
     backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'wasm' },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: 42 },
