@@ -24,4 +24,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm install (locked versions)"
   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 fi
+node tools/scripts/build-native.mjs # @agekit/quality's native explore engine (C + libjpeg); set -e: a failed build fails setup
 echo "setup: done"

@@ -4,3 +4,4 @@ export * from './lib/phash';
 export * from './lib/duplicates';
 export * from './lib/checks';
 export * from './lib/thresholds';
+export * from './lib/native';

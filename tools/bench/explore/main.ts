@@ -4,7 +4,14 @@
  * same images in one run: both rates and their ratio, then the largest disagreement of each metric between
  * the two CSVs and the share of images within tolerance (Laplacian variance 0.1% relative, mean/std 0.01).
  *
- * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--keep DIR]
+ * With the native engine (libs/quality/native, built by `node tools/scripts/build-native.mjs`) it also prints a
+ * profile: the share of the explore process's CPU time spent reading, decoding and measuring in C, and the rest
+ * (JS: dataset scan, checks, duplicates, CSV, glue).
+ *
+ * --compare-js also runs `agekit explore --engine js` (worker processes) in the same run: its rate, the ratio of
+ * the two engines and whether their CSVs are byte-identical.
+ *
+ * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -77,12 +84,14 @@ async function main(): Promise<number> {
       data: { type: 'string' },
       limit: { type: 'string' },
       workers: { type: 'string' },
+      engine: { type: 'string' },
+      'compare-js': { type: 'boolean', default: false },
       keep: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help || !values.data) {
-    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--keep DIR]');
+    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]');
     return values.help ? 0 : 2;
   }
   const data = path.resolve(values.data);
@@ -113,14 +122,32 @@ async function main(): Promise<number> {
   const tsxCli = require.resolve('tsx/cli');
   const agekitArgs = [tsxCli, 'apps/cli/src/main.ts', 'explore', '--data', data, '--out', work, '--json', ...(values.limit ? ['--limit', values.limit] : [])];
   if (values.workers) agekitArgs.push('--workers', values.workers);
+  if (values.engine) agekitArgs.push('--engine', values.engine);
   const ours = await run(process.execPath, agekitArgs);
   if (ours.code !== 0) throw new Error(`agekit explore failed (${ours.code}): ${ours.stderr}`);
-  const summary = JSON.parse(ours.stdout) as { images: number; seconds: number; imagesPerSecond: number; workers: number; decoders: Record<string, number>; failed: number };
+  const summary = JSON.parse(ours.stdout) as {
+    images: number;
+    seconds: number;
+    imagesPerSecond: number;
+    workers: number;
+    decoders: Record<string, number>;
+    failed: number;
+    engine?: string;
+    engineNote?: string;
+    engineCounts?: { native: number; js: number };
+    profile?: { readSeconds: number; decodeSeconds: number; metricsSeconds: number; processCpuSeconds: number };
+  };
 
   console.log('\n== throughput (same machine, same run) ==');
   console.log(`reference (OpenCV, 1 process): ${refRate.toFixed(0)} img/s in its loop; ${(n / ref.seconds).toFixed(0)} img/s wall-clock incl. Python start-up (${ref.seconds.toFixed(1)}s)`);
+  const engine = summary.engine ?? 'js';
+  const how =
+    engine === 'native'
+      ? `native engine, ${summary.workers} threads: ${summary.engineCounts?.native} files native, ${summary.engineCounts?.js} by the js path`
+      : `js engine, ${summary.workers || 'in-process'} workers`;
+  console.log(`engine: ${engine}${summary.engineNote ? ` (${summary.engineNote})` : ''}`);
   console.log(
-    `agekit explore (${summary.workers || 'in-process'} workers; canvas ${summary.decoders['canvas']}, sharp ${summary.decoders['sharp']}): ` +
+    `agekit explore (${how}; decoded by native ${summary.decoders['native'] ?? 0}, canvas ${summary.decoders['canvas']}, sharp ${summary.decoders['sharp']}): ` +
       `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV); ${(n / ours.seconds).toFixed(0)} img/s wall-clock incl. Node/tsx start-up (${ours.seconds.toFixed(1)}s)`,
   );
   console.log(`ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (wall-clock)`);
@@ -133,6 +160,36 @@ async function main(): Promise<number> {
       `CPU-bound throughput on ${workers} core(s): agekit ${((workers * n) / ours.cpuSeconds).toFixed(0)} img/s vs reference ${(n / ref.cpuSeconds).toFixed(0)} img/s on 1 core = ` +
         `${((workers * ref.cpuSeconds) / ours.cpuSeconds).toFixed(2)}x`,
     );
+  }
+
+  const p = summary.profile;
+  if (p && engine === 'native' && p.processCpuSeconds > 0) {
+    // thread CPU time of the engine's stages against the explore process's CPU time for the whole stage
+    const nativeTotal = p.readSeconds + p.decodeSeconds + p.metricsSeconds;
+    const js = Math.max(0, p.processCpuSeconds - nativeTotal);
+    const share = (x: number): string => `${((100 * x) / p.processCpuSeconds).toFixed(1)}% (${((1000 * x) / n).toFixed(3)} ms/img)`;
+    console.log(
+      `profile (CPU of the explore stage, ${p.processCpuSeconds.toFixed(2)}s = ${((1000 * p.processCpuSeconds) / n).toFixed(3)} ms/img): ` +
+        `read ${share(p.readSeconds)}, decode ${share(p.decodeSeconds)}, metrics ${share(p.metricsSeconds)}, JS overhead ${share(js)}`,
+    );
+  }
+  console.log(`load: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min) on ${os.cpus().length} cores`);
+
+  if (values['compare-js']) {
+    const jsOut = path.join(work, 'engine-js');
+    const jsArgs = [tsxCli, 'apps/cli/src/main.ts', 'explore', '--data', data, '--out', jsOut, '--json', '--engine', 'js', ...(values.limit ? ['--limit', values.limit] : [])];
+    if (values.workers) jsArgs.push('--workers', values.workers);
+    console.log('agekit explore --engine js ...');
+    const js = await run(process.execPath, jsArgs);
+    if (js.code !== 0) throw new Error(`agekit explore --engine js failed (${js.code}): ${js.stderr}`);
+    const jsSummary = JSON.parse(js.stdout) as { imagesPerSecond: number; workers: number };
+    const same = (await fs.readFile(path.join(jsOut, 'csv', 'metadata.csv'), 'utf8')) === (await fs.readFile(path.join(work, 'csv', 'metadata.csv'), 'utf8'));
+    console.log(
+      `js engine (${jsSummary.workers || 'in-process'} worker processes): ${jsSummary.imagesPerSecond.toFixed(0)} img/s in the stage, ${(n / js.seconds).toFixed(0)} img/s wall-clock; ` +
+        `${engine} / js = ${(summary.imagesPerSecond / jsSummary.imagesPerSecond).toFixed(2)}x (stage), ${(js.seconds / ours.seconds).toFixed(2)}x (wall-clock)` +
+        (Number.isFinite(js.cpuSeconds) ? `; CPU ${((1000 * js.cpuSeconds) / n).toFixed(2)} ms/image` : ''),
+    );
+    console.log(`CSV of the two engines: ${same ? 'byte-identical' : 'DIFFERENT'}`);
   }
 
   const refRows = await readCsv(refCsv);

@@ -143,6 +143,56 @@ describe('agekit explore', () => {
     expect(strict.stderr()).toMatch(/--strict: [45] image\(s\) could not be read/);
   });
 
+  const nativeDisabled = process.env['AGEKIT_NO_NATIVE'] === '1';
+
+  it(
+    nativeDisabled
+      ? 'engines: only the js engine is checked (AGEKIT_NO_NATIVE=1 is set: the native engine is deliberately not used)'
+      : 'the native and js engines write byte-identical CSVs (synth faces and the bad-file folder)',
+    async () => {
+      const run = async (data: string, engine: string, out: string): Promise<{ code: number; summary: Record<string, unknown>; csv: string; stderr: string }> => {
+        const cap = captureTerminal(true);
+        const code = await runCli(['explore', '--data', data, '--out', out, '--json', '--engine', engine], cap.term);
+        const summary = code === 0 ? JSON.parse(cap.stdout()) : {};
+        const csv = code === 0 ? await fs.readFile(path.join(out, 'csv', 'metadata.csv'), 'utf8') : '';
+        return { code, summary, csv, stderr: cap.stderr() };
+      };
+      const usage = captureTerminal(true);
+      expect(await runCli(['explore', '--data', path.join(tmp, 'synth'), '--out', path.join(tmp, 'engine-bad'), '--engine', 'gpu'], usage.term)).toBe(2);
+      expect(usage.stderr()).toMatch(/--engine must be auto, native or js/);
+      for (const [name, data] of [
+        ['synth', path.join(tmp, 'synth')],
+        ['bad', path.join(tmp, 'bad')],
+      ]) {
+        const js = await run(data, 'js', path.join(tmp, `engine-js-${name}`));
+        expect(js.code).toBe(0);
+        expect(js.summary['engine']).toBe('js');
+        const auto = await run(data, 'auto', path.join(tmp, `engine-auto-${name}`));
+        expect(auto.code).toBe(0);
+        if (nativeDisabled) {
+          expect(auto.summary['engine']).toBe('js');
+          expect(String(auto.summary['engineNote'])).toMatch(/AGEKIT_NO_NATIVE/);
+          const native = await run(data, 'native', path.join(tmp, `engine-native-${name}`));
+          expect(native.code).toBe(1);
+          expect(native.stderr).toMatch(/native engine is not available: disabled by AGEKIT_NO_NATIVE=1/);
+          continue;
+        }
+        expect(auto.summary['engine']).toBe('native');
+        const native = await run(data, 'native', path.join(tmp, `engine-native-${name}`));
+        expect(native.code).toBe(0);
+        expect(native.summary['engine']).toBe('native');
+        const counts = native.summary['engineCounts'] as { native: number; js: number };
+        expect(counts.native + counts.js).toBe(native.summary['images']);
+        if (name === 'synth') expect(counts).toEqual({ native: 30, js: 0 });
+        // bad folder: good.jpg and locked.jpg by the engine (measured as root, "permission denied" otherwise); empty, truncated, text, PNG by the js path
+        if (name === 'bad') expect(counts).toEqual({ native: 2, js: 4 });
+        expect(native.csv).toBe(js.csv);
+        expect(auto.csv).toBe(js.csv);
+        expect(native.summary['failures']).toEqual(js.summary['failures']);
+      }
+    },
+  );
+
   it('worker processes give the same outcomes as in-process measuring', async () => {
     const files = (await fs.readdir(path.join(tmp, 'bad', '30'))).map((f) => path.join(tmp, 'bad', '30', f));
     const synthFiles = (await fs.readdir(path.join(tmp, 'synth'), { recursive: true })).filter((f) => f.endsWith('.jpg')).slice(0, 12).map((f) => path.join(tmp, 'synth', f));

@@ -5,7 +5,7 @@ import { loadConfig, validateConfig } from '@agekit/dataset';
 import { qualityConfigSchema, type QualityConfig } from '@agekit/quality';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
 import { runExploreWorker, WORKER_ENV } from '../explore/pool';
-import { explore, type ExploreSummary } from '../explore/run';
+import { EngineUnavailableError, explore, type ExploreEngine, type ExploreSummary } from '../explore/run';
 
 const DEFAULT_CONFIG = 'configs/quality.json';
 
@@ -23,7 +23,12 @@ function printSummary(ctx: CommandContext, s: ExploreSummary): void {
   const { term } = ctx;
   term.info(`explore: ${s.images} images (${s.layout}) from ${s.dataset}`);
   term.info(`  read ${s.read}, failed ${s.failed}, clean (no flag) ${s.clean}`);
-  term.info(`  ${s.imagesPerSecond.toFixed(0)} img/s in ${s.seconds.toFixed(1)}s (${s.workers ? `${s.workers} worker processes` : 'in-process'}; decoded by canvas ${s.decoders.canvas}, sharp ${s.decoders.sharp})`);
+  const where =
+    s.engine === 'native'
+      ? `native engine on ${s.workers} thread${s.workers === 1 ? '' : 's'}: ${s.engineCounts.native} files, js path ${s.engineCounts.js}`
+      : `js engine, ${s.workers ? `${s.workers} worker processes` : 'in-process'}`;
+  term.info(`  ${s.imagesPerSecond.toFixed(0)} img/s in ${s.seconds.toFixed(1)}s (${where}; decoded by native ${s.decoders.native}, canvas ${s.decoders.canvas}, sharp ${s.decoders.sharp})`);
+  if (s.engineNote) term.info(`  note: ${s.engineNote}`);
   const flags = Object.entries(s.flags).filter(([, n]) => n > 0);
   term.info(`  flags: ${flags.length ? flags.map(([f, n]) => `${f} ${n}`).join(', ') : 'none'}`);
   for (const f of s.failures.slice(0, 20)) term.info(`  failed: ${f.id}: ${f.message}`);
@@ -36,15 +41,17 @@ function printSummary(ctx: CommandContext, s: ExploreSummary): void {
 export const command: CliCommand = {
   name: 'explore',
   summary: 'measure image quality (OpenCV-compatible metrics, flags, duplicates) -> csv/metadata.csv',
-  usage: `[--data DIR] [--config configs/quality.json] [--out DIR] [--workers N] [--limit N] [--layout L] [--labels CSV]
+  usage: `[--data DIR] [--config configs/quality.json] [--out DIR] [--engine E] [--workers N] [--limit N] [--layout L] [--labels CSV]
 
-  --workers N     worker processes (default: config, 0 = one per core; 1 = in-process)
+  --engine E      auto | native | js (default auto: the native engine when its addon is built, else js)
+  --workers N     js engine: worker processes; native engine: threads (default: config, 0 = one per core; 1 = in-process)
   --limit N       measure only the first N images
   --layout L      auto | folder-per-label | utkface | labels-csv (default: config, auto)
   --labels CSV    labels CSV for the labels-csv layout
-  --sharp-only    decode every file with sharp (no fast JPEG path; for comparisons)`,
+  --sharp-only    decode every file with sharp (no fast JPEG path, implies --engine js; for comparisons)`,
   options: {
     ...COMMON_OPTIONS,
+    engine: { type: 'string' },
     workers: { type: 'string' },
     limit: { type: 'string' },
     layout: { type: 'string' },
@@ -65,6 +72,8 @@ export const command: CliCommand = {
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer (got ${limit})`);
     const workersFlag = numberFlag(ctx, 'workers');
     if (workersFlag !== undefined && !(Number.isInteger(workersFlag) && workersFlag >= 0)) throw new UsageError(`--workers must be a whole number >= 0 (got ${workersFlag})`);
+    const engine = (stringFlag(ctx, 'engine') ?? 'auto') as ExploreEngine;
+    if (!['auto', 'native', 'js'].includes(engine)) throw new UsageError(`--engine must be auto, native or js (got '${engine}')`);
     const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
     let workers = workersFlag ?? config.workers;
     if (workers === 0) workers = cores;
@@ -72,7 +81,9 @@ export const command: CliCommand = {
     // Not inside a test runner, where there is no CLI entry to fork: measure in-process there.
     const fromSources = __filename.endsWith('.ts');
     const script = process.env['JEST_WORKER_ID'] ? undefined : fromSources ? path.join(__dirname, '..', 'explore', 'worker-main.ts') : process.argv[1];
-    const summary = await explore({
+    let summary: ExploreSummary;
+    try {
+      summary = await explore({
       data,
       out,
       layout,
@@ -83,10 +94,18 @@ export const command: CliCommand = {
       workerScript: script,
       workerArgs: fromSources ? [] : ['explore'],
       sharpOnly: Boolean(ctx.values['sharp-only']),
+      engine,
       limit,
       minImagesForWorkers: MIN_IMAGES_FOR_WORKERS,
       onProgress: ctx.term.progress('explore'),
     });
+    } catch (error) {
+      if (error instanceof EngineUnavailableError) {
+        ctx.term.error(`explore: --engine native: ${error.message}`);
+        return EXIT.failed;
+      }
+      throw error;
+    }
     printSummary(ctx, summary);
     ctx.term.result(summary);
     const bad = summary.failed + summary.problems.length;

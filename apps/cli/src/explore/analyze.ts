@@ -9,7 +9,8 @@ import { decodeForMetrics } from './decode';
 export interface AnalyzedImage {
   format: string;
   sourceChannels: number;
-  decoder: 'canvas' | 'sharp';
+  /** native: read, decoded and measured by @agekit/quality's native engine. */
+  decoder: 'canvas' | 'sharp' | 'native';
   metrics: ImageMetrics;
 }
 

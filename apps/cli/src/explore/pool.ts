@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mapSettled, ProgressTracker, type ProgressCallback } from '@agekit/dataset';
+import type { NativeQuality, NativeStageTimes } from '@agekit/quality';
 import { analyzeFile, type AnalyzeOptions, type AnalyzeOutcome } from './analyze';
 import { WORKER_ENV, type BatchMessage, type ResultMessage } from './worker';
 
@@ -20,12 +21,27 @@ export interface PoolOptions extends AnalyzeOptions {
   onProgress?: ProgressCallback;
   /** Workers already forked with startWorkers (e.g. while the dataset was being scanned); used before forking more. */
   started?: ChildProcess[];
+  /**
+   * The native engine (@agekit/quality's loadNativeQuality()): when given, this process feeds it batches on
+   * libuv's thread pool and only the files it does not handle go the JS way (workers or in-process).
+   */
+  native?: NativeQuality;
+  /** Threads of the native engine (default 2). */
+  nativeThreads?: number;
+  /** Files per native thread per batch (default 64). */
+  nativeBatchPerThread?: number;
+  /** With the native engine: below this many files left for the JS path, measure them in-process (default 200). */
+  minFilesForWorkers?: number;
 }
 
 export interface PoolResult {
   outcomes: AnalyzeOutcome[];
-  /** Worker processes actually used (0 = in-process). */
+  /** Worker processes actually used (0 = in-process or none). */
   workers: number;
+  /** Files measured by the native engine and by the JS path (decoder canvas or sharp, or failed there). */
+  engineCounts: { native: number; js: number };
+  /** Thread CPU time of the native engine's stages (zeros without it). */
+  nativeTimes: NativeStageTimes;
 }
 
 /**
@@ -103,24 +119,21 @@ async function inProcess(files: readonly string[], options: PoolOptions, tracker
 }
 
 /**
- * Measure every file, spreading the work over `workers` child processes (each with its own decoder
- * and one core's worth of work), results in input order. A file that fails is an outcome, never a throw.
+ * The JS path over files[indices]: `workers` child processes (each with its own decoder and one core's
+ * worth of work) or in-process; fills outcomes[index]; returns the worker processes used.
  */
-export async function analyzeFiles(files: readonly string[], options: PoolOptions): Promise<PoolResult> {
-  const outcomes: AnalyzeOutcome[] = new Array(files.length);
-  const tracker = new ProgressTracker(files.length, options.onProgress);
+async function jsPath(files: readonly string[], all: number[], options: PoolOptions, tracker: ProgressTracker, outcomes: AnalyzeOutcome[]): Promise<number> {
   const analyzeOptions: AnalyzeOptions = { maxPixels: options.maxPixels, sharpOnly: options.sharpOnly };
-  const all = files.map((_, i) => i);
   const started = [...(options.started ?? [])];
-  if (options.workers <= 1 || !options.workerScript || files.length === 0) {
+  if (options.workers <= 1 || !options.workerScript || all.length === 0) {
     started.forEach(release);
     await inProcess(files, options, tracker, outcomes, all);
-    return { outcomes, workers: 0 };
+    return 0;
   }
   const batchSize = options.batchSize ?? 16;
   const inFlight = Math.max(1, options.batchesInFlight ?? 8);
   const queue: number[][] = [];
-  for (let i = 0; i < files.length; i += batchSize) queue.push(all.slice(i, i + batchSize));
+  for (let i = 0; i < all.length; i += batchSize) queue.push(all.slice(i, i + batchSize));
   const leftovers: number[] = [];
   let nextId = 0;
   await new Promise<void>((resolve) => {
@@ -193,7 +206,85 @@ export async function analyzeFiles(files: readonly string[], options: PoolOption
     if (alive === 0) resolve();
   });
   for (const batch of queue) leftovers.push(...batch);
-  for (let i = 0; i < files.length; i++) if (outcomes[i] === undefined && !leftovers.includes(i)) leftovers.push(i);
+  const queued = new Set(leftovers);
+  for (const i of all) if (outcomes[i] === undefined && !queued.has(i)) leftovers.push(i);
   if (leftovers.length) await inProcess(files, options, tracker, outcomes, leftovers);
-  return { outcomes, workers: options.workers };
+  return options.workers;
+}
+
+/**
+ * The native engine over every file, `inFlight` batches at a time (so its threads never wait for this
+ * thread); returns the indices it did not handle. Read errors it recognises become failures here.
+ */
+async function nativePath(
+  native: NativeQuality,
+  files: readonly string[],
+  options: PoolOptions,
+  tracker: ProgressTracker,
+  outcomes: AnalyzeOutcome[],
+  times: NativeStageTimes,
+): Promise<number[]> {
+  const threads = Math.max(1, options.nativeThreads ?? 2);
+  const batchSize = threads * Math.max(1, options.nativeBatchPerThread ?? 64);
+  const inFlight = 2;
+  const notHandled: number[] = [];
+  let next = 0;
+  const runOne = async (): Promise<void> => {
+    while (next < files.length) {
+      const start = next;
+      const end = Math.min(files.length, start + batchSize);
+      next = end;
+      let result: Awaited<ReturnType<NativeQuality['measureFiles']>>;
+      try {
+        result = await native.measureFiles(files.slice(start, end), { maxPixels: options.maxPixels, threads, timers: true });
+      } catch {
+        // the engine could not run this batch at all (out of memory, ...): the JS path takes it
+        for (let index = start; index < end; index++) notHandled.push(index);
+        continue;
+      }
+      times.readSeconds += result.times.readSeconds;
+      times.decodeSeconds += result.times.decodeSeconds;
+      times.metricsSeconds += result.times.metricsSeconds;
+      result.outcomes.forEach((o, k) => {
+        const index = start + k;
+        if (o.status === 'ok') {
+          outcomes[index] = { ok: true, value: { format: o.format, sourceChannels: o.sourceChannels, decoder: 'native', metrics: o.metrics } };
+          tracker.tick(true);
+        } else if (o.status === 'failed') {
+          // the messages analyze.ts's readError gives for the same errno
+          outcomes[index] = { ok: false, error: { reason: o.reason, message: `${o.reason}: ${o.detail}` } };
+          tracker.tick(false);
+        } else {
+          notHandled.push(index);
+        }
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, runOne));
+  return notHandled.sort((a, b) => a - b);
+}
+
+/**
+ * Measure every file, results in input order. With the native engine this process feeds it batches and
+ * only the files it does not handle take the JS path; otherwise the JS path spreads the work over
+ * `workers` child processes. A file that fails is an outcome, never a throw.
+ */
+export async function analyzeFiles(files: readonly string[], options: PoolOptions): Promise<PoolResult> {
+  const outcomes: AnalyzeOutcome[] = new Array(files.length);
+  const tracker = new ProgressTracker(files.length, options.onProgress);
+  const nativeTimes: NativeStageTimes = { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 };
+  if (options.native && files.length > 0) {
+    const rest = await nativePath(options.native, files, options, tracker, outcomes, nativeTimes);
+    const workers = rest.length < (options.minFilesForWorkers ?? 200) ? 1 : options.workers;
+    const used = await jsPath(files, rest, { ...options, workers }, tracker, outcomes);
+    return { outcomes, workers: used, engineCounts: { native: files.length - rest.length, js: rest.length }, nativeTimes };
+  }
+  const used = await jsPath(
+    files,
+    files.map((_, i) => i),
+    options,
+    tracker,
+    outcomes,
+  );
+  return { outcomes, workers: used, engineCounts: { native: 0, js: files.length }, nativeTimes };
 }

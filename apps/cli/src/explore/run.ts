@@ -1,6 +1,15 @@
 import * as path from 'node:path';
 import { CsvWriter, labelOf, readDataset, type CsvRow, type Dataset, type DatasetLayout, type ProgressCallback } from '@agekit/dataset';
-import { checkQuality, FLAG_NAMES, findDuplicates, type QualityFlag, type QualityThresholds } from '@agekit/quality';
+import {
+  checkQuality,
+  FLAG_NAMES,
+  findDuplicates,
+  loadNativeQuality,
+  nativeQualityUnavailableReason,
+  type NativeQuality,
+  type QualityFlag,
+  type QualityThresholds,
+} from '@agekit/quality';
 import type { ChildProcess } from 'node:child_process';
 import { analyzeFiles, startWorkers } from './pool';
 
@@ -52,11 +61,24 @@ export interface ExploreOptions {
   workerScript?: string;
   workerArgs?: string[];
   sharpOnly?: boolean;
+  /**
+   * native: @agekit/quality's native engine (C, libjpeg) measures the plain JPEGs in this process on
+   * `workers` threads, the JS path the rest; js: decode + measureImage in worker processes; auto (default):
+   * native when the addon loads. sharpOnly implies js.
+   */
+  engine?: ExploreEngine;
   /** Below this many images, measure in-process even when workers > 1 (default 200). */
   minImagesForWorkers?: number;
   /** Measure only the first N records (in the dataset's order). */
   limit?: number;
   onProgress?: ProgressCallback;
+}
+
+export type ExploreEngine = 'native' | 'js' | 'auto';
+
+/** Thrown when --engine native is asked for and the addon cannot be loaded. */
+export class EngineUnavailableError extends Error {
+  override readonly name = 'EngineUnavailableError';
 }
 
 export interface ExploreSummary {
@@ -73,8 +95,20 @@ export interface ExploreSummary {
   flags: Record<QualityFlag, number>;
   /** Images with no flag at all. */
   clean: number;
-  decoders: { canvas: number; sharp: number };
+  /** Which engine ran: native (with the JS path for the files it does not handle) or js. */
+  engine: 'native' | 'js';
+  /** Why auto chose js (the native engine could not be loaded), when it did. */
+  engineNote?: string;
+  /** Files measured by each path (read errors the native engine recognised count as native). */
+  engineCounts: { native: number; js: number };
+  decoders: { native: number; canvas: number; sharp: number };
+  /** Worker processes (js path) or, with the native engine, its threads. */
   workers: number;
+  /**
+   * Where the CPU time went: the native engine's thread CPU seconds per stage, and this process's CPU
+   * seconds (user + system, all threads, worker processes not included) for the whole stage.
+   */
+  profile: { readSeconds: number; decodeSeconds: number; metricsSeconds: number; processCpuSeconds: number };
   seconds: number;
   imagesPerSecond: number;
 }
@@ -82,10 +116,22 @@ export interface ExploreSummary {
 /** The explore stage: measure every image of a dataset, check it, write csv/metadata.csv; returns the summary. */
 export async function explore(options: ExploreOptions): Promise<ExploreSummary> {
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
   const minImages = options.minImagesForWorkers ?? 200;
-  // fork the workers first: their start-up overlaps the dataset scan (unused ones are let go by analyzeFiles)
+  const asked = options.sharpOnly ? 'js' : (options.engine ?? 'auto');
+  let native: NativeQuality | undefined;
+  let engineNote: string | undefined;
+  if (asked !== 'js') {
+    native = loadNativeQuality();
+    if (!native) {
+      const why = nativeQualityUnavailableReason() ?? 'not available';
+      if (asked === 'native') throw new EngineUnavailableError(`the native engine is not available: ${why}`);
+      engineNote = `native engine not available (${why}); used the js engine`;
+    }
+  }
+  // js engine: fork the workers first, so their start-up overlaps the dataset scan (unused ones are let go by analyzeFiles)
   let prestarted: ChildProcess[] = [];
-  if (options.workers > 1 && options.workerScript && !(options.limit !== undefined && options.limit < minImages)) {
+  if (!native && options.workers > 1 && options.workerScript && !(options.limit !== undefined && options.limit < minImages)) {
     prestarted = startWorkers(options.workers, { workerScript: options.workerScript, workerArgs: options.workerArgs });
   }
   let dataset: Dataset;
@@ -96,10 +142,13 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     throw error;
   }
   const records = options.limit !== undefined ? dataset.records.slice(0, options.limit) : dataset.records;
-  const { outcomes, workers } = await analyzeFiles(
+  const { outcomes, workers, engineCounts, nativeTimes } = await analyzeFiles(
     records.map((r) => r.file),
     {
-      workers: records.length < minImages ? 1 : options.workers,
+      native,
+      nativeThreads: Math.max(1, options.workers),
+      minFilesForWorkers: minImages,
+      workers: records.length < minImages && !native ? 1 : options.workers,
       started: prestarted,
       maxPixels: options.maxPixels,
       sharpOnly: options.sharpOnly,
@@ -119,7 +168,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
   const writer = await CsvWriter.open(csvFile, METADATA_COLUMNS);
   const flagCounts = Object.fromEntries(FLAG_NAMES.map((f) => [f, 0])) as Record<QualityFlag, number>;
   const failures: ExploreSummary['failures'] = [];
-  const decoders = { canvas: 0, sharp: 0 };
+  const decoders = { native: 0, canvas: 0, sharp: 0 };
   let clean = 0;
   try {
     for (let i = 0; i < records.length; i++) {
@@ -170,6 +219,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     throw error;
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   return {
     dataset: dataset.root,
     layout: dataset.layout,
@@ -181,8 +231,12 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     problems: dataset.problems,
     flags: flagCounts,
     clean,
+    engine: native ? 'native' : 'js',
+    ...(engineNote ? { engineNote } : {}),
+    engineCounts,
     decoders,
-    workers,
+    workers: native ? Math.max(1, options.workers) : workers,
+    profile: { ...nativeTimes, processCpuSeconds: (cpu.user + cpu.system) / 1e6 },
     seconds,
     imagesPerSecond: records.length / seconds,
   };
