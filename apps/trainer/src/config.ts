@@ -22,6 +22,8 @@ export interface TrainConfig {
     earlyStoppingPatience: number;
     monitor?: MonitorMetric;
     flip: boolean;
+    /** Threads computing each step's gradients (data parallel): 'auto' = 2 on wasm/cpu with 2+ cores, else 1. */
+    workers: number | 'auto';
   };
   /** Used only when the dataset has no split folders. */
   split: { train: number; val: number; test: number };
@@ -103,6 +105,7 @@ export const trainConfigSchema: Schema = {
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: 0 },
         monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
         flip: { type: 'boolean', default: true },
+        workers: { anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 1 }], default: 'auto' },
       },
     },
     split: splitSchema,

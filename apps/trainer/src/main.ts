@@ -15,6 +15,7 @@ import {
   loadModel,
   prepareSplit,
   resolveTask,
+  resolveWorkerCount,
   saveModel,
   trainModel,
   type BackendChoice,
@@ -29,6 +30,10 @@ import { fmt, progressPrinter } from './format';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
+// Bundled (esbuild), this file is the module the data-parallel training threads load (see @agekit/model's
+// defaultWorkerEntry); `main` below runs only when this is the process's entry, never in those threads.
+export { runParallelTrainWorker } from '@agekit/model';
+
 class UsageError extends Error {}
 
 /** Where the app writes: `out` for results, `err` for progress and messages. */
@@ -39,7 +44,7 @@ export interface Io {
 
 const USAGE = `usage: agekit-trainer <command> [flags]
 commands:
-  train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--epochs N] [--resume] [--seed N] [--json]
+  train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--workers N|auto] [--epochs N] [--resume] [--seed N] [--json]
   evaluate  --model DIR --data DIR [--split val|test|train|all] [--backend B] [--json]
   transfer  --config configs/transfer.json [--data DIR] [--out DIR]   (pretrained face-api backbone + trained head; transfer --help)
   peers     --data DIR [--split val] [--model DIR ...] [--human-models DIR]   (pretrained age estimators side by side; peers --help)
@@ -106,8 +111,15 @@ async function train(values: Record<string, string | boolean | undefined>, io: I
   const outDir = path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out);
   const seed = num('seed') ?? config.seed;
   const epochs = num('epochs') ?? config.training.epochs;
+  const workersFlag = values.workers === undefined || values.workers === 'auto' ? values.workers : num('workers');
+  if (typeof workersFlag === 'number' && workersFlag < 1) throw new UsageError(`--workers must be a whole number >= 1 or 'auto' (got ${workersFlag})`);
+  const workers = (workersFlag as number | 'auto' | undefined) ?? config.training.workers;
   const backend = await initBackend({ backend: (values.backend as BackendChoice | undefined) ?? config.backend });
-  io.err(`backend: ${backend.name} — ${backend.reason}${backend.composedKernels.length ? `; composed kernels: ${backend.composedKernels.join(', ')}` : ''}`);
+  const threads = resolveWorkerCount(workers, backend.name);
+  io.err(
+    `backend: ${backend.name} — ${backend.reason}${backend.composedKernels.length ? `; composed kernels: ${backend.composedKernels.join(', ')}` : ''}; ` +
+      `${threads} training thread${threads === 1 ? '' : 's'}${threads > 1 ? ' (data parallel)' : ''}`,
+  );
 
   const ratios: SplitRatios = config.split;
   const splits = await resolveSplits(dataDir, seed, ratios);
@@ -144,6 +156,7 @@ async function train(values: Record<string, string | boolean | undefined>, io: I
     earlyStoppingPatience: config.training.earlyStoppingPatience,
     monitor: config.training.monitor,
     flip: config.training.flip,
+    workers,
     seed,
     checkpointDir: path.join(outDir, 'checkpoints'),
     resume: values.resume === true,
@@ -223,6 +236,7 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       split: { type: 'string' },
       backend: { type: 'string' },
       epochs: { type: 'string' },
+      workers: { type: 'string' },
       seed: { type: 'string' },
       resume: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },

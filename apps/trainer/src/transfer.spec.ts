@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateSynthDataset } from '@agekit/synth';
-import { loadModel } from '@agekit/model';
+import { loadFaceApiXception, loadModel } from '@agekit/model';
 import { main, type Io } from './main';
 
 function capture(): Io & { lines: string[]; errors: string[] } {
@@ -27,7 +27,52 @@ describe('agekit-trainer transfer / peers', () => {
     const io = capture();
     expect(await main(['peers', '--data', dir, '--peers', 'nope'], io)).toBe(2);
     expect(io.errors.join('\n')).toContain("unknown peer 'nope'");
+    const ft = capture();
+    expect(await main(['transfer', '--config', path.join(dir, 'any.json'), '--fine-tune', 'entry_flow'], ft)).toBe(2);
+    expect(ft.errors.join('\n')).toContain('--fine-tune must be none or one of exit_flow');
   });
+
+  it('fine-tunes the exit flow on cached activations: kept only if it helps, other tasks start from the pretrained weights', async () => {
+    const config = path.join(dir, 'finetune.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        data: path.join(dir, 'data'),
+        out: path.join(dir, 'ft'),
+        tasks: [
+          { name: 'reg', task: { kind: 'regression', minAge: 20, maxAge: 29 } },
+          { name: 'years', task: { kind: 'classification', minAge: 20, maxAge: 29 } },
+        ],
+        head: { hidden: 8, dropout: 0.2 },
+        training: { epochs: 2, batchSize: 16 },
+        fineTune: { from: 'exit_flow', epochs: 2, batchSize: 16, learningRate: 0.001 },
+        backend: 'wasm',
+      }),
+    );
+    const io = capture();
+    expect(await main(['transfer', '--config', config], io)).toBe(0);
+    const log = io.errors.join('\n');
+    expect(log).toContain('train: activations [14,14,128] computed');
+    expect(log).toContain('train mirrored: activations [14,14,128] computed');
+    expect(log).toMatch(/task reg: fine-tuning exit_flow \(269,184 backbone parameters\)/);
+    expect(log).toMatch(/reg fine-tune epoch 2\/2/);
+    const pretrained = await loadFaceApiXception();
+    const layers = pretrained.layers.filter((l) => l.countParams() > 0);
+    expect(layers.length).toBe(17);
+    for (const name of ['reg', 'years']) {
+      const { model, metadata } = await loadModel(path.join(dir, 'ft', name));
+      const fineTune = (metadata.training as { fineTune: { kept: boolean; trainableBackboneParameters: number } }).fineTune;
+      expect(fineTune.trainableBackboneParameters).toBe(269_184);
+      for (const layer of layers) {
+        const saved = model.getLayer(layer.name).getWeights();
+        const same = layer.getWeights().every((w, i) => Array.from(w.dataSync()).every((v, j) => v === saved[i].dataSync()[j]));
+        // entry and middle flow stay pretrained; the exit flow differs exactly when the fine-tuning was kept
+        expect({ layer: layer.name, same }).toEqual({ layer: layer.name, same: /exit_flow/.test(layer.name) ? !fineTune.kept : true });
+      }
+      model.dispose();
+    }
+    pretrained.dispose();
+  }, 180_000);
 
   it('trains heads on cached backbone features, saves one model per task, and compares with the peers', async () => {
     const config = path.join(dir, 'transfer.json');

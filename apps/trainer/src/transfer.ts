@@ -10,20 +10,27 @@ import {
   BACKBONES,
   backboneInfo,
   cachedFeatures,
+  buildFineTuneModel,
   composeTransferModel,
   evaluateModel,
+  FINE_TUNE_POINTS,
+  fineTuneCutLayer,
+  fineTunedBackboneParameters,
   initBackend,
   isClassification,
   loadFaceApiXception,
   loadImageSet,
   loadModel,
   loadPeer,
+  monitoredScore,
+  improvesOn,
   PEERS,
   PeerUnavailableError,
   prepareSplit,
   resolveTask,
   runPeer,
   saveModel,
+  trunkModel,
   scoreAges,
   targetOf,
   trainHead,
@@ -33,7 +40,9 @@ import {
   type BackendChoice,
   type BandError,
   type FeatureSet,
+  type FineTuneFrom,
   type HeadSpec,
+  type ImageSet,
   type LabelledFeatures,
   type LearningRateSchedule,
   type MonitorMetric,
@@ -49,6 +58,7 @@ const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 class UsageError extends Error {}
 
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
+            [--fine-tune none|exit_flow|middle_flow/main_block_1] [--fine-tune-epochs N]
   peers     --data DIR [--split val|test|train] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
             [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--backend B] [--json]`;
 
@@ -70,6 +80,19 @@ export interface TransferConfig {
     regressionLoss: 'l1' | 'l2';
     earlyStoppingPatience: number;
     monitor?: MonitorMetric;
+  };
+  /**
+   * After the head: train the backbone's blocks from `from` on (with the head) on cached activations of the frozen part,
+   * at a lower learning rate; kept only if it improves the validation metric. 'none' = frozen backbone.
+   */
+  fineTune: {
+    from: FineTuneFrom | 'none';
+    epochs: number;
+    batchSize: number;
+    learningRate: number;
+    /** Train on the activations of the mirrored images half of the time (computes them once more). */
+    flip: boolean;
+    earlyStoppingPatience: number;
   };
   split: { train: number; val: number; test: number };
   backend: BackendChoice;
@@ -132,6 +155,19 @@ export const transferConfigSchema: Schema = {
         monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
       },
     },
+    fineTune: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        from: { enum: ['none', ...FINE_TUNE_POINTS], default: 'none' },
+        epochs: { type: 'integer', minimum: 1, default: 10 },
+        batchSize: { type: 'integer', minimum: 1, default: 32 },
+        learningRate: { type: 'number', exclusiveMinimum: 0, default: 0.0001 },
+        flip: { type: 'boolean', default: true },
+        earlyStoppingPatience: { type: 'integer', minimum: 0, default: 4 },
+      },
+    },
     split: splitSchema,
     backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'wasm' },
     cacheDir: { type: 'string' },
@@ -162,8 +198,16 @@ function backendFlag(values: Record<string, unknown>): BackendChoice | undefined
   return b as BackendChoice;
 }
 
-/** Rows of `features` kept for a task (records with a target), with targets and true ages. */
-function labelled(features: FeatureSet, records: DatasetRecord[], task: ReturnType<typeof resolveTask>): LabelledFeatures {
+/** The given rows of a feature set (the set itself when every row is kept). */
+function pickRows(features: FeatureSet, rows: number[]): FeatureSet {
+  if (rows.length === features.count) return features;
+  const values = new Float32Array(rows.length * features.dims);
+  rows.forEach((row, k) => values.set(features.values.subarray(row * features.dims, (row + 1) * features.dims), k * features.dims));
+  return { ...features, count: rows.length, values };
+}
+
+/** Rows of `features` (and of their `mirrored` twin) kept for a task (records with a target), with targets and true ages. */
+function labelled(features: FeatureSet, records: DatasetRecord[], task: ReturnType<typeof resolveTask>, mirrored?: FeatureSet): LabelledFeatures {
   const rows: number[] = [];
   const targets: number[] = [];
   const ages: number[] = [];
@@ -174,10 +218,9 @@ function labelled(features: FeatureSet, records: DatasetRecord[], task: ReturnTy
     targets.push(t);
     ages.push(trueAgeOf(task, r));
   });
-  const values = new Float32Array(rows.length * features.dims);
-  rows.forEach((row, k) => values.set(features.values.subarray(row * features.dims, (row + 1) * features.dims), k * features.dims));
-  return { features: { count: rows.length, dims: features.dims, values }, targets, ages };
+  return { features: pickRows(features, rows), targets, ages, ...(mirrored ? { mirrored: pickRows(mirrored, rows) } : {}) };
 }
+
 
 async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
   const values = parse(args, {
@@ -187,15 +230,22 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
     backend: { type: 'string' },
     epochs: { type: 'string' },
     seed: { type: 'string' },
+    'fine-tune': { type: 'string' },
+    'fine-tune-epochs': { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (typeof values.config !== 'string') throw new UsageError('transfer needs --config FILE');
+  const fineTuneFlag = values['fine-tune'];
+  if (fineTuneFlag !== undefined && !['none', ...FINE_TUNE_POINTS].includes(String(fineTuneFlag))) {
+    throw new UsageError(`--fine-tune must be none or one of ${FINE_TUNE_POINTS.join(', ')} (got '${String(fineTuneFlag)}')`);
+  }
   const configFile = path.resolve(cwd, values.config);
   const config = await loadConfig<TransferConfig>(configFile, transferConfigSchema);
   const dataDir = path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data);
   const outDir = path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out);
   const seed = integerFlag(values, 'seed') ?? config.seed;
   const epochs = integerFlag(values, 'epochs') ?? config.training.epochs;
+  const fineTune = { ...config.fineTune, from: (fineTuneFlag as FineTuneFrom | 'none' | undefined) ?? config.fineTune.from, epochs: integerFlag(values, 'fine-tune-epochs') ?? config.fineTune.epochs };
   const cacheDir = path.resolve(cwd, config.cacheDir ?? path.join(outDir, 'cache'));
   const backend = await initBackend({ backend: backendFlag(values) ?? config.backend });
   io.err(`backend: ${backend.name} — ${backend.reason}`);
@@ -208,7 +258,7 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
   const info = backboneInfo(config.backbone);
   const backbone = await loadFaceApiXception();
   const backboneId = `${config.backbone}@face-api-1.7.15`;
-  const featuresOf = async (name: SplitName): Promise<{ records: DatasetRecord[]; features: FeatureSet }> => {
+  const featuresOf = async (name: SplitName): Promise<{ records: DatasetRecord[]; features: FeatureSet; images: ImageSet }> => {
     const records = splits[name].filter((r) => r.age !== undefined || r.ageGroup !== undefined);
     const byId = new Map(records.map((r) => [r.id, r]));
     const images = await loadImageSet(
@@ -225,10 +275,29 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
       onProgress: progressPrinter(io, `features ${name}`),
     });
     io.err(`${name}: ${images.ids.length} images${images.fromCache ? ' (decode cache)' : ''}, ${images.failed.length} failed; features ${features.fromCache ? 'from cache' : `computed in ${formatDuration((performance.now() - started) / 1000)}`}`);
-    return { records: images.ids.map((id) => byId.get(id) as DatasetRecord), features };
+    return { records: images.ids.map((id) => byId.get(id) as DatasetRecord), features, images };
   };
   const train = await featuresOf('train');
   const val = await featuresOf('val');
+
+  // fine-tuning: activations of the frozen part, computed once (and cached) for every task
+  const cut = fineTune.from === 'none' ? undefined : fineTuneCutLayer(fineTune.from);
+  type Activations = { train: FeatureSet; trainMirrored?: FeatureSet; val: FeatureSet };
+  let activations: Activations | undefined;
+  const activationsFor = async (cutLayer: string): Promise<Activations> => {
+    if (activations) return activations;
+    const trunk = trunkModel(backbone, cutLayer);
+    const of = async (images: ImageSet, name: string, mirror: boolean): Promise<FeatureSet> => {
+      const started = performance.now();
+      const set = await cachedFeatures(trunk, images, { backboneId: `${backboneId}#${cutLayer}`, normalization: info.normalization, cacheDir, name: `${name}-activations`, mirror, onProgress: progressPrinter(io, `activations ${name}${mirror ? ' (mirrored)' : ''}`) });
+      io.err(`${name}${mirror ? ' mirrored' : ''}: activations [${set.shape}] ${set.fromCache ? 'from cache' : `computed in ${formatDuration((performance.now() - started) / 1000)}`}`);
+      return set;
+    };
+    activations = { train: await of(train.images, 'train', false), trainMirrored: fineTune.flip ? await of(train.images, 'train', true) : undefined, val: await of(val.images, 'val', false) };
+    return activations;
+  };
+  // fine-tuning changes the backbone's layers in place: every task starts from the pretrained weights
+  const pretrained = cut ? backbone.getWeights().map((w) => w.clone()) : [];
 
   const results: Record<string, unknown>[] = [];
   for (const { name, task: spec } of config.tasks) {
@@ -254,9 +323,51 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
       onEpoch: (r) =>
         io.err(`  ${name} epoch ${r.epoch}/${epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`),
     });
+    let fineTuned: Record<string, unknown> | undefined;
+    let final = result;
+    if (cut) {
+      const act = await activationsFor(cut);
+      const headWeights = result.head.getWeights().map((w) => w.clone());
+      const ftModel = buildFineTuneModel(backbone, result.head, cut);
+      const trainable = fineTunedBackboneParameters(ftModel, result.head);
+      io.err(`task ${name}: fine-tuning ${fineTune.from} (${trainable.toLocaleString('en-US')} backbone parameters) + head, lr ${fineTune.learningRate}${fineTune.flip ? ', mirrored activations' : ''}`);
+      const tuned = await trainHead({
+        task,
+        model: ftModel,
+        train: labelled(act.train, train.records, task, act.trainMirrored),
+        val: labelled(act.val, val.records, task),
+        epochs: fineTune.epochs,
+        batchSize: fineTune.batchSize,
+        learningRate: fineTune.learningRate,
+        schedule: { kind: 'cosine' },
+        l2: config.training.l2,
+        classWeights: config.training.classWeights,
+        regressionLoss: config.training.regressionLoss,
+        earlyStoppingPatience: fineTune.earlyStoppingPatience,
+        monitor: result.monitor,
+        seed,
+        onEpoch: (r) =>
+          io.err(`  ${name} fine-tune epoch ${r.epoch}/${fineTune.epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`),
+      });
+      const before = monitoredScore(result.validation, result.monitor);
+      const after = monitoredScore(tuned.validation, result.monitor);
+      const improved = improvesOn(result.monitor, after, before);
+      if (improved) {
+        final = { ...tuned, head: result.head };
+      } else {
+        result.head.setWeights(headWeights);
+        backbone.setWeights(pretrained);
+      }
+      headWeights.forEach((w) => w.dispose());
+      io.err(
+        `task ${name}: fine-tuning ${improved ? 'kept' : 'dropped (no gain)'}: val ${result.monitor} ${fmt(before)} -> ${fmt(after)}, MAE ${fmt(result.validation.mae)} -> ${fmt(tuned.validation.mae)} in ${formatDuration(tuned.seconds)}`,
+      );
+      fineTuned = { kept: improved, trainableBackboneParameters: trainable, ...fineTune, bestEpoch: tuned.bestEpoch, stoppedEarly: tuned.stoppedEarly, seconds: tuned.seconds, headOnly: { [result.monitor]: before, mae: result.validation.mae }, fineTuned: { [result.monitor]: after, mae: tuned.validation.mae } };
+    }
     const model = composeTransferModel(backbone, result.head, task, config.head);
+    if (cut) backbone.setWeights(pretrained);
     const parameters = model.countParams();
-    const e = result.validation;
+    const e = final.validation;
     const metadata = transferMetadata({
       backbone: config.backbone,
       task,
@@ -276,18 +387,22 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
         headSeconds: result.seconds,
         trainImages: trainSet.features.count,
         valImages: valSet.features.count,
+        fineTune: fineTuned ?? { from: 'none' },
       },
     });
     const dir = path.join(outDir, name);
     await saveModel(model, dir, metadata);
-    await writeFileAtomic(path.join(dir, 'history.json'), JSON.stringify({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history }, null, 2) + '\n');
+    await writeFileAtomic(
+      path.join(dir, 'history.json'),
+      JSON.stringify({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history, ...(final !== result || fineTuned ? { fineTune: fineTuned, fineTuneHistory: final !== result ? final.history : undefined } : {}) }, null, 2) + '\n',
+    );
     io.out(
-      `${name}: ${parameters.toLocaleString('en-US')} parameters (backbone ${backbone.countParams().toLocaleString('en-US')} + head ${result.head.countParams().toLocaleString('en-US')}); best epoch ${result.bestEpoch}/${result.history.length} by ${result.monitor}; head trained in ${result.seconds.toFixed(1)} s`,
+      `${name}: ${parameters.toLocaleString('en-US')} parameters (backbone ${backbone.countParams().toLocaleString('en-US')} + head ${result.head.countParams().toLocaleString('en-US')}); best epoch ${result.bestEpoch}/${result.history.length} by ${result.monitor}; head trained in ${result.seconds.toFixed(1)} s${fineTuned ? `; fine-tuning ${fineTuned.kept ? `kept (${final.seconds.toFixed(1)} s)` : 'dropped'}` : ''}`,
     );
     io.out(`  validation: n=${e.count} MAE=${fmt(e.mae)} CS(5)=${fmt(e.cs5)} accuracy=${fmt(e.accuracy)} macroAUC=${fmt(e.auc)}`);
     io.out(`  MAE by age band: ${e.bands.filter((b) => b.count > 0).map((b) => `${b.band}: ${fmt(b.mae, 2)} (n=${b.count})`).join(', ')}`);
     io.out(`  saved: ${dir}`);
-    results.push({ name, out: dir, parameters, bestEpoch: result.bestEpoch, headSeconds: result.seconds, validation: { count: e.count, mae: e.mae, cs5: e.cs5, accuracy: e.accuracy, auc: e.auc } });
+    results.push({ name, out: dir, parameters, bestEpoch: result.bestEpoch, headSeconds: result.seconds, fineTune: fineTuned, validation: { count: e.count, mae: e.mae, cs5: e.cs5, accuracy: e.accuracy, auc: e.auc } });
     model.dispose();
     result.head.dispose();
   }

@@ -3,41 +3,95 @@
  * vs the PyTorch reference (/work/shared/reference/train_torch.py) run in the same invocation; prints images/second
  * and the ratio tfjs / torch per input size.
  *
- *   npx tsx tools/bench/train/main.ts [--sizes 64,128] [--steps 4] [--backend wasm] [--torch-threads N] [--no-torch] [--no-simd] [--no-batch-norm]
+ *   npx tsx tools/bench/train/main.ts [--sizes 64,128] [--steps 4] [--backend wasm] [--workers 1,2] [--torch-threads N] [--no-torch] [--no-simd] [--no-batch-norm]
  *
  * The reference is torchvision's SqueezeNet 1.1 (no batch norm); --no-batch-norm benchmarks the same network.
+ * --workers lists thread counts to measure (synchronous data parallelism, @agekit/model's GradientWorkers): each
+ * step splits the batch over this thread and N - 1 worker threads, averages the gradients and applies them here.
+ * CPU-ms/img is the process's CPU time (all threads) per trained image: on a loaded machine wall-clock speed-ups
+ * mean little, while the CPU cost of an image with N threads vs 1 shows the parallel overhead. "busiest-thread CPU
+ * bound" is images / the sum over steps of the busiest thread's CPU time (Linux /proc/thread-self): the speed to
+ * expect when every thread has a core of its own (it leaves out waiting for messages).
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, countParameters, initBackend, type BackendChoice } from '@agekit/model';
+import {
+  buildModel,
+  countParameters,
+  createLoss,
+  DataParallelStep,
+  GradientWorkers,
+  initBackend,
+  threadCpuMs,
+  type ArchitectureOptions,
+  type BackendChoice,
+  type BackendName,
+  type LossSpec,
+} from '@agekit/model';
 
 const REFERENCE = process.env.AGEKIT_TORCH_REFERENCE ?? '/work/shared/reference/train_torch.py';
 const PYTHON = process.env.AGEKIT_PYTHON ?? '/usr/bin/python3';
 
-function tfjsImagesPerSecond(size: number, batch: number, steps: number, batchNorm: boolean): { trainImagesPerSecond: number; parameters: number } {
-  const model = buildModel({ architecture: 'squeezenet', size, channels: 3, classes: 31, head: 'classification', seed: 0, batchNorm });
+async function tfjsImagesPerSecond(
+  size: number,
+  batch: number,
+  steps: number,
+  batchNorm: boolean,
+  workers: number,
+  backend: BackendName,
+): Promise<{ trainImagesPerSecond: number; cpuSecondsPerImage: number; dedicatedImagesPerSecond: number; parameters: number }> {
+  const architecture: ArchitectureOptions = { architecture: 'squeezenet', size, channels: 3, classes: 31, head: 'classification', seed: 0, batchNorm };
+  const lossSpec: LossSpec = { classification: true, classes: 31, regressionLoss: 'l1', l2: 0 };
+  const model = buildModel(architecture);
+  const loss = createLoss(model, lossSpec);
   const optimizer = tf.train.adam(1e-3);
-  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1);
-  const y = tf.oneHot(tf.randomUniform([batch], 0, 31, 'int32', 2) as tf.Tensor1D, 31).cast('float32');
-  const step = (): void => {
-    const loss = optimizer.minimize(() => {
-      const p = model.apply(x, { training: true }) as tf.Tensor2D;
-      return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(tf.clipByValue(p, 1e-7, 1))), 1))) as tf.Scalar;
-    }, true);
-    loss?.dataSync();
-    loss?.dispose();
-  };
-  step(); // warm-up, as the reference does
-  const started = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  const seconds = (performance.now() - started) / 1000;
-  const parameters = countParameters(model);
-  tf.dispose([x, y]);
-  optimizer.dispose();
-  model.dispose();
-  return { trainImagesPerSecond: (steps * batch) / seconds, parameters };
+  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const y = tf.randomUniform([batch], 0, 31, 'int32', 2) as tf.Tensor1D;
+  const xs = x.dataSync() as Float32Array;
+  const targets = Array.from(y.dataSync());
+  const pool =
+    workers > 1
+      ? await GradientWorkers.start({ count: workers - 1, backend, wasmSimd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'), model: architecture, loss: lossSpec })
+      : undefined;
+  try {
+    const parallel = pool ? new DataParallelStep(model, loss, pool, { classification: true, size, channels: 3 }) : undefined;
+    let n = 0;
+    // per step, the CPU time of the busiest thread: about the step's time when every thread has a core of its own
+    let busiestMs = 0;
+    const step = async (): Promise<void> => {
+      if (parallel) {
+        await parallel.run(optimizer, { x: xs, targets, dropoutSeed: (shard) => n * 16 + shard, step: n++ });
+        busiestMs += Math.max(parallel.lastCpu.main, ...parallel.lastCpu.workers);
+        return;
+      }
+      const cpu = threadCpuMs();
+      const value = optimizer.minimize(() => loss(x, y), true);
+      value?.dataSync();
+      value?.dispose();
+      busiestMs += threadCpuMs() - cpu;
+    };
+    await step(); // warm-up, as the reference does
+    busiestMs = 0;
+    const cpu = process.cpuUsage(); // the whole process: this thread and the worker threads
+    const started = performance.now();
+    for (let i = 0; i < steps; i++) await step();
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    return {
+      trainImagesPerSecond: (steps * batch) / seconds,
+      cpuSecondsPerImage: (used.user + used.system) / 1e6 / (steps * batch),
+      dedicatedImagesPerSecond: (steps * batch) / (busiestMs / 1000),
+      parameters: countParameters(model),
+    };
+  } finally {
+    await pool?.close();
+    tf.dispose([x, y]);
+    loss.dispose();
+    optimizer.dispose();
+    model.dispose();
+  }
 }
 
 function torchImagesPerSecond(size: number, batch: number, steps: number, threads: number): { trainImagesPerSecond: number; line: string } | { error: string } {
@@ -59,23 +113,48 @@ async function main(): Promise<number> {
       'no-torch': { type: 'boolean', default: false },
       'no-simd': { type: 'boolean', default: false },
       'no-batch-norm': { type: 'boolean', default: false },
+      workers: { type: 'string', default: '1' },
     },
   });
   const sizes = String(values.sizes).split(',').map(Number);
   const steps = Number(values.steps);
   const batch = Number(values.batch);
+  const workerCounts = String(values.workers).split(',').map(Number);
+  if (workerCounts.some((w) => !Number.isInteger(w) || w < 1)) throw new Error(`--workers: a comma-separated list of whole numbers >= 1 (got '${values.workers}')`);
   const info = await initBackend({ backend: values.backend as BackendChoice, wasmSimd: !values['no-simd'] });
   console.log(`tfjs backend: ${info.name} (${info.reason}); composed kernels: ${info.composedKernels.join(', ') || 'none'}`);
   console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (${os.cpus().length} cores)`);
   for (const size of sizes) {
-    const ours = tfjsImagesPerSecond(size, batch, steps, !values['no-batch-norm']);
-    let text = `squeezenet1.1 ${size}px batch ${batch}: tfjs-${info.name} ${ours.trainImagesPerSecond.toFixed(2)} img/s (${ours.parameters.toLocaleString('en-US')} params)`;
+    const lines: string[] = [];
+    const ours: number[] = [];
+    const cpuPerImage: number[] = [];
+    const dedicated: number[] = [];
+    for (const workers of workerCounts) {
+      const r = await tfjsImagesPerSecond(size, batch, steps, !values['no-batch-norm'], workers, info.name);
+      ours.push(r.trainImagesPerSecond);
+      cpuPerImage.push(r.cpuSecondsPerImage);
+      dedicated.push(r.dedicatedImagesPerSecond);
+      lines.push(
+        `squeezenet1.1 ${size}px batch ${batch}${values['no-batch-norm'] ? ' (no batch norm)' : ''}: tfjs-${info.name} ${workers} thread${workers === 1 ? '' : 's'} ` +
+          `${r.trainImagesPerSecond.toFixed(2)} img/s, ${(r.cpuSecondsPerImage * 1000).toFixed(1)} CPU-ms/img (${r.parameters.toLocaleString('en-US')} params)` +
+          (workers !== workerCounts[0]
+            ? ` | ${(r.trainImagesPerSecond / ours[0]).toFixed(2)}x ${workerCounts[0]} thread${workerCounts[0] === 1 ? '' : 's'}, CPU per image ${(r.cpuSecondsPerImage / cpuPerImage[0]).toFixed(2)}x`
+            : '') +
+          ` | busiest-thread CPU bound ${r.dedicatedImagesPerSecond.toFixed(2)} img/s` +
+          (workers !== workerCounts[0] ? ` (${(r.dedicatedImagesPerSecond / dedicated[0]).toFixed(2)}x)` : ''),
+      );
+    }
     if (!values['no-torch']) {
       const ref = torchImagesPerSecond(size, batch, steps, Number(values['torch-threads']));
-      text += 'error' in ref ? ` | torch: ${ref.error}` : ` | torch ${ref.trainImagesPerSecond.toFixed(2)} img/s | ratio tfjs/torch ${(ours.trainImagesPerSecond / ref.trainImagesPerSecond).toFixed(2)}x`;
+      if ('error' in ref) lines.push(`torch: ${ref.error}`);
+      else {
+        lines.push(`torch (${values['torch-threads']} threads) ${ref.trainImagesPerSecond.toFixed(2)} img/s`);
+        workerCounts.forEach((w, i) => lines.push(`ratio tfjs ${w} thread${w === 1 ? '' : 's'} / torch: ${(ours[i] / ref.trainImagesPerSecond).toFixed(2)}x`));
+      }
     }
-    console.log(text);
+    for (const line of lines) console.log(line);
   }
+  console.log(`load average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   return 0;
 }
 

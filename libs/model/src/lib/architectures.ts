@@ -47,14 +47,19 @@ export const EXPORTABLE_LAYER_CLASSES = [
 
 type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
 
+/** An initializer seed per layer. tfjs treats seed 0 as "no seed" (Math.random), so 0 maps to another constant. */
+export function layerSeed(seed: number, n: number): number {
+  return seed * 1000 + n || 0x7fffffff;
+}
+
 class Seeds {
   private n = 0;
   constructor(private readonly seed: number) {}
   kernel(): Initializer {
-    return tf.initializers.glorotUniform({ seed: this.seed * 1000 + this.n++ });
+    return tf.initializers.glorotUniform({ seed: layerSeed(this.seed, this.n++) });
   }
   he(): Initializer {
-    return tf.initializers.heNormal({ seed: this.seed * 1000 + this.n++ });
+    return tf.initializers.heNormal({ seed: layerSeed(this.seed, this.n++) });
   }
 }
 

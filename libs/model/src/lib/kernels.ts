@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { installFastGradients, restoreOriginalGradients } from './gradients';
+import { FAST_WASM_KERNELS } from './gradients-wasm';
 
 /**
  * Gradient kernels composed from forward ops, for backends that lack them (tfjs-backend-wasm 4.x).
@@ -51,15 +53,15 @@ function padSpatial(x: tf.Tensor4D, p: PadInfo): tf.Tensor4D {
   ]);
 }
 
-/** Rotate a [kh, kw, a, b] filter by 180 degrees (a gather: wasm's Reverse kernel is slow). */
+/** Rotate a [kh, kw, a, b] filter by 180 degrees, in JavaScript (filters are small; wasm's Reverse and GatherV2 are slow). */
 function flipSpatial(filter: tf.Tensor4D): tf.Tensor4D {
   const [kh, kw, a, b] = filter.shape;
   if (kh * kw === 1) return filter;
-  const order = tf.tensor1d(
-    Array.from({ length: kh * kw }, (_, i) => kh * kw - 1 - i),
-    'int32',
-  );
-  return tf.gather(filter.reshape([kh * kw, a * b]), order).reshape([kh, kw, a, b]) as tf.Tensor4D;
+  const src = filter.dataSync() as Float32Array;
+  const dst = new Float32Array(src.length);
+  const block = a * b;
+  for (let i = 0; i < kh * kw; i++) dst.set(src.subarray(i * block, (i + 1) * block), (kh * kw - 1 - i) * block);
+  return tf.tensor4d(dst, filter.shape);
 }
 
 /** Insert (stride - 1) zeros between the pixels of dy: the input of a transposed convolution. */
@@ -101,6 +103,7 @@ function padForTransposedConv(dyDilated: tf.Tensor4D, kh: number, kw: number, p:
  * with the transposed output gradient as the filter, dilation = stride. 1x1 stride-1 filters take a matrix product
  * instead (x^T dy over all pixels; measured 2.5-8x faster on wasm than the convolution form). Padding follows TF ('same' puts the extra
  * pixel at the bottom/right), taken from `computeConv2DInfo`.
+ * (Measured and dropped: swapping the roles so that the narrower x is the packed filter was 1.5-2x slower.)
  */
 export function conv2dFilterGradient(
   x: tf.Tensor4D,
@@ -143,6 +146,96 @@ export function conv2dInputGradient(
     const flipped = flipSpatial(filter).transpose([0, 1, 3, 2]) as tf.Tensor4D; // [kh, kw, Co, Ci]
     const padded = padForTransposedConv(dilateSpatial(dy, s), kh, kw, padInfo, inputShape[1], inputShape[2]);
     return tf.conv2d(padded, flipped, 1, 'valid');
+  });
+}
+
+/**
+ * Gradient of conv2d with respect to its input as a matrix product and a scatter-add: cols = dy[M, Co] W^T[Co, kh*kw*Ci]
+ * (M = N*Ho*Wo; the small filter is the matrix product's packed operand), then each row of cols is added into its
+ * receptive field (col2im, a JavaScript loop). No zero-dilation, so strided convolutions cost what stride 1 does.
+ */
+export function conv2dInputGradientCol2im(
+  dy: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  inputShape: [number, number, number, number],
+  strides: number | number[],
+  pad: Pad,
+  rounding?: Rounding,
+): tf.Tensor4D {
+  const [sh, sw] = pair(strides);
+  const [kh, kw, ci, co] = filter.shape;
+  const { padInfo } = convPadding(inputShape, filter.shape, [sh, sw], pad, rounding, false);
+  const [n, h, w] = inputShape;
+  const [, ho, wo] = dy.shape;
+  const k = kh * kw * ci;
+  const colsTensor = tf.tidy(() => tf.matMul(dy.reshape([n * ho * wo, co]) as tf.Tensor2D, filter.reshape([k, co]).transpose() as tf.Tensor2D));
+  const cols = colsTensor.dataSync() as Float32Array;
+  colsTensor.dispose();
+  const dx = new Float32Array(n * h * w * ci);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        const row = ((b * ho + oy) * wo + ox) * k;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh - padInfo.top + ky;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw - padInfo.left + kx;
+            if (ix < 0 || ix >= w) continue;
+            const src = row + (ky * kw + kx) * ci;
+            const dst = ((b * h + iy) * w + ix) * ci;
+            for (let c = 0; c < ci; c++) dx[dst + c] += cols[src + c];
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor4d(dx, inputShape);
+}
+
+/**
+ * Gradient of conv2d with respect to its filter as im2col and one matrix product: dW^T[Co, K] = dy^T[Co, M] cols[M, K]
+ * with K = kh*kw*Ci. XNNPACK packs the right operand per call, so this pays when K is small (the RGB stem: K = 27);
+ * for wide inputs the convolution form (`conv2dFilterGradient`) is faster.
+ */
+export function conv2dFilterGradientIm2col(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: number | number[],
+  pad: Pad,
+  rounding?: Rounding,
+): tf.Tensor4D {
+  const [sh, sw] = pair(strides);
+  const [kh, kw, ci, co] = filterShape;
+  const { padInfo } = convPadding(x.shape, filterShape, [sh, sw], pad, rounding, false);
+  const [n, h, w] = x.shape;
+  const [, ho, wo] = dy.shape;
+  const k = kh * kw * ci;
+  const xv = x.dataSync() as Float32Array;
+  const cols = new Float32Array(n * ho * wo * k); // zero where the window hangs over the padding
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        const row = ((b * ho + oy) * wo + ox) * k;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh - padInfo.top + ky;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw - padInfo.left + kx;
+            if (ix < 0 || ix >= w) continue;
+            const src = ((b * h + iy) * w + ix) * ci;
+            const dst = row + (ky * kw + kx) * ci;
+            for (let c = 0; c < ci; c++) cols[dst + c] = xv[src + c];
+          }
+        }
+      }
+    }
+  }
+  return tf.tidy(() => {
+    const colsTensor = tf.tensor2d(cols, [n * ho * wo, k]);
+    const dwT = tf.matMul(dy.reshape([n * ho * wo, co]).transpose() as tf.Tensor2D, colsTensor); // [Co, K]
+    return dwT.transpose().reshape(filterShape) as tf.Tensor4D;
   });
 }
 
@@ -270,12 +363,15 @@ function asTensor(info: tf.TensorInfo | tf.Tensor): tf.Tensor {
 }
 
 const registeredOn = new Set<string>();
+/** Filter gradients with kh*kw*Ci up to this take im2col + matMul (measured faster only for narrow inputs). */
+const IM2COL_MAX_K = 32;
 
 /**
  * Register, on the wasm backend, the gradient kernels training needs that it lacks or runs slowly:
  * Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input, UnsortedSegmentSum (missing), and
  * Conv2DBackpropInput (replaced for stride 1 by a forward conv), MaxPoolGrad (a JavaScript loop) and BatchMatMul with transposeA/B
- * (replaced by an explicit transpose then the fast path). Idempotent; returns the kernel names registered.
+ * (replaced by an explicit transpose then the fast path), then switches on the speed-only fast paths
+ * (`setWasmTrainingFastPaths`). Idempotent; returns the kernel (and gradient) names registered.
  */
 export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
   const names: string[] = [];
@@ -293,6 +389,10 @@ export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
     ({ inputs, attrs }) => {
       const a = attrs as { strides: number | number[]; pad: Pad; dimRoundingMode?: Rounding; filterShape: [number, number, number, number]; dataFormat?: string };
       if (a.dataFormat && a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter (composed): only NHWC');
+      const [kh, kw, ci] = a.filterShape;
+      if (fastPathsOn.get(backendName) && kh * kw * ci <= IM2COL_MAX_K) {
+        return conv2dFilterGradientIm2col(asTensor(inputs.x) as tf.Tensor4D, asTensor(inputs.dy) as tf.Tensor4D, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+      }
       return conv2dFilterGradient(asTensor(inputs.x) as tf.Tensor4D, asTensor(inputs.dy) as tf.Tensor4D, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
     },
     false,
@@ -304,7 +404,11 @@ export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
     (args) => {
       const a = args.attrs as { strides: number | number[]; pad: Pad; dimRoundingMode?: Rounding; inputShape: [number, number, number, number]; dataFormat?: string };
       const s = pair(a.strides);
-      if (originalInput && (process.env.AGEKIT_NATIVE_BPI || s[0] !== 1 || s[1] !== 1 || (a.dataFormat && a.dataFormat !== 'NHWC'))) {
+      const nhwc = !a.dataFormat || a.dataFormat === 'NHWC';
+      if (nhwc && (s[0] !== 1 || s[1] !== 1) && fastPathsOn.get(backendName)) {
+        return conv2dInputGradientCol2im(asTensor(args.inputs.dy) as tf.Tensor4D, asTensor(args.inputs.filter) as tf.Tensor4D, a.inputShape, s, a.pad, a.dimRoundingMode);
+      }
+      if (originalInput && (process.env.AGEKIT_NATIVE_BPI || s[0] !== 1 || s[1] !== 1 || !nhwc)) {
         return originalInput.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
       }
       return conv2dInputGradient(asTensor(args.inputs.dy) as tf.Tensor4D, asTensor(args.inputs.filter) as tf.Tensor4D, a.inputShape, s, a.pad, a.dimRoundingMode);
@@ -353,6 +457,16 @@ export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
       'BatchMatMul',
       (args) => {
         const a = args.attrs as { transposeA: boolean; transposeB: boolean };
+        if (fastPathsOn.get(backendName) && swapMatMulOperands(args.inputs.a.shape, args.inputs.b.shape, a.transposeA, a.transposeB)) {
+          // (A B)^T = B^T A^T: the narrow A^T becomes the operand XNNPACK packs
+          return tf.tidy(() => {
+            const left = asTensor(args.inputs.a);
+            const right = asTensor(args.inputs.b);
+            const bT = a.transposeB ? right : right.transpose();
+            const aT = a.transposeA ? left : left.transpose();
+            return tf.matMul(bT as tf.Tensor2D, aT as tf.Tensor2D).transpose();
+          });
+        }
         if (!a.transposeA && !a.transposeB) return originalMatMul.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
         return tf.tidy(() => {
           const left = asTensor(args.inputs.a);
@@ -364,11 +478,67 @@ export function registerWasmTrainingKernels(backendName = 'wasm'): string[] {
     );
   }
   registeredOn.add(backendName);
+  const fast: FastPath[] = Object.entries(FAST_WASM_KERNELS).map(([kernelName, kernel]) => {
+    const original = tf.getKernel(kernelName, backendName);
+    return { kernelName, original, fast: { kernelName, backendName, kernelFunc: ((args: KernelArgs) => kernel(args as never, original)) as unknown as tf.KernelFunc } };
+  });
+  fastPaths.set(backendName, fast);
+  fastPathsOn.set(backendName, false);
+  names.push(...setWasmTrainingFastPaths(true, backendName));
   KERNELS_REGISTERED.push(...names);
   return names;
 }
 
+interface FastPath {
+  kernelName: string;
+  original: tf.KernelConfig | undefined;
+  fast: tf.KernelConfig;
+}
+const fastPaths = new Map<string, FastPath[]>();
+const fastPathsOn = new Map<string, boolean>();
+
+/**
+ * Switch the speed-only training paths on or off (default on once `registerWasmTrainingKernels` ran): wasm kernels
+ * for Tile, Identity, Cast, Sum and Mean over leading axes (see gradients-wasm.ts); the FusedBatchNorm and Mean
+ * gradients (gradients.ts; global, every backend); strided Conv2DBackpropInput by col2im (instead of wasm's native
+ * kernel), the RGB stem's filter gradient by im2col, and operand-swapped transposed matMuls (`swapMatMulOperands`).
+ * Off restores tfjs's own kernels and gradients and the previous choices; for A/B benchmarks
+ * (tools/bench/train/fast-paths-ab.ts). Returns the names of the kernels and gradients switched.
+ */
+export function setWasmTrainingFastPaths(enabled: boolean, backendName = 'wasm'): string[] {
+  const paths = fastPaths.get(backendName);
+  if (!paths) return [];
+  const switched: string[] = [];
+  if (fastPathsOn.get(backendName) !== enabled) {
+    for (const p of paths) {
+      if (tf.getKernel(p.kernelName, backendName)) tf.unregisterKernel(p.kernelName, backendName);
+      const config = enabled ? p.fast : p.original;
+      if (config) tf.registerKernel(config);
+      switched.push(p.kernelName);
+    }
+    fastPathsOn.set(backendName, enabled);
+  }
+  if (enabled) switched.push(...installFastGradients().map((n) => `${n} gradient`));
+  else restoreOriginalGradients();
+  return switched;
+}
+
 const KERNELS_REGISTERED: string[] = [];
+
+/**
+ * wasm's matMul hands its right operand B [K, N] to XNNPACK as weights, packed (slowly, ~25-45 ns per element on
+ * this machine) on every call with a new tensor: for a product with a long inner dimension K (the filter gradients:
+ * K = N*H*W pixels) the packing, not the arithmetic, dominates. When A [M, K] is much narrower than B (M * 2 <= N)
+ * computing (B^T A^T)^T packs the small one instead. Rank-2 products with a transposed operand only (the gradients):
+ * a plain product keeps B packed, as forward passes with constant weights want (XNNPACK caches them).
+ */
+export function swapMatMulOperands(aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean): boolean {
+  if (aShape.length !== 2 || bShape.length !== 2 || (!transposeA && !transposeB)) return false;
+  const m = transposeA ? aShape[1] : aShape[0];
+  const k = transposeA ? aShape[0] : aShape[1];
+  const n = transposeB ? bShape[0] : bShape[1];
+  return k * n >= 1 << 16 && m * 2 <= n;
+}
 
 function assertNoDilation(dilations: number | number[] | undefined, name: string): void {
   const d = dilations === undefined ? [1, 1] : pair(dilations);

@@ -3,10 +3,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRng, hashString, writeFileAtomic, ProgressTracker, type ProgressCallback } from '@agekit/dataset';
 import { buildModel, countParameters, type ArchitectureName } from './architectures';
+import type { BackendName } from './backend';
 import { evaluateModel, type Evaluation, type LabelledImages } from './evaluate';
 import { defaultNormalization, normalizeBatch, type Normalization } from './images';
 import { loadModel, saveModel, type AgekitModelMetadata } from './io';
 import { isClassification, type Task } from './tasks';
+import { DataParallelStep, GradientWorkers, resolveWorkerCount, type WorkerCount } from './parallel';
+import { createLoss, seedDropout } from './parallel-loss';
 
 export type MonitorMetric = 'auc' | 'accuracy' | 'cs5' | 'mae' | 'loss';
 const HIGHER_IS_BETTER: Record<MonitorMetric, boolean> = { auc: true, accuracy: true, cs5: true, mae: false, loss: false };
@@ -49,6 +52,15 @@ export interface TrainOptions {
   checkpointDir?: string;
   /** Continue from `checkpointDir/last` when it exists. */
   resume?: boolean;
+  /**
+   * Threads computing each step's gradients (synchronous data parallelism; see parallel.ts): 1 (default) = this
+   * thread only; N > 1 = this thread plus N - 1 worker threads, each on a shard of the batch; 'auto' = 2 on the
+   * single-threaded wasm/cpu backends when there are 2+ cores, else 1. Dropout masks are drawn per shard; batch-norm
+   * statistics are per shard and the moving averages are this thread's.
+   */
+  workers?: WorkerCount;
+  /** Module the worker threads load (default: parallel-worker.ts/.js beside parallel.ts; see `defaultWorkerEntry`). */
+  workerEntry?: string;
   /** Recorded in the metadata. */
   backend?: string;
   gitCommit?: string;
@@ -84,6 +96,8 @@ export interface TrainResult {
   monitor: MonitorMetric;
   stoppedEarly: boolean;
   resumedFromEpoch: number;
+  /** Threads that computed the gradients (1 = the main thread only). */
+  workers: number;
   /** Validation evaluation of the returned (best) model. */
   validation: Evaluation;
 }
@@ -180,21 +194,23 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       : undefined;
   if (weights && weights.length !== classes) throw new Error(`class weights: ${weights.length} given for ${classes} classes`);
 
-  const model = buildModel({
+  const architecture = {
     architecture: options.architecture,
     size: options.size,
     channels: options.channels,
     classes,
-    head: classification ? 'classification' : 'regression',
+    head: classification ? ('classification' as const) : ('regression' as const),
     dropout: options.dropout,
     seed,
-  });
+  };
+  const model = buildModel(architecture);
   const parameters = countParameters(model);
   const optimizer = tf.train.adam(baseLr);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const kernels = model.trainableWeights.filter((w) => /kernel$/.test(w.originalName ?? w.name)).map((w) => w.read());
-  const dropoutLayers = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as { seed?: number }[];
-  const weightTensor = weights ? tf.tensor1d(weights) : undefined;
+  const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2 };
+  const lossOf = createLoss(model, lossSpec);
+  const backendName = tf.getBackend();
+  const workers = resolveWorkerCount(options.workers, backendName);
 
   const metadataFor = (metrics: EpochMetrics | undefined): AgekitModelMetadata => ({
     format: 'agekit-model',
@@ -220,6 +236,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
       monitor,
       seed,
       flip,
+      workers,
       trainImages: trainCount,
       valImages: val.targets.length,
     },
@@ -251,85 +268,91 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     }
   }
 
-  const lossOf = (x: tf.Tensor4D, y: tf.Tensor): tf.Scalar => {
-    const out = model.apply(x, { training: true }) as tf.Tensor2D;
-    let loss: tf.Scalar;
-    if (classification) {
-      const oneHot = tf.oneHot(y as tf.Tensor1D, classes);
-      const perItem = tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
-      loss = weightTensor ? tf.mean(tf.mul(perItem, tf.gather(weightTensor, y as tf.Tensor1D))) : tf.mean(perItem);
-    } else {
-      const diff = tf.sub(out.reshape([-1]), y);
-      loss = options.regressionLoss === 'l2' ? tf.mean(tf.square(diff)) : tf.mean(tf.abs(diff));
-    }
-    if (l2 > 0) loss = tf.add(loss, tf.mul(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k)))))) as tf.Scalar;
-    return loss;
-  };
-
   let stoppedEarly = false;
   let step = state.epoch * Math.ceil(trainCount / batchSize);
-  for (let epoch = state.epoch; epoch < epochs; epoch++) {
-    const lr = learningRateAt(epoch, epochs, baseLr, schedule);
-    (optimizer as unknown as { learningRate: number }).learningRate = lr;
-    const order = createRng(seed).fork(`shuffle-${epoch}`).shuffle(Array.from({ length: trainCount }, (_, i) => i));
-    const flipRng = flip ? createRng(seed).fork(`flip-${epoch}`) : undefined;
-    const tracker = new ProgressTracker(trainCount, options.onBatch, 500);
-    let lossSum = 0;
-    const started = performance.now();
-    for (let start = 0; start < trainCount; start += batchSize) {
-      const indices = order.slice(start, start + batchSize);
-      const xs = normalizeBatch(train.images, indices, normalization, flipRng);
-      for (const layer of dropoutLayers) layer.seed = hashString(`${seed}-dropout-${step}`);
-      const x = tf.tensor4d(xs, [indices.length, options.size, options.size, options.channels]);
-      const y = classification ? tf.tensor1d(indices.map((i) => train.targets[i]), 'int32') : tf.tensor1d(indices.map((i) => train.targets[i]));
-      const loss = optimizer.minimize(() => lossOf(x, y), true, variables);
-      lossSum += (loss as tf.Scalar).dataSync()[0] * indices.length;
-      tf.dispose([x, y, loss as tf.Scalar]);
-      step++;
-      for (let i = 0; i < indices.length; i++) tracker.tick();
+  const pool =
+    workers > 1 && state.epoch < epochs
+      ? await GradientWorkers.start({
+          count: workers - 1,
+          backend: backendName as BackendName,
+          wasmSimd: backendName === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : undefined,
+          model: architecture,
+          loss: lossSpec,
+          workerEntry: options.workerEntry,
+        })
+      : undefined;
+  const parallel = pool ? new DataParallelStep(model, lossOf, pool, { classification, size: options.size, channels: options.channels }) : undefined;
+  try {
+    for (let epoch = state.epoch; epoch < epochs; epoch++) {
+      const lr = learningRateAt(epoch, epochs, baseLr, schedule);
+      (optimizer as unknown as { learningRate: number }).learningRate = lr;
+      const order = createRng(seed).fork(`shuffle-${epoch}`).shuffle(Array.from({ length: trainCount }, (_, i) => i));
+      const flipRng = flip ? createRng(seed).fork(`flip-${epoch}`) : undefined;
+      const tracker = new ProgressTracker(trainCount, options.onBatch, 500);
+      let lossSum = 0;
+      const started = performance.now();
+      for (let start = 0; start < trainCount; start += batchSize) {
+        const indices = order.slice(start, start + batchSize);
+        const xs = normalizeBatch(train.images, indices, normalization, flipRng);
+        const dropoutSeed = (shard: number): number => hashString(shard === 0 ? `${seed}-dropout-${step}` : `${seed}-dropout-${step}-shard-${shard}`);
+        if (parallel) {
+          lossSum += (await parallel.run(optimizer, { x: xs, targets: indices.map((i) => train.targets[i]), dropoutSeed, step })) * indices.length;
+        } else {
+          seedDropout(model, dropoutSeed(0));
+          const x = tf.tensor4d(xs, [indices.length, options.size, options.size, options.channels]);
+          const y = classification ? tf.tensor1d(indices.map((i) => train.targets[i]), 'int32') : tf.tensor1d(indices.map((i) => train.targets[i]));
+          const loss = optimizer.minimize(() => lossOf(x, y), true, variables);
+          lossSum += (loss as tf.Scalar).dataSync()[0] * indices.length;
+          tf.dispose([x, y, loss as tf.Scalar]);
+        }
+        step++;
+        for (let i = 0; i < indices.length; i++) tracker.tick();
+      }
+      const trainSeconds = (performance.now() - started) / 1000;
+      const evaluation = evaluateModel(model, task, val, { normalization, regressionLoss: options.regressionLoss });
+      const metrics = epochMetrics(evaluation);
+      const score = monitor === 'loss' ? metrics.loss : (metrics[monitor] ?? NaN);
+      const improved = isBetter(monitor, score, state.bestScore ?? undefined);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        learningRate: lr,
+        trainLoss: lossSum / trainCount,
+        val: metrics,
+        trainSeconds,
+        imagesPerSecond: trainCount / trainSeconds,
+        best: improved,
+      };
+      state.history.push(record);
+      if (improved) {
+        state.bestEpoch = epoch + 1;
+        state.bestScore = Number.isFinite(score) ? score : null;
+        state.sinceBest = 0;
+        bestWeights?.forEach((w) => w.dispose());
+        bestWeights = model.getWeights().map((w) => w.clone());
+        if (bestDir) await saveModel(model, bestDir, metadataFor(metrics));
+      } else {
+        state.sinceBest++;
+      }
+      state.epoch = epoch + 1;
+      if (lastDir) {
+        await saveModel(model, lastDir, metadataFor(metrics));
+        await saveOptimizer(optimizer, lastDir);
+        await writeFileAtomic(path.join(lastDir, 'state.json'), JSON.stringify(state));
+      }
+      options.onEpoch?.(record);
+      if (patience > 0 && state.sinceBest >= patience && epoch + 1 < epochs) {
+        stoppedEarly = true;
+        break;
+      }
     }
-    const trainSeconds = (performance.now() - started) / 1000;
-    const evaluation = evaluateModel(model, task, val, { normalization, regressionLoss: options.regressionLoss });
-    const metrics = epochMetrics(evaluation);
-    const score = monitor === 'loss' ? metrics.loss : (metrics[monitor] ?? NaN);
-    const improved = isBetter(monitor, score, state.bestScore ?? undefined);
-    const record: EpochRecord = {
-      epoch: epoch + 1,
-      learningRate: lr,
-      trainLoss: lossSum / trainCount,
-      val: metrics,
-      trainSeconds,
-      imagesPerSecond: trainCount / trainSeconds,
-      best: improved,
-    };
-    state.history.push(record);
-    if (improved) {
-      state.bestEpoch = epoch + 1;
-      state.bestScore = Number.isFinite(score) ? score : null;
-      state.sinceBest = 0;
-      bestWeights?.forEach((w) => w.dispose());
-      bestWeights = model.getWeights().map((w) => w.clone());
-      if (bestDir) await saveModel(model, bestDir, metadataFor(metrics));
-    } else {
-      state.sinceBest++;
-    }
-    state.epoch = epoch + 1;
-    if (lastDir) {
-      await saveModel(model, lastDir, metadataFor(metrics));
-      await saveOptimizer(optimizer, lastDir);
-      await writeFileAtomic(path.join(lastDir, 'state.json'), JSON.stringify(state));
-    }
-    options.onEpoch?.(record);
-    if (patience > 0 && state.sinceBest >= patience && epoch + 1 < epochs) {
-      stoppedEarly = true;
-      break;
-    }
+  } finally {
+    await pool?.close();
   }
   if (bestWeights) {
     model.setWeights(bestWeights);
     bestWeights.forEach((w) => w.dispose());
   }
-  weightTensor?.dispose();
+  lossOf.dispose();
   optimizer.dispose();
   const validation = evaluateModel(model, task, val, { normalization, regressionLoss: options.regressionLoss });
   return {
@@ -340,6 +363,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
     monitor,
     stoppedEarly,
     resumedFromEpoch,
+    workers,
     validation,
   };
 }

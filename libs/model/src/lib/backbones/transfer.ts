@@ -5,7 +5,9 @@ import { createRng, hashString, ProgressTracker, writeFileAtomic, type ProgressC
 import { scoreOutputs, type Evaluation } from '../evaluate';
 import { normalizeBatch, type ImageSet, type Normalization } from '../images';
 import type { AgekitModelMetadata } from '../io';
+import { layerSeed } from '../architectures';
 import { isClassification, type Task } from '../tasks';
+import { createLoss, seedDropout } from '../parallel-loss';
 import { balancedClassWeights, epochMetrics, learningRateAt, type EpochMetrics, type LearningRateSchedule, type MonitorMetric } from '../train';
 import { applyFaceApiXception, FACEAPI_FEATURES, FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION } from './faceapi-xception';
 
@@ -29,33 +31,64 @@ export function backboneInfo(name: BackboneName): BackboneInfo {
 /** Features of a set of images: count x dims float32, row-major. */
 export interface FeatureSet {
   count: number;
+  /** Values per row (the product of `shape`). */
   dims: number;
   values: Float32Array;
+  /** Shape of one row when it is not a vector (e.g. [14, 14, 128] activations); absent = [dims]. */
+  shape?: number[];
 }
 
 export interface ExtractFeaturesOptions {
   normalization: Normalization;
   batchSize?: number;
+  /** Mirror every image left-right before the backbone (features of the flipped images, for augmentation). */
+  mirror?: boolean;
   onProgress?: ProgressCallback;
 }
 
-/** Run a feature extractor (inference mode) over all images of a set. */
+/** Shape of one row of a feature set. */
+export function rowShape(set: FeatureSet): number[] {
+  return set.shape ?? [set.dims];
+}
+
+function mirrorRows(data: Float32Array, n: number, size: number, channels: number): void {
+  const row = size * channels;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < size; y++) {
+      const base = (b * size + y) * row;
+      for (let x = 0; x < size >> 1; x++) {
+        const l = base + x * channels;
+        const r = base + (size - 1 - x) * channels;
+        for (let c = 0; c < channels; c++) {
+          const t = data[l + c];
+          data[l + c] = data[r + c];
+          data[r + c] = t;
+        }
+      }
+    }
+  }
+}
+
+/** Run a feature extractor (inference mode) over all images of a set; any output rank (rows are flattened). */
 export function extractFeatures(backbone: tf.LayersModel, images: Pick<ImageSet, 'size' | 'channels' | 'pixels'>, options: ExtractFeaturesOptions): FeatureSet {
   const per = images.size * images.size * images.channels;
   const count = images.pixels.length / per;
-  const dims = (backbone.outputs[0].shape[1] as number | null) ?? 0;
+  const shape = backbone.outputs[0].shape.slice(1).map((d) => d ?? 0);
+  const dims = shape.reduce((a, b) => a * b, 1);
+  if (dims === 0) throw new Error(`extractFeatures: the model's output shape [${backbone.outputs[0].shape}] is not fixed`);
   const values = new Float32Array(count * dims);
   const batchSize = options.batchSize ?? 32;
   const tracker = new ProgressTracker(count, options.onProgress, 1000);
   for (let start = 0; start < count; start += batchSize) {
     const n = Math.min(batchSize, count - start);
     const data = normalizeBatch(images, Array.from({ length: n }, (_, i) => start + i), options.normalization);
+    if (options.mirror) mirrorRows(data, n, images.size, images.channels);
     const out = tf.tidy(() => backbone.predict(tf.tensor4d(data, [n, images.size, images.size, images.channels])) as tf.Tensor);
     values.set(out.dataSync(), start * dims);
     out.dispose();
     for (let i = 0; i < n; i++) tracker.tick();
   }
-  return { count, dims, values };
+  return shape.length > 1 ? { count, dims, values, shape } : { count, dims, values };
 }
 
 export interface CachedFeaturesOptions extends ExtractFeaturesOptions {
@@ -81,16 +114,16 @@ function pixelsHash(pixels: Uint8Array): string {
  * decoded pixels, so a changed image, resize or backbone never reuses stale features.
  */
 export async function cachedFeatures(backbone: tf.LayersModel, images: Pick<ImageSet, 'ids' | 'size' | 'channels' | 'pixels'>, options: CachedFeaturesOptions): Promise<FeatureSet & { fromCache: boolean }> {
-  const key = hashString(`${options.backboneId}|${images.size}|${images.channels}|${images.ids.join('\n')}|${pixelsHash(images.pixels)}`).toString(16);
+  const key = hashString(`${options.backboneId}|${options.mirror ? 'mirror|' : ''}${images.size}|${images.channels}|${images.ids.join('\n')}|${pixelsHash(images.pixels)}`).toString(16);
   const base = options.cacheDir ? path.join(options.cacheDir, `${options.name ?? 'images'}-features-${key}`) : undefined;
   if (base) {
     try {
-      const meta = JSON.parse(await fs.readFile(`${base}.json`, 'utf8')) as { count: number; dims: number };
+      const meta = JSON.parse(await fs.readFile(`${base}.json`, 'utf8')) as { count: number; dims: number; shape?: number[] };
       const bytes = await fs.readFile(`${base}.f32`);
       if (bytes.byteLength === meta.count * meta.dims * 4 && meta.count === images.ids.length) {
         const values = new Float32Array(meta.count * meta.dims);
         new Uint8Array(values.buffer).set(bytes);
-        return { count: meta.count, dims: meta.dims, values, fromCache: true };
+        return { count: meta.count, dims: meta.dims, values, ...(meta.shape ? { shape: meta.shape } : {}), fromCache: true };
       }
     } catch {
       // no usable cache: compute below
@@ -99,7 +132,7 @@ export async function cachedFeatures(backbone: tf.LayersModel, images: Pick<Imag
   const set = extractFeatures(backbone, images, options);
   if (base) {
     await writeFileAtomic(`${base}.f32`, new Uint8Array(set.values.buffer, set.values.byteOffset, set.values.byteLength));
-    await writeFileAtomic(`${base}.json`, JSON.stringify({ count: set.count, dims: set.dims, backbone: options.backboneId, size: images.size }));
+    await writeFileAtomic(`${base}.json`, JSON.stringify({ count: set.count, dims: set.dims, shape: set.shape, backbone: options.backboneId, mirror: options.mirror ?? false, size: images.size }));
   }
   return { ...set, fromCache: false };
 }
@@ -116,7 +149,7 @@ function applyHead(x: tf.SymbolicTensor, task: Task, spec: HeadSpec, seed: numbe
   const dropout = spec.dropout ?? 0.5;
   let out = x;
   let n = 0;
-  const init = (): ReturnType<typeof tf.initializers.glorotUniform> => tf.initializers.glorotUniform({ seed: seed * 1000 + n++ });
+  const init = (): ReturnType<typeof tf.initializers.glorotUniform> => tf.initializers.glorotUniform({ seed: layerSeed(seed, n++) });
   if (hidden > 0) {
     if (dropout > 0) out = tf.layers.dropout({ name: 'head_dropout0', rate: dropout }).apply(out) as tf.SymbolicTensor;
     out = tf.layers.dense({ name: 'head_dense0', units: hidden, activation: 'relu', kernelInitializer: init() }).apply(out) as tf.SymbolicTensor;
@@ -139,6 +172,8 @@ export interface LabelledFeatures {
   features: FeatureSet;
   targets: number[];
   ages: number[];
+  /** The same rows computed on the mirrored images: training then uses one or the other at random (flip augmentation). */
+  mirrored?: FeatureSet;
 }
 
 export interface TrainHeadOptions {
@@ -146,6 +181,12 @@ export interface TrainHeadOptions {
   train: LabelledFeatures;
   val: LabelledFeatures;
   head?: HeadSpec;
+  /**
+   * Train this model instead of a fresh head (e.g. `buildFineTuneModel`: the last backbone blocks + a trained head, on
+   * cached activations). Its input takes one row of `train.features` (shape `rowShape`); it is trained in place and
+   * returned as `head`. Absent: `buildHead(dims, task, head, seed)`.
+   */
+  model?: tf.LayersModel;
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
@@ -184,11 +225,25 @@ export interface TrainHeadResult {
 
 const HIGHER_IS_BETTER: Record<MonitorMetric, boolean> = { auc: true, accuracy: true, cs5: true, mae: false, loss: false };
 
-function predictRows(model: tf.LayersModel, set: FeatureSet, batchSize = 512): number[][] {
+/** The monitored metric of an evaluation (NaN when undefined, e.g. AUC of a regression). */
+export function monitoredScore(evaluation: Evaluation, monitor: MonitorMetric): number {
+  const metrics = epochMetrics(evaluation);
+  return monitor === 'loss' ? metrics.loss : (metrics[monitor] ?? NaN);
+}
+
+/** Whether `score` beats `best` for the metric (any finite score beats no best). */
+export function improvesOn(monitor: MonitorMetric, score: number, best: number | undefined): boolean {
+  if (!Number.isFinite(score)) return false;
+  if (best === undefined || !Number.isFinite(best)) return true;
+  return HIGHER_IS_BETTER[monitor] ? score > best : score < best;
+}
+
+function predictRows(model: tf.LayersModel, set: FeatureSet, batchSize = set.shape ? 64 : 512): number[][] {
   const rows: number[][] = [];
+  const shape = rowShape(set);
   for (let start = 0; start < set.count; start += batchSize) {
     const n = Math.min(batchSize, set.count - start);
-    const out = tf.tidy(() => model.predict(tf.tensor2d(set.values.subarray(start * set.dims, (start + n) * set.dims), [n, set.dims])) as tf.Tensor);
+    const out = tf.tidy(() => model.predict(tf.tensor(set.values.subarray(start * set.dims, (start + n) * set.dims), [n, ...shape])) as tf.Tensor);
     const values = out.dataSync();
     const width = out.shape[1] ?? 1;
     out.dispose();
@@ -223,28 +278,23 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   if (train.features.count === 0) throw new Error('no training features');
   if (val.features.count === 0) throw new Error('no validation features');
   if (val.features.dims !== dims) throw new Error(`feature sizes differ: train ${dims}, val ${val.features.dims}`);
-
-  const head = buildHead(dims, task, options.head, seed);
+  if (train.mirrored && (train.mirrored.count !== train.features.count || train.mirrored.dims !== dims)) throw new Error('mirrored features do not match the training features');
+  const shape = rowShape(train.features);
+  const head = options.model ?? buildHead(dims, task, options.head, seed);
+  const inputShape = head.inputs[0].shape.slice(1);
+  if (inputShape.join('x') !== shape.join('x')) throw new Error(`the model takes [${inputShape}] per row, the features are [${shape}]`);
   const optimizer = tf.train.adam(baseLr);
   const variables = head.trainableWeights.map((w) => w.read() as tf.Variable);
-  const kernels = head.trainableWeights.filter((w) => /kernel$/.test(w.originalName ?? w.name)).map((w) => w.read());
-  const dropoutLayers = head.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as { seed?: number }[];
-  const weights = classification && options.classWeights === 'balanced' ? tf.tensor1d(balancedClassWeights(train.targets, task.labels.length)) : undefined;
   const count = train.features.count;
-
-  const lossOf = (x: tf.Tensor2D, y: tf.Tensor1D): tf.Scalar => {
-    const out = head.apply(x, { training: true }) as tf.Tensor2D;
-    let loss: tf.Scalar;
-    if (classification) {
-      const perItem = tf.neg(tf.sum(tf.mul(tf.oneHot(y, task.labels.length), tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
-      loss = weights ? tf.mean(tf.mul(perItem, tf.gather(weights, y))) : tf.mean(perItem);
-    } else {
-      const diff = tf.sub(out.reshape([-1]), y);
-      loss = options.regressionLoss === 'l2' ? tf.mean(tf.square(diff)) : tf.mean(tf.abs(diff));
-    }
-    if (l2 > 0) loss = tf.add(loss, tf.mul(l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k)))))) as tf.Scalar;
-    return loss;
-  };
+  // L2 on the dense kernels only: fine-tuned backbone convolutions keep their pretrained scale
+  const lossOf = createLoss(head, {
+    classification,
+    classes: task.labels.length,
+    classWeights: classification && options.classWeights === 'balanced' ? balancedClassWeights(train.targets, task.labels.length) : undefined,
+    regressionLoss: options.regressionLoss ?? 'l1',
+    l2,
+    l2Layers: 'dense',
+  });
 
   const history: HeadEpochRecord[] = [];
   let best: number | undefined;
@@ -258,20 +308,25 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
     const lr = learningRateAt(epoch, epochs, baseLr, schedule);
     (optimizer as unknown as { learningRate: number }).learningRate = lr;
     const order = createRng(seed).fork(`head-shuffle-${epoch}`).shuffle(Array.from({ length: count }, (_, i) => i));
+    const flips = createRng(seed).fork(`head-flip-${epoch}`);
     let lossSum = 0;
     for (let start = 0; start < count; start += batchSize) {
       const indices = order.slice(start, start + batchSize);
-      indices.forEach((idx, i) => batch.set(train.features.values.subarray(idx * dims, (idx + 1) * dims), i * dims));
-      for (const layer of dropoutLayers) layer.seed = hashString(`${seed}-head-dropout-${step++}`);
-      const x = tf.tensor2d(batch.subarray(0, indices.length * dims), [indices.length, dims]);
+      indices.forEach((idx, i) => {
+        const source = train.mirrored && flips.next() < 0.5 ? train.mirrored : train.features;
+        batch.set(source.values.subarray(idx * dims, (idx + 1) * dims), i * dims);
+      });
+      seedDropout(head, hashString(`${seed}-head-dropout-${step++}`));
+      const x = tf.tensor(batch.subarray(0, indices.length * dims), [indices.length, ...shape]);
       const y = classification ? tf.tensor1d(indices.map((i) => train.targets[i]), 'int32') : tf.tensor1d(indices.map((i) => train.targets[i]));
       const loss = optimizer.minimize(() => lossOf(x, y), true, variables) as tf.Scalar;
       lossSum += loss.dataSync()[0] * indices.length;
       tf.dispose([x, y, loss]);
     }
-    const metrics = epochMetrics(evaluateHead(head, task, val, options.regressionLoss));
-    const score = monitor === 'loss' ? metrics.loss : (metrics[monitor] ?? NaN);
-    const improved = Number.isFinite(score) && (best === undefined || (HIGHER_IS_BETTER[monitor] ? score > best : score < best));
+    const evaluation = evaluateHead(head, task, val, options.regressionLoss);
+    const metrics = epochMetrics(evaluation);
+    const score = monitoredScore(evaluation, monitor);
+    const improved = improvesOn(monitor, score, best);
     if (improved) {
       best = score;
       bestEpoch = epoch + 1;
@@ -293,7 +348,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
     head.setWeights(bestWeights);
     bestWeights.forEach((w) => w.dispose());
   }
-  weights?.dispose();
+  lossOf.dispose();
   optimizer.dispose();
   const validation = evaluateHead(head, task, val, options.regressionLoss);
   return { head, history, bestEpoch, monitor, stoppedEarly, validation, seconds: (performance.now() - started) / 1000 };
