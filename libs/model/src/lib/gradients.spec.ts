@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { maxRelativeDifference, type Values as Arr } from './compare.testing';
 import { createRng } from '@agekit/dataset';
 import { initBackend } from './backend';
 import { conv2dFilterGradientIm2col, conv2dInputGradientCol2im, setWasmTrainingFastPaths, swapMatMulOperands } from './kernels';
@@ -10,16 +11,6 @@ import { tileArray } from './gradients-wasm';
  * with the fast paths off (tfjs-core's gradients) for every reference.
  */
 
-type Arr = Float32Array | Int32Array | Uint8Array;
-
-function maxRelativeDifference(a: Arr, b: Arr): number {
-  expect(a.length).toBe(b.length);
-  let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
-  return worst;
-}
 
 function randomArray(n: number, seed: string, mean = 0): Float32Array {
   const rng = createRng(seed);

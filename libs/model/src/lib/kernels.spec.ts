@@ -1,16 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { maxRelativeDifference } from './compare.testing';
 import { initBackend } from './backend';
 import { createRng } from '@agekit/dataset';
 
-/** max |a - b| / max(|b|max, tiny): relative to the reference's scale. */
-function maxRelativeDifference(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
-  expect(a.length).toBe(b.length);
-  let scale = 1e-12;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale);
-  return worst;
-}
 
 function randomArray(n: number, seed: string): Float32Array {
   const rng = createRng(seed);

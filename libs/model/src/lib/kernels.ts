@@ -150,6 +150,32 @@ export function conv2dInputGradient(
 }
 
 /**
+ * Every (output pixel, filter tap) pair whose input pixel lies inside the image, for one image, in the order
+ * oy, ox, ky, kx: `col` is the offset in the im2col row-major [Ho*Wo, kh*kw*Ci] matrix, `pixel` the offset of the
+ * input pixel in [H, W, Ci]. im2col gathers along these pairs, col2im scatter-adds along them.
+ */
+function windowTaps(g: { h: number; w: number; ho: number; wo: number; kh: number; kw: number; sh: number; sw: number; top: number; left: number; ci: number }): { col: Int32Array; pixel: Int32Array } {
+  const col: number[] = [];
+  const pixel: number[] = [];
+  const k = g.kh * g.kw * g.ci;
+  for (let oy = 0; oy < g.ho; oy++) {
+    for (let ox = 0; ox < g.wo; ox++) {
+      for (let ky = 0; ky < g.kh; ky++) {
+        const iy = oy * g.sh - g.top + ky;
+        if (iy < 0 || iy >= g.h) continue;
+        for (let kx = 0; kx < g.kw; kx++) {
+          const ix = ox * g.sw - g.left + kx;
+          if (ix < 0 || ix >= g.w) continue;
+          col.push((oy * g.wo + ox) * k + (ky * g.kw + kx) * g.ci);
+          pixel.push((iy * g.w + ix) * g.ci);
+        }
+      }
+    }
+  }
+  return { col: Int32Array.from(col), pixel: Int32Array.from(pixel) };
+}
+
+/**
  * Gradient of conv2d with respect to its input as a matrix product and a scatter-add: cols = dy[M, Co] W^T[Co, kh*kw*Ci]
  * (M = N*Ho*Wo; the small filter is the matrix product's packed operand), then each row of cols is added into its
  * receptive field (col2im, a JavaScript loop). No zero-dilation, so strided convolutions cost what stride 1 does.
@@ -172,22 +198,14 @@ export function conv2dInputGradientCol2im(
   const cols = colsTensor.dataSync() as Float32Array;
   colsTensor.dispose();
   const dx = new Float32Array(n * h * w * ci);
+  const taps = windowTaps({ h, w, ho, wo, kh, kw, sh, sw, top: padInfo.top, left: padInfo.left, ci });
   for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < ho; oy++) {
-      for (let ox = 0; ox < wo; ox++) {
-        const row = ((b * ho + oy) * wo + ox) * k;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh - padInfo.top + ky;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - padInfo.left + kx;
-            if (ix < 0 || ix >= w) continue;
-            const src = row + (ky * kw + kx) * ci;
-            const dst = ((b * h + iy) * w + ix) * ci;
-            for (let c = 0; c < ci; c++) dx[dst + c] += cols[src + c];
-          }
-        }
-      }
+    const colBase = b * ho * wo * k;
+    const pixelBase = b * h * w * ci;
+    for (let t = 0; t < taps.col.length; t++) {
+      const src = colBase + taps.col[t];
+      const dst = pixelBase + taps.pixel[t];
+      for (let c = 0; c < ci; c++) dx[dst + c] += cols[src + c];
     }
   }
   return tf.tensor4d(dx, inputShape);
@@ -214,22 +232,14 @@ export function conv2dFilterGradientIm2col(
   const k = kh * kw * ci;
   const xv = x.dataSync() as Float32Array;
   const cols = new Float32Array(n * ho * wo * k); // zero where the window hangs over the padding
+  const taps = windowTaps({ h, w, ho, wo, kh, kw, sh, sw, top: padInfo.top, left: padInfo.left, ci });
   for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < ho; oy++) {
-      for (let ox = 0; ox < wo; ox++) {
-        const row = ((b * ho + oy) * wo + ox) * k;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh - padInfo.top + ky;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - padInfo.left + kx;
-            if (ix < 0 || ix >= w) continue;
-            const src = ((b * h + iy) * w + ix) * ci;
-            const dst = row + (ky * kw + kx) * ci;
-            for (let c = 0; c < ci; c++) cols[dst + c] = xv[src + c];
-          }
-        }
-      }
+    const colBase = b * ho * wo * k;
+    const pixelBase = b * h * w * ci;
+    for (let t = 0; t < taps.col.length; t++) {
+      const src = pixelBase + taps.pixel[t];
+      const dst = colBase + taps.col[t];
+      for (let c = 0; c < ci; c++) cols[dst + c] = xv[src + c];
     }
   }
   return tf.tidy(() => {
