@@ -1,6 +1,7 @@
 import type { PixelImage } from '@agekit/dataset';
 import { alignFace, alignmentTransform, applyTransform, composeTransforms, fitSimilarity, invertTransform, UTKFACE_TEMPLATE, warpSimilarity, type SimilarityTransform } from './align';
 import type { DetectedFace, Point } from './types';
+import { interiorMad } from './pixels.testing';
 
 /** Smooth RGB pattern (bilinear resampling of it is nearly exact). */
 function pattern(size: number): PixelImage {
@@ -25,21 +26,6 @@ function faceAt(t: SimilarityTransform): DetectedFace {
   const p = (q: Point): Point => applyTransform(t, q);
   const { leftEye, rightEye, mouth } = UTKFACE_TEMPLATE;
   return { box: { x: 0, y: 0, width: 1, height: 1 }, score: 1, landmarks: { leftEye: p(leftEye), rightEye: p(rightEye), nose: p([100, 110]), mouth: p(mouth) } };
-}
-
-/** Mean absolute difference over the pixels at least `margin` away from the border. */
-function interiorMad(a: PixelImage, b: PixelImage, margin: number): number {
-  let sum = 0, n = 0;
-  for (let y = margin; y < a.height - margin; y++) {
-    for (let x = margin; x < a.width - margin; x++) {
-      for (let k = 0; k < 3; k++) {
-        const o = (y * a.width + x) * 3 + k;
-        sum += Math.abs(a.data[o] - b.data[o]);
-        n++;
-      }
-    }
-  }
-  return sum / n;
 }
 
 describe('similarity transforms', () => {

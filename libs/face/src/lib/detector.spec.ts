@@ -5,6 +5,7 @@ import { initBackend } from '@agekit/model';
 import { alignFace, alignmentTransform, applyTransform, composeTransforms, invertTransform, UTKFACE_TEMPLATE, warpSimilarity, type SimilarityTransform } from './align';
 import { FaceModelError, loadFaceDetector, type FaceDetector } from './detector';
 import type { DetectedFace, FaceBox, Point } from './types';
+import { interiorMad } from './pixels.testing';
 
 // face-api's own demo photo (1920x1280, three people), read from the installed package; never copied into the repo
 const SAMPLE1 = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
@@ -24,20 +25,6 @@ function maxDisplacement(t: SimilarityTransform, size: number): number {
   const pts: Point[] = [[0, 0], [size, 0], [0, size], [size, size], [size / 2, size / 2]];
   return Math.max(...pts.map((p) => Math.hypot(applyTransform(t, p)[0] - p[0], applyTransform(t, p)[1] - p[1])));
 }
-function interiorMad(a: PixelImage, b: PixelImage, margin: number): number {
-  let sum = 0, n = 0;
-  for (let y = margin; y < a.height - margin; y++) {
-    for (let x = margin; x < a.width - margin; x++) {
-      for (let k = 0; k < 3; k++) {
-        const o = (y * a.width + x) * 3 + k;
-        sum += Math.abs(a.data[o] - b.data[o]);
-        n++;
-      }
-    }
-  }
-  return sum / n;
-}
-
 describe('face detector (face-api SSD MobileNet v1 + 68 landmarks, wasm)', () => {
   let detector: FaceDetector;
   let photo: PixelImage;

@@ -2,45 +2,15 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createRng } from '@agekit/dataset';
 import { buildModel, countParameters, type ArchitectureOptions } from './architectures';
 import { initBackend } from './backend';
-import type { LabelledImages } from './evaluate';
+import { maxRelativeDifference } from './compare.testing';
+import { makeClassImages as makeImages } from './images.testing';
 import { activeTrainWorkers, DataParallelStep, GradientWorkers, packWeights, resolveWorkerCount, shardSizes } from './parallel';
 import { unpackWeights } from './parallel-worker';
 import { createLoss, targetTensor, type LossSpec } from './parallel-loss';
 import { resolveTask } from './tasks';
 import { trainModel } from './train';
-
-/** n tiny grayscale images whose brightness pattern depends on the class (ages 25 / 35 / 45 -> classes 0 / 1 / 2). */
-function makeImages(n: number, size: number, seed: number): LabelledImages {
-  const rng = createRng(seed);
-  const pixels = new Uint8Array(n * size * size);
-  const targets: number[] = [];
-  const ages: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = (i * 7 + seed) % 3;
-    targets.push(k);
-    ages.push(25 + 10 * k);
-    for (let p = 0; p < size * size; p++) {
-      pixels[i * size * size + p] = Math.max(0, Math.min(255, Math.round(60 + 60 * k + (p % size < size / 2 ? 25 : -25) * (k - 1) + rng.normal() * 25)));
-    }
-  }
-  return { images: { size, channels: 1, pixels }, targets, ages };
-}
-
-/** Largest |a - b| over a tensor, relative to the largest |b| (0 when both are 0). */
-function relativeDifference(a: tf.Tensor, b: tf.Tensor): number {
-  const x = a.dataSync();
-  const y = b.dataSync();
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < y.length; i++) {
-    diff = Math.max(diff, Math.abs(x[i] - y[i]));
-    scale = Math.max(scale, Math.abs(y[i]));
-  }
-  return scale === 0 ? diff : diff / scale;
-}
 
 describe('data-parallel training', () => {
   let dir: string;
@@ -102,7 +72,7 @@ describe('data-parallel training', () => {
       const { loss: value, grads } = await parallel.gradients({ x, targets: indices.map((i) => data.targets[i]), dropoutSeed: () => 1, step: 0 });
       expect(value).toBeCloseTo(reference.value.dataSync()[0], 5);
       expect(Object.keys(grads).sort()).toEqual(Object.keys(reference.grads).sort());
-      for (const name of Object.keys(reference.grads)) expect(relativeDifference(grads[name], reference.grads[name])).toBeLessThan(1e-5);
+      for (const name of Object.keys(reference.grads)) expect(maxRelativeDifference(grads[name].dataSync(), reference.grads[name].dataSync())).toBeLessThan(1e-5);
       tf.dispose(Object.values(grads));
     } finally {
       await workers.close();
@@ -140,7 +110,7 @@ describe('data-parallel training', () => {
     expect(b).toHaveLength(a.length);
     // the step changed the weights (else equal weights would prove nothing)
     const initial = buildModel({ architecture: 'simple-cnn', size: 16, channels: 1, classes: 3, head: 'classification', dropout: 0, seed: 4 });
-    expect(relativeDifference(initial.getWeights()[0], a[0])).toBeGreaterThan(1e-3);
+    expect(maxRelativeDifference(initial.getWeights()[0].dataSync(), a[0].dataSync())).toBeGreaterThan(1e-3);
     // Relative to the weights' overall scale: Adam divides by sqrt(v), so components whose gradient is ~0 (float
     // rounding of a sum in a different order) move by up to ~1e-3 lr; stale weights in a worker would move them by ~lr.
     let diff = 0;

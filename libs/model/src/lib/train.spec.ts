@@ -1,29 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRng } from '@agekit/dataset';
 import { initBackend } from './backend';
-import type { LabelledImages } from './evaluate';
+import { makeClassImages as makeImages } from './images.testing';
 import { balancedClassWeights, learningRateAt, trainModel } from './train';
 import { resolveTask } from './tasks';
-
-/** n tiny grayscale images whose brightness pattern depends on the class (ages 25 / 35 / 45 -> classes 0 / 1 / 2). */
-function makeImages(n: number, size: number, seed: number): LabelledImages {
-  const rng = createRng(seed);
-  const pixels = new Uint8Array(n * size * size);
-  const targets: number[] = [];
-  const ages: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const k = i % 3;
-    targets.push(k);
-    ages.push(25 + 10 * k);
-    for (let p = 0; p < size * size; p++) {
-      const row = Math.floor(p / size);
-      pixels[i * size * size + p] = Math.max(0, Math.min(255, Math.round(60 + 60 * k + (row < size / 2 ? 30 : -30) * (k - 1) + rng.normal() * 20)));
-    }
-  }
-  return { images: { size, channels: 1, pixels }, targets, ages };
-}
 
 describe('trainModel', () => {
   let dir: string;
