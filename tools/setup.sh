@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set-up for a fresh machine (Debian + Node 20): system packages only if missing, then npm ci.
 # - canvas (under chartjs-node-canvas) builds from source: needs cairo/pango/jpeg/gif/rsvg headers.
+# - oneDNN (libdnnl-dev: @agekit/model's native training kernels; the same library PyTorch's CPU convolutions use).
 # - OpenCV (C++ headers for the exported bundle's example; python3-opencv/onnx/sklearn for cross-checks).
 # - onnxruntime-node: skip its CUDA download (CPU binaries ship in the package).
 # - @tensorflow/tfjs-node(-gpu) are optional: their install downloads libtensorflow and fails offline; npm carries on.
@@ -8,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 for pkg in build-essential pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev \
-           libopencv-dev python3-opencv python3-onnx python3-sklearn chromium; do
+           libopencv-dev python3-opencv python3-onnx python3-sklearn chromium libdnnl-dev; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -24,5 +25,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm install (locked versions)"
   ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 fi
-node tools/scripts/build-native.mjs # @agekit/quality's native explore engine (C + libjpeg); set -e: a failed build fails setup
+node tools/scripts/build-native.mjs # native addons: quality's explore engine (C + libjpeg), model's training kernels (oneDNN); set -e: a failed build fails setup
 echo "setup: done"

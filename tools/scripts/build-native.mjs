@@ -1,16 +1,24 @@
 #!/usr/bin/env node
-// Builds the native engine of @agekit/quality (libs/quality/native: C11, node_api.h, libjpeg) with npm's
-// bundled node-gyp -> libs/quality/native/build/Release/agekit_quality.node. Offline: uses the system's
-// Node headers (--nodedir=/usr) when /usr/include/node/node_api.h exists. Exits non-zero when the build fails.
-// Usage: node tools/scripts/build-native.mjs [--debug]
+// Builds agekit's native addons with npm's bundled node-gyp (offline: the system's Node headers, --nodedir=/usr, when
+// /usr/include/node/node_api.h exists):
+//   quality -> libs/quality/native/build/Release/agekit_quality.node (explore engine: C11, libjpeg)
+//   model   -> libs/model/native/build/Release/agekit_model.node (training kernels: oneDNN)
+// Exits non-zero when a build fails. Each library still works without its addon (a slower path).
+// Usage: node tools/scripts/build-native.mjs [quality|model ...] [--stale] [--debug]
+//   --stale  build only addons that are missing or older than their sources (test-all.sh uses it)
 import { spawnSync } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const dir = path.join(root, 'libs', 'quality', 'native');
+
+/** The addons: where they live, what they are called, and the system headers they need (Debian package). */
+const ADDONS = {
+  quality: { dir: 'libs/quality/native', target: 'agekit_quality', header: '/usr/include/jpeglib.h', pkg: 'libjpeg-dev', cflags: '-O3 -ffp-contract=off' },
+  model: { dir: 'libs/model/native', target: 'agekit_model', header: '/usr/include/oneapi/dnnl/dnnl.h', pkg: 'libdnnl-dev', cflags: '-O3' },
+};
 const require = createRequire(import.meta.url);
 
 /** node-gyp's CLI: npm's bundled copy (next to the npm running us, or next to node), else a local install. */
@@ -35,21 +43,49 @@ function findNodeGyp() {
   return candidates.find((c) => existsSync(c));
 }
 
+/** Newest modification time under a path (files only). */
+function newest(p) {
+  const st = statSync(p);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return readdirSync(p).reduce((m, name) => (name === 'build' ? m : Math.max(m, newest(path.join(p, name)))), 0);
+}
+
+const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
+const names = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+for (const name of names) {
+  if (!ADDONS[name]) {
+    console.error(`build-native: unknown addon '${name}' (known: ${Object.keys(ADDONS).join(', ')})`);
+    process.exit(2);
+  }
+}
+const selected = (names.length ? names : Object.keys(ADDONS)).filter((name) => existsSync(path.join(root, ADDONS[name].dir, 'binding.gyp')));
 const gyp = findNodeGyp();
 if (!gyp) {
   console.error('build-native: node-gyp not found (it ships with npm); install npm or set npm_config_node_gyp');
   process.exit(1);
 }
-if (!existsSync('/usr/include/jpeglib.h')) console.warn('build-native: /usr/include/jpeglib.h not found (Debian: apt-get install libjpeg-dev); trying anyway');
-const args = [gyp, 'rebuild', `--directory=${dir}`];
-if (process.argv.includes('--debug')) args.push('--debug');
-// the system's headers (Debian's nodejs package ships them): no header download, works offline
-if (existsSync('/usr/include/node/node_api.h') && existsSync('/usr/include/node/common.gypi')) args.push('--nodedir=/usr');
-console.log(`build-native: node ${args.map((a) => path.relative(root, a) || a).join(' ')}`);
-const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: dir, env: { ...process.env, CFLAGS: `${process.env.CFLAGS ?? ''} -O3 -ffp-contract=off`.trim() } });
-const out = path.join(dir, 'build', 'Release', 'agekit_quality.node');
-if (result.status !== 0 || !existsSync(out)) {
-  console.error(`build-native: failed (${result.status ?? result.signal}); the JS path still works without it`);
-  process.exit(1);
+let failed = 0;
+for (const name of selected) {
+  const addon = ADDONS[name];
+  const dir = path.join(root, addon.dir);
+  const out = path.join(dir, 'build', flags.includes('--debug') ? 'Debug' : 'Release', `${addon.target}.node`);
+  if (flags.includes('--stale') && existsSync(out) && statSync(out).mtimeMs >= newest(dir)) {
+    console.log(`build-native: ${name}: up to date (${path.relative(root, out)})`);
+    continue;
+  }
+  if (!existsSync(addon.header)) console.warn(`build-native: ${name}: ${addon.header} not found (Debian: apt-get install ${addon.pkg}); trying anyway`);
+  const args = [gyp, 'rebuild', `--directory=${dir}`];
+  if (flags.includes('--debug')) args.push('--debug');
+  // the system's headers (Debian's nodejs package ships them): no header download, works offline
+  if (existsSync('/usr/include/node/node_api.h') && existsSync('/usr/include/node/common.gypi')) args.push('--nodedir=/usr');
+  console.log(`build-native: ${name}: node ${args.map((a) => path.relative(root, a) || a).join(' ')}`);
+  const env = { ...process.env, CFLAGS: `${process.env.CFLAGS ?? ''} ${addon.cflags}`.trim(), CXXFLAGS: `${process.env.CXXFLAGS ?? ''} ${addon.cflags}`.trim() };
+  const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: dir, env });
+  if (result.status !== 0 || !existsSync(out)) {
+    console.error(`build-native: ${name}: failed (${result.status ?? result.signal}); the library's slower path still works without it`);
+    failed++;
+    continue;
+  }
+  console.log(`build-native: ${name}: built ${path.relative(root, out)}`);
 }
-console.log(`build-native: built ${path.relative(root, out)}`);
+process.exit(failed ? 1 : 0);

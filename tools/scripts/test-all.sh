@@ -8,13 +8,8 @@ export NX_DAEMON=false NX_TUI=false
 status=0
 step() { echo; echo "== $*"; }
 
-step "native engine of @agekit/quality (built by setup; rebuilt here when missing or older than its sources)"
-addon=libs/quality/native/build/Release/agekit_quality.node
-if [ ! -f "$addon" ] || [ -n "$(find libs/quality/native/src libs/quality/native/binding.gyp -newer "$addon" 2>/dev/null | head -1)" ]; then
-  node tools/scripts/build-native.mjs || status=1
-else
-  echo "up to date: $addon"
-fi
+step "native addons (built by setup; rebuilt here when missing or older than their sources)"
+node tools/scripts/build-native.mjs --stale || status=1
 
 step "type-check (tsc over libs, apps, tools and their tests)"
 npx tsc -p tsconfig.json || status=1
