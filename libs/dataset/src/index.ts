@@ -5,6 +5,7 @@ export * from './lib/image';
 export * from './lib/layouts';
 export * from './lib/split';
 export * from './lib/csv';
+export * from './lib/csv-text';
 export * from './lib/files';
 export * from './lib/config';
 export * from './lib/progress';

@@ -11,7 +11,11 @@
  * --compare-js also runs `agekit explore --engine js` (worker processes) in the same run: its rate, the ratio of
  * the two engines and whether their CSVs are byte-identical.
  *
- * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]
+ * --cli bundle (default) runs the CLI as it ships (`agekit` = one esbuild bundle, what `nx build cli` makes),
+ * bundled from the current sources into tmp/bench-explore/ before anything is timed; --cli tsx runs the
+ * sources through tsx (`npm run agekit`), whose TypeScript loader adds ~0.5 s of start-up to the wall-clock.
+ *
+ * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--cli bundle|tsx] [--compare-js] [--keep DIR]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -86,13 +90,18 @@ async function main(): Promise<number> {
       workers: { type: 'string' },
       engine: { type: 'string' },
       'compare-js': { type: 'boolean', default: false },
+      cli: { type: 'string', default: 'bundle' },
       keep: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help || !values.data) {
-    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]');
+    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--cli bundle|tsx] [--compare-js] [--keep DIR]');
     return values.help ? 0 : 2;
+  }
+  if (values.cli !== 'bundle' && values.cli !== 'tsx') {
+    console.log(`--cli must be bundle or tsx (got '${values.cli}')`);
+    return 2;
   }
   const data = path.resolve(values.data);
   const labels = path.join(data, 'labels.csv');
@@ -118,9 +127,18 @@ async function main(): Promise<number> {
   if (ref.code !== 0) throw new Error(`reference failed (${ref.code}): ${ref.stderr}`);
   const refRate = Number(/= (\d+(?:\.\d+)?) img\/s/.exec(ref.stderr)?.[1] ?? NaN);
 
-  console.log('agekit explore ...');
-  const tsxCli = require.resolve('tsx/cli');
-  const agekitArgs = [tsxCli, 'apps/cli/src/main.ts', 'explore', '--data', data, '--out', work, '--json', ...(values.limit ? ['--limit', values.limit] : [])];
+  // the CLI: bundled from the current sources (inside the workspace, so the native addon is found next to it), or the sources via tsx
+  let cliArgs: string[];
+  if (values.cli === 'bundle') {
+    const bundle = path.join(ROOT, 'tmp', 'bench-explore', 'agekit.js');
+    const built = await run(process.execPath, [path.join(ROOT, 'tools', 'scripts', 'bundle-app.mjs'), 'apps/cli/src/main.ts', bundle]);
+    if (built.code !== 0) throw new Error(`bundling the CLI failed (${built.code}): ${built.stderr}`);
+    cliArgs = [bundle];
+  } else {
+    cliArgs = [require.resolve('tsx/cli'), 'apps/cli/src/main.ts'];
+  }
+  console.log(`agekit explore (${values.cli === 'bundle' ? 'bundled CLI' : 'sources via tsx'}) ...`);
+  const agekitArgs = [...cliArgs, 'explore', '--data', data, '--out', work, '--json', ...(values.limit ? ['--limit', values.limit] : [])];
   if (values.workers) agekitArgs.push('--workers', values.workers);
   if (values.engine) agekitArgs.push('--engine', values.engine);
   const ours = await run(process.execPath, agekitArgs);
@@ -148,7 +166,7 @@ async function main(): Promise<number> {
   console.log(`engine: ${engine}${summary.engineNote ? ` (${summary.engineNote})` : ''}`);
   console.log(
     `agekit explore (${how}; decoded by native ${summary.decoders['native'] ?? 0}, canvas ${summary.decoders['canvas']}, sharp ${summary.decoders['sharp']}): ` +
-      `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV); ${(n / ours.seconds).toFixed(0)} img/s wall-clock incl. Node/tsx start-up (${ours.seconds.toFixed(1)}s)`,
+      `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV); ${(n / ours.seconds).toFixed(0)} img/s wall-clock incl. Node${values.cli === 'tsx' ? '/tsx' : ''} start-up (${ours.seconds.toFixed(1)}s)`,
   );
   console.log(`ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (wall-clock)`);
   if (Number.isFinite(ref.cpuSeconds) && Number.isFinite(ours.cpuSeconds)) {
@@ -177,7 +195,7 @@ async function main(): Promise<number> {
 
   if (values['compare-js']) {
     const jsOut = path.join(work, 'engine-js');
-    const jsArgs = [tsxCli, 'apps/cli/src/main.ts', 'explore', '--data', data, '--out', jsOut, '--json', '--engine', 'js', ...(values.limit ? ['--limit', values.limit] : [])];
+    const jsArgs = [...cliArgs, 'explore', '--data', data, '--out', jsOut, '--json', '--engine', 'js', ...(values.limit ? ['--limit', values.limit] : [])];
     if (values.workers) jsArgs.push('--workers', values.workers);
     console.log('agekit explore --engine js ...');
     const js = await run(process.execPath, jsArgs);

@@ -32,6 +32,35 @@ export interface PoolOptions extends AnalyzeOptions {
   nativeBatchPerThread?: number;
   /** With the native engine: below this many files left for the JS path, measure them in-process (default 200). */
   minFilesForWorkers?: number;
+  /**
+   * Called once per file as soon as its outcome is known (in no particular order), e.g. to format its CSV
+   * row while the engine measures the next files. The first exception thrown here is rethrown by analyzeFiles
+   * once the work has settled (the remaining files are still measured, without further calls).
+   */
+  onOutcome?: (index: number, outcome: AnalyzeOutcome) => void;
+}
+
+/** Where outcomes go: the result array, the progress tracker and the onOutcome callback. */
+class OutcomeSink {
+  /** The first exception thrown by onOutcome (rethrown by analyzeFiles once the work settles). */
+  failure: { error: unknown } | undefined;
+  constructor(
+    readonly outcomes: AnalyzeOutcome[],
+    private readonly tracker: ProgressTracker,
+    private readonly onOutcome: PoolOptions['onOutcome'],
+  ) {}
+
+  set(index: number, outcome: AnalyzeOutcome): void {
+    this.outcomes[index] = outcome;
+    this.tracker.tick(outcome.ok);
+    if (this.onOutcome && !this.failure) {
+      try {
+        this.onOutcome(index, outcome);
+      } catch (error) {
+        this.failure = { error };
+      }
+    }
+  }
 }
 
 export interface PoolResult {
@@ -106,13 +135,11 @@ function release(child: ChildProcess): void {
   if (child.connected) child.disconnect();
 }
 
-async function inProcess(files: readonly string[], options: PoolOptions, tracker: ProgressTracker, outcomes: AnalyzeOutcome[], indices: number[]): Promise<void> {
+async function inProcess(files: readonly string[], options: PoolOptions, sink: OutcomeSink, indices: number[]): Promise<void> {
   await mapSettled(
     indices,
     async (index) => {
-      const outcome = await analyzeFile(files[index], options);
-      outcomes[index] = outcome;
-      tracker.tick(outcome.ok);
+      sink.set(index, await analyzeFile(files[index], options));
     },
     { concurrency: 4 },
   );
@@ -122,12 +149,13 @@ async function inProcess(files: readonly string[], options: PoolOptions, tracker
  * The JS path over files[indices]: `workers` child processes (each with its own decoder and one core's
  * worth of work) or in-process; fills outcomes[index]; returns the worker processes used.
  */
-async function jsPath(files: readonly string[], all: number[], options: PoolOptions, tracker: ProgressTracker, outcomes: AnalyzeOutcome[]): Promise<number> {
+async function jsPath(files: readonly string[], all: number[], options: PoolOptions, sink: OutcomeSink): Promise<number> {
+  const outcomes = sink.outcomes;
   const analyzeOptions: AnalyzeOptions = { maxPixels: options.maxPixels, sharpOnly: options.sharpOnly };
   const started = [...(options.started ?? [])];
   if (options.workers <= 1 || !options.workerScript || all.length === 0) {
     started.forEach(release);
-    await inProcess(files, options, tracker, outcomes, all);
+    await inProcess(files, options, sink, all);
     return 0;
   }
   const batchSize = options.batchSize ?? 16;
@@ -164,10 +192,7 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
         const batch = pending.get(message.id);
         if (!batch) return;
         pending.delete(message.id);
-        batch.forEach((index, k) => {
-          outcomes[index] = message.outcomes[k];
-          tracker.tick(message.outcomes[k].ok);
-        });
+        batch.forEach((index, k) => sink.set(index, message.outcomes[k]));
         send();
         if (pending.size === 0) {
           child.disconnect(); // the worker exits on disconnect
@@ -178,8 +203,7 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
         for (const batch of pending.values()) {
           // the decoder crashed the process: retry these files one by one in a fresh worker is not worth it; record the failure
           for (const index of batch) {
-            outcomes[index] = { ok: false, error: { reason: 'error', message: `worker process died (${signal ?? `exit ${code}`}) while reading this batch` } };
-            tracker.tick(false);
+            sink.set(index, { ok: false, error: { reason: 'error', message: `worker process died (${signal ?? `exit ${code}`}) while reading this batch` } });
           }
         }
         pending.clear();
@@ -208,7 +232,7 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
   for (const batch of queue) leftovers.push(...batch);
   const queued = new Set(leftovers);
   for (const i of all) if (outcomes[i] === undefined && !queued.has(i)) leftovers.push(i);
-  if (leftovers.length) await inProcess(files, options, tracker, outcomes, leftovers);
+  if (leftovers.length) await inProcess(files, options, sink, leftovers);
   return options.workers;
 }
 
@@ -220,8 +244,7 @@ async function nativePath(
   native: NativeQuality,
   files: readonly string[],
   options: PoolOptions,
-  tracker: ProgressTracker,
-  outcomes: AnalyzeOutcome[],
+  sink: OutcomeSink,
   times: NativeStageTimes,
 ): Promise<number[]> {
   const threads = Math.max(1, options.nativeThreads ?? 2);
@@ -248,12 +271,10 @@ async function nativePath(
       result.outcomes.forEach((o, k) => {
         const index = start + k;
         if (o.status === 'ok') {
-          outcomes[index] = { ok: true, value: { format: o.format, sourceChannels: o.sourceChannels, decoder: 'native', metrics: o.metrics } };
-          tracker.tick(true);
+          sink.set(index, { ok: true, value: { format: o.format, sourceChannels: o.sourceChannels, decoder: 'native', metrics: o.metrics } });
         } else if (o.status === 'failed') {
           // the messages analyze.ts's readError gives for the same errno
-          outcomes[index] = { ok: false, error: { reason: o.reason, message: `${o.reason}: ${o.detail}` } };
-          tracker.tick(false);
+          sink.set(index, { ok: false, error: { reason: o.reason, message: `${o.reason}: ${o.detail}` } });
         } else {
           notHandled.push(index);
         }
@@ -271,20 +292,23 @@ async function nativePath(
  */
 export async function analyzeFiles(files: readonly string[], options: PoolOptions): Promise<PoolResult> {
   const outcomes: AnalyzeOutcome[] = new Array(files.length);
-  const tracker = new ProgressTracker(files.length, options.onProgress);
+  const sink = new OutcomeSink(outcomes, new ProgressTracker(files.length, options.onProgress), options.onOutcome);
   const nativeTimes: NativeStageTimes = { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 };
+  let result: PoolResult;
   if (options.native && files.length > 0) {
-    const rest = await nativePath(options.native, files, options, tracker, outcomes, nativeTimes);
+    const rest = await nativePath(options.native, files, options, sink, nativeTimes);
     const workers = rest.length < (options.minFilesForWorkers ?? 200) ? 1 : options.workers;
-    const used = await jsPath(files, rest, { ...options, workers }, tracker, outcomes);
-    return { outcomes, workers: used, engineCounts: { native: files.length - rest.length, js: rest.length }, nativeTimes };
+    const used = await jsPath(files, rest, { ...options, workers }, sink);
+    result = { outcomes, workers: used, engineCounts: { native: files.length - rest.length, js: rest.length }, nativeTimes };
+  } else {
+    const used = await jsPath(
+      files,
+      files.map((_, i) => i),
+      options,
+      sink,
+    );
+    result = { outcomes, workers: used, engineCounts: { native: 0, js: files.length }, nativeTimes };
   }
-  const used = await jsPath(
-    files,
-    files.map((_, i) => i),
-    options,
-    tracker,
-    outcomes,
-  );
-  return { outcomes, workers: used, engineCounts: { native: 0, js: files.length }, nativeTimes };
+  if (sink.failure) throw sink.failure.error;
+  return result;
 }

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CsvWriter, labelOf, readDataset, type CsvRow, type Dataset, type DatasetLayout, type ProgressCallback } from '@agekit/dataset';
+import { csvField, csvLine, CsvTextWriter, labelOf, readDataset, type Dataset, type DatasetLayout, type DatasetRecord, type ProgressCallback } from '@agekit/dataset';
 import {
   checkQuality,
   FLAG_NAMES,
@@ -7,10 +7,12 @@ import {
   loadNativeQuality,
   nativeQualityUnavailableReason,
   type NativeQuality,
+  type QualityCheck,
   type QualityFlag,
   type QualityThresholds,
 } from '@agekit/quality';
 import type { ChildProcess } from 'node:child_process';
+import type { AnalyzeOutcome } from './analyze';
 import { analyzeFiles, startWorkers } from './pool';
 
 /** Metric columns after std_intensity, in order (snake_case of ImageMetrics fields). */
@@ -49,6 +51,71 @@ export const METADATA_COLUMNS: readonly string[] = [
   'reasons',
   'error',
 ];
+
+/** Columns before duplicate_of and after near_duplicate_of: a row is head, the two duplicate links, tail. */
+const DUPLICATE_AT = METADATA_COLUMNS.indexOf('duplicate_of');
+if (DUPLICATE_AT !== 22 || METADATA_COLUMNS[DUPLICATE_AT + 1] !== 'near_duplicate_of' || METADATA_COLUMNS.length !== DUPLICATE_AT + 2 + FLAG_NAMES.length + 3) {
+  throw new Error('METADATA_COLUMNS changed: update headValues and tailText');
+}
+
+/** The values of a row up to phash (METADATA_COLUMNS order); the measured ones only for a measured image. */
+function headValues(r: DatasetRecord, o: AnalyzeOutcome): unknown[] {
+  const label = labelOf(r);
+  if (!o.ok) return [r.id, label, r.age, r.ageGroup, r.group];
+  const m = o.value.metrics;
+  return [
+    r.id,
+    label,
+    r.age,
+    r.ageGroup,
+    r.group,
+    m.width,
+    m.height,
+    o.value.sourceChannels,
+    o.value.format,
+    m.laplacianVariance,
+    m.meanIntensity,
+    m.stdIntensity,
+    m.rmsContrast,
+    m.darkScore,
+    m.lightScore,
+    m.clippedShadows,
+    m.clippedHighlights,
+    m.entropy,
+    m.aspectRatio,
+    m.chromaMean,
+    m.pixelHash,
+    m.phash,
+  ];
+}
+
+/** Empty fields after the few a failed image has: its head is padded to the width of a measured one. */
+const FAILED_HEAD_PADDING = ','.repeat(DUPLICATE_AT - 5);
+
+/** The text of a row after near_duplicate_of: flags, one 1/0 column per flag, reasons, error. */
+function tailText(check: QualityCheck | undefined, error?: string): string {
+  if (!check) return `${','.repeat(FLAG_NAMES.length + 2)}${csvField(error)}`;
+  const fields: string[] = new Array(FLAG_NAMES.length + 3);
+  fields[0] = csvField(check.flags.join(';'));
+  let k = 0;
+  for (let f = 0; f < FLAG_NAMES.length; f++) {
+    // check.flags is in FLAG_NAMES order
+    if (check.flags[k] === FLAG_NAMES[f]) {
+      fields[f + 1] = '1';
+      k++;
+    } else fields[f + 1] = '0';
+  }
+  fields[FLAG_NAMES.length + 1] = csvField(check.reasons.join('; '));
+  fields[FLAG_NAMES.length + 2] = '';
+  return fields.join(',');
+}
+
+/** Bit i set: the check raised FLAG_NAMES[i]. */
+function flagMask(check: QualityCheck): number {
+  let mask = 0;
+  for (const f of check.flags) mask |= 1 << FLAG_NAMES.indexOf(f);
+  return mask;
+}
 
 export interface ExploreOptions {
   data: string;
@@ -142,6 +209,12 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     throw error;
   }
   const records = options.limit !== undefined ? dataset.records.slice(0, options.limit) : dataset.records;
+  // each row is formatted as soon as its outcome is known (while the engine measures the next files), except
+  // the duplicate links, which need every hash: a row is its text up to phash, then duplicate_of and
+  // near_duplicate_of, then the rest (its check is redone at the end for the few images with a duplicate link)
+  const heads: string[] = new Array(records.length);
+  const tails: string[] = new Array(records.length);
+  const masks = new Int32Array(records.length);
   const { outcomes, workers, engineCounts, nativeTimes } = await analyzeFiles(
     records.map((r) => r.file),
     {
@@ -155,6 +228,18 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
       workerScript: options.workerScript,
       workerArgs: options.workerArgs,
       onProgress: options.onProgress,
+      onOutcome: (i, o) => {
+        const head = csvLine(headValues(records[i], o));
+        if (o.ok) {
+          const check = checkQuality(o.value.metrics, options.thresholds);
+          heads[i] = head;
+          tails[i] = tailText(check);
+          masks[i] = flagMask(check);
+        } else {
+          heads[i] = head + FAILED_HEAD_PADDING;
+          tails[i] = tailText(undefined, o.error.message);
+        }
+      },
     },
   );
   const duplicates = findDuplicates(
@@ -165,53 +250,32 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     options.thresholds.nearDuplicateMaxDistance,
   );
   const csvFile = path.join(options.out, 'csv', 'metadata.csv');
-  const writer = await CsvWriter.open(csvFile, METADATA_COLUMNS);
+  const writer = await CsvTextWriter.open(csvFile, METADATA_COLUMNS);
   const flagCounts = Object.fromEntries(FLAG_NAMES.map((f) => [f, 0])) as Record<QualityFlag, number>;
   const failures: ExploreSummary['failures'] = [];
   const decoders = { native: 0, canvas: 0, sharp: 0 };
   let clean = 0;
   try {
     for (let i = 0; i < records.length; i++) {
-      const r = records[i];
       const o = outcomes[i];
-      const row: CsvRow = { id: r.id, label: labelOf(r), age: r.age, age_group: r.ageGroup, group: r.group };
       if (!o.ok) {
-        failures.push({ id: r.id, reason: o.error.reason, message: o.error.message });
-        row['error'] = o.error.message;
-        await writer.write(row);
+        failures.push({ id: records[i].id, reason: o.error.reason, message: o.error.message });
+        await writer.writeLine(`${heads[i]},,,${tails[i]}`);
         continue;
       }
-      const m = o.value.metrics;
       decoders[o.value.decoder]++;
-      const check = checkQuality({ ...m, duplicateOf: duplicates.duplicateOf[i], nearDuplicateOf: duplicates.nearDuplicateOf[i] }, options.thresholds);
-      for (const f of check.flags) flagCounts[f]++;
-      if (check.flags.length === 0) clean++;
-      Object.assign(row, {
-        width: m.width,
-        height: m.height,
-        channels: o.value.sourceChannels,
-        format: o.value.format,
-        laplacian_variance: m.laplacianVariance,
-        mean_intensity: m.meanIntensity,
-        std_intensity: m.stdIntensity,
-        rms_contrast: m.rmsContrast,
-        dark_score: m.darkScore,
-        light_score: m.lightScore,
-        clipped_shadows: m.clippedShadows,
-        clipped_highlights: m.clippedHighlights,
-        entropy: m.entropy,
-        aspect_ratio: m.aspectRatio,
-        chroma_mean: m.chromaMean,
-        pixel_hash: m.pixelHash,
-        phash: m.phash,
-        duplicate_of: duplicates.duplicateOf[i],
-        near_duplicate_of: duplicates.nearDuplicateOf[i],
-        flags: check.flags.join(';'),
-        reasons: check.reasons.join('; '),
-        error: '',
-      });
-      for (const f of FLAG_NAMES) row[`flag_${f}`] = check.flags.includes(f) ? 1 : 0;
-      await writer.write(row);
+      const duplicateOf = duplicates.duplicateOf[i];
+      const nearDuplicateOf = duplicates.nearDuplicateOf[i];
+      let mask = masks[i];
+      let tail = tails[i];
+      if (duplicateOf !== undefined || nearDuplicateOf !== undefined) {
+        const check = checkQuality({ ...o.value.metrics, duplicateOf, nearDuplicateOf }, options.thresholds);
+        mask = flagMask(check);
+        tail = tailText(check);
+      }
+      if (mask === 0) clean++;
+      else for (let f = 0; f < FLAG_NAMES.length; f++) if (mask & (1 << f)) flagCounts[FLAG_NAMES[f]]++;
+      await writer.writeLine(`${heads[i]},${csvField(duplicateOf)},${csvField(nearDuplicateOf)},${tail}`);
     }
     await writer.close();
   } catch (error) {

@@ -1,6 +1,14 @@
 import { promises as fs } from 'node:fs';
-import sharp from 'sharp';
+import type { Metadata, Sharp, SharpOptions } from 'sharp';
 import { ImageDecodeError } from './errors';
+
+let sharpModule: typeof import('sharp') | undefined;
+
+/** sharp, loaded on first use: loading it costs ~50 ms, and explore's native engine often never needs it. */
+function sharp(input: Buffer, options: SharpOptions): Sharp {
+  sharpModule ??= require('sharp') as typeof import('sharp');
+  return sharpModule(input, options);
+}
 
 /** Decoded pixels, interleaved, row-major, 8 bits per channel. Channels: 1 gray, 3 RGB, 4 RGBA. */
 export interface PixelImage {
@@ -82,7 +90,7 @@ async function decodeImageBytes(bytes: Buffer, file: string, options: DecodeOpti
   assertImageBytes(bytes, file);
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const want = options.channels ?? 3;
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (error) {

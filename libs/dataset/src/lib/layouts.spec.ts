@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { detectLayout, labelOf, parseUtkName, readDataset } from './layouts';
+import { parse } from 'csv-parse/sync';
+import { detectLayout, labelOf, parseSimpleCsv, parseUtkName, readDataset } from './layouts';
 import { DatasetError } from './errors';
 
 let dir: string;
@@ -102,5 +103,55 @@ describe('readDataset', () => {
     await put('20/p1_b.jpg');
     const ds = await readDataset(dir, { groupOf: (r) => r.id.split('/')[1].split('_')[0] });
     expect(ds.records.map((r) => r.group)).toEqual(['p1', 'p1']);
+  });
+});
+
+describe('parseSimpleCsv (the quote-free fast path of labels CSVs)', () => {
+  const csvParse = (text: string): unknown => {
+    try {
+      return parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
+    } catch (error) {
+      return `error: ${(error as Error).message}`;
+    }
+  };
+
+  it('gives exactly what csv-parse gives, or hands the text over to it', () => {
+    const texts = [
+      'file,age\na.jpg,30\nb/c.jpg,41\n',
+      '\ufefffile,age\r\na.jpg,30\r\n\r\nb.jpg, 41 \r\n',
+      'file , age\n a.jpg , 7\n\n\nc.jpg,\n',
+      'file,age\na.jpg,30', // no final newline
+      'file,age\na.jpg,30,extra\n', // ragged: csv-parse's error
+      'file,age\na.jpg\n',
+      'file,file\na,b\n', // duplicate header
+      'file,\na,b\n', // empty header
+      'file,age\n"a,b.jpg",30\n', // quotes
+      'file,age\ra.jpg,30\r', // lone CRs
+      'file,age\n   \na.jpg,1\n', // a blank-looking line
+      'file,age\n',
+    ];
+    let fast = 0;
+    for (const text of texts) {
+      const rows = parseSimpleCsv(text);
+      if (rows === undefined) continue;
+      fast++;
+      expect({ text, rows }).toEqual({ text, rows: csvParse(text) });
+    }
+    expect(fast).toBeGreaterThanOrEqual(4);
+    expect(parseSimpleCsv('file,age\n"a,b.jpg",30\n')).toBeUndefined();
+    expect(parseSimpleCsv('file,age\na.jpg,30,extra\n')).toBeUndefined();
+  });
+
+  it('resolves ids of plain, ./ and ../ paths the same way', async () => {
+    await put('images/a.jpg');
+    await put('images/sub/b.jpg');
+    await put('other/c.jpg');
+    await put('labels.csv', 'file,age\nimages/a.jpg,30\n./images/sub/b.jpg,31\nimages/../other/c.jpg,32\n');
+    const ds = await readDataset(dir);
+    expect(ds.records.map((r) => [r.id, r.file])).toEqual([
+      ['images/a.jpg', path.join(dir, 'images/a.jpg')],
+      ['images/sub/b.jpg', path.join(dir, 'images/sub/b.jpg')],
+      ['other/c.jpg', path.join(dir, 'other/c.jpg')],
+    ]);
   });
 });

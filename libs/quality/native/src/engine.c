@@ -21,31 +21,73 @@
 
 #include "jpeg_header.h"
 
+/*
+ * Built twice where the toolchain can (GCC/clang on x86-64 ELF with glibc): an AVX2 copy picked at load time
+ * on CPUs that have it, and the baseline copy. Plain C either way; only the vector width differs.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && defined(__GLIBC__) && !defined(AQ_NO_CLONES)
+#define AQ_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AQ_VECTOR_CLONES
+#endif
+
 /* ---- constants shared with metrics.ts ---- */
 #define SHADOW_CLIP_LEVEL 5
 #define HIGHLIGHT_CLIP_LEVEL 250
-#define BUCKET_SHIFT 13
-#define BUCKETS ((65025000u >> BUCKET_SHIFT) + 1u)
+/* Brightness keys 241 R^2 + 691 G^2 + 68 B^2 <= 65,025,000 are counted in bins of key >> KEY_SHIFT (993 bins,
+   4 KiB: they stay in L1 with the other histograms). Only the order statistics matter, so the bins need not be
+   metrics.ts's buckets. */
+#define KEY_SHIFT 16
+#define KEY_BINS ((65025000u >> KEY_SHIFT) + 1u)
 #define THUMB 32
 #define LOW 8
 
 static double cos_table[LOW * THUMB];
 static int cos_ready = 0;
 
+/*
+ * Per channel value v: (brightness-key term << 32) | gray term, so that one 64-bit sum of three lookups gives
+ * both the key 241 R^2 + 691 G^2 + 68 B^2 (high half) and R*9798 + G*19235 + B*3735 + 16384 (low half,
+ * < 2^24: no carry; the rounding term rides on R's entry) without a multiply.
+ */
+static uint64_t channel_lut[3][256];
+/* (double)v: a load instead of an int-to-double conversion in the thumbnail's hot loop */
+static double byte_to_double[256];
+
+static void init_luts(void) {
+  for (uint32_t v = 0; v < 256; v++) {
+    channel_lut[0][v] = ((uint64_t)(241u * v * v) << 32) | (9798u * v + 16384u);
+    channel_lut[1][v] = ((uint64_t)(691u * v * v) << 32) | (19235u * v);
+    channel_lut[2][v] = ((uint64_t)(68u * v * v) << 32) | (3735u * v);
+    byte_to_double[v] = (double)v;
+  }
+}
+
+/* Called once, on the JS thread, before any work is queued (addon.c refuses work until then). */
 void aq_set_cos_table(const double *table) {
   memcpy(cos_table, table, sizeof cos_table);
+  if (!cos_ready) init_luts();
   cos_ready = 1;
 }
 
 int aq_cos_table_ready(void) { return cos_ready; }
 
+static void free_decoder(aq_scratch *s);
+
 void aq_scratch_free(aq_scratch *s) {
+  free_decoder(s);
   free(s->file);
   free(s->pixels);
   free(s->gray);
   free(s->keys);
   free(s->members);
   free(s->thumb_tmp);
+  free(s->rows);
+  free(s->band);
+  free(s->xs.index);
+  free(s->xs.weight);
+  free(s->ys.index);
+  free(s->ys.weight);
   memset(s, 0, sizeof *s);
 }
 
@@ -173,51 +215,36 @@ static void histogram_stats(const uint32_t *hist, double *mean_out, double *std_
 
 static inline double key_brightness(uint32_t key) { return sqrt((double)key / 1000) / 255; }
 
-static int cmp_f64(const void *a, const void *b) {
-  double x = *(const double *)a;
-  double y = *(const double *)b;
-  return x < y ? -1 : x > y;
+/* The ranks numpy.percentile (linear interpolation) reads for percentile p of n values, and the fraction. */
+typedef struct percentile_ranks {
+  uint32_t lo, hi; /* hi = lo when the upper value is not needed */
+  double frac;
+  int interpolate;
+} percentile_ranks;
+
+static percentile_ranks ranks_of(double percentile, uint32_t n) {
+  percentile_ranks r;
+  double pos = (percentile / 100) * (double)(n - 1);
+  double lo_d = floor(pos);
+  r.lo = (uint32_t)lo_d;
+  r.frac = pos - lo_d;
+  r.interpolate = !(r.frac == 0 || r.lo + 1 >= n);
+  r.hi = r.interpolate ? r.lo + 1 : r.lo;
+  return r;
 }
 
-/*
- * Sort the keys of one bucket (they share key >> BUCKET_SHIFT): insertion sort when few, else a counting
- * sort over the range of their low BUCKET_SHIFT bits (the result is the same sorted sequence either way).
- */
-static void sort_bucket(uint32_t *keys, uint32_t count) {
-  if (count < 2) return;
-  if (count <= 32) {
-    for (uint32_t i = 1; i < count; i++) {
-      uint32_t v = keys[i];
-      uint32_t j = i;
-      while (j > 0 && keys[j - 1] > v) {
-        keys[j] = keys[j - 1];
-        j--;
-      }
-      keys[j] = v;
-    }
-    return;
-  }
-  const uint32_t mask = (1u << BUCKET_SHIFT) - 1u;
-  uint32_t high = keys[0] & ~mask;
-  uint32_t lo = mask, hi = 0;
-  for (uint32_t i = 0; i < count; i++) {
-    uint32_t v = keys[i] & mask;
-    lo = v < lo ? v : lo;
-    hi = v > hi ? v : hi;
-  }
-  uint32_t low[1u << BUCKET_SHIFT];
-  uint32_t range = hi - lo + 1;
-  memset(low, 0, range * sizeof(uint32_t));
-  for (uint32_t i = 0; i < count; i++) low[(keys[i] & mask) - lo]++;
-  uint32_t out = 0;
-  for (uint32_t v = 0; v < range; v++)
-    for (uint32_t c = low[v]; c > 0; c--) keys[out++] = high | (lo + v);
+/* metrics.ts's percentilesFromKeys given the keys at the ranks: a + (b - a) * frac in the same order. */
+static double percentile_value(const percentile_ranks *r, uint32_t key_lo, uint32_t key_hi) {
+  double a = key_brightness(key_lo);
+  if (!r->interpolate) return a;
+  double b = key_brightness(key_hi);
+  return a + (b - a) * r->frac;
 }
 
-/* Bucket holding rank: cumulative[b] <= rank < cumulative[b + 1]. */
-static unsigned bucket_of(const uint32_t *cumulative, uint32_t rank) {
+/* Bin holding rank: cumulative[b] <= rank < cumulative[b + 1] (binary search over `bins` bins). */
+static unsigned bin_of(const uint32_t *cumulative, unsigned bins, uint32_t rank) {
   unsigned lo = 0;
-  unsigned hi = BUCKETS - 1;
+  unsigned hi = bins - 1;
   while (lo < hi) {
     unsigned mid = (lo + hi + 1) >> 1;
     if (cumulative[mid] <= rank) lo = mid;
@@ -227,220 +254,304 @@ static unsigned bucket_of(const uint32_t *cumulative, uint32_t rank) {
 }
 
 /*
- * numpy.percentile (linear interpolation) of the 5th and 99th percentiles of brightness from the keys:
- * exact order statistics (the keys of the buckets holding the needed ranks are gathered and sorted).
+ * The rank-th smallest (0 based) of src[0..m), m > rank: a radix select on bytes from the top, starting at the
+ * byte holding the highest bit in which the values may differ (`span_bits`: they agree on every bit from
+ * span_bits up). work holds m values.
  */
-static int brightness_percentiles(const uint32_t *keys, uint32_t n, const uint32_t *counts, aq_scratch *s, double *p5, double *p99) {
-  static const double percentiles[2] = {5, 99};
-  uint32_t cumulative[BUCKETS + 1];
-  cumulative[0] = 0;
-  for (unsigned b = 0; b < BUCKETS; b++) cumulative[b + 1] = cumulative[b] + counts[b];
-  unsigned needed[4];
-  int needed_count = 0;
-  for (int p = 0; p < 2; p++) {
-    uint32_t lo = (uint32_t)floor((percentiles[p] / 100) * (double)(n - 1));
-    uint32_t ranks[2] = {lo, lo + 1 < n - 1 ? lo + 1 : n - 1};
-    for (int r = 0; r < 2; r++) {
-      unsigned b = bucket_of(cumulative, ranks[r]);
-      int seen = 0;
-      for (int k = 0; k < needed_count; k++) seen |= needed[k] == b;
-      if (!seen) needed[needed_count++] = b;
+static uint32_t select_rank(const uint32_t *src, uint32_t m, uint32_t rank, int span_bits, uint32_t *work) {
+  const uint32_t *v = src;
+  int top = span_bits <= 8 ? 0 : ((span_bits - 1) / 8) * 8;
+  for (int shift = top; shift >= 0; shift -= 8) {
+    uint32_t count[256];
+    memset(count, 0, sizeof count);
+    for (uint32_t i = 0; i < m; i++) count[(v[i] >> shift) & 255u]++;
+    unsigned d = 0;
+    while (rank >= count[d]) rank -= count[d++];
+    if (count[d] == m) continue; /* all share this byte */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < m; i++) {
+      uint32_t x = v[i];
+      work[kept] = x;
+      kept += ((x >> shift) & 255u) == d;
+    }
+    v = work;
+    m = kept;
+  }
+  /* bits above span_bits are equal (the range), bytes from `top` down were matched: all remaining are equal */
+  return v[0];
+}
+
+/* Bit length of x (0 for 0). */
+static int bit_length(uint32_t x) {
+  int b = 0;
+  while (x) {
+    b++;
+    x >>= 1;
+  }
+  return b;
+}
+
+/*
+ * Copy the keys in [base[0], base[0] + span[0]) to a and those in [base[1], base[1] + span[1]) to b (each with
+ * one spare slot: the copies are unconditional, the counts advance on a match). Blocks of 64 keys are first
+ * tested with a vectorised count and skipped when none is in either range (most are).
+ */
+AQ_VECTOR_CLONES static void gather_ranges(const uint32_t *restrict keys, uint32_t n, const uint32_t *base, const uint32_t *span, uint32_t *restrict a,
+                                           uint32_t *restrict b, uint32_t *na_out, uint32_t *nb_out) {
+  const uint32_t base_a = base[0], span_a = span[0], base_b = base[1], span_b = span[1];
+  uint32_t na = 0, nb = 0;
+  uint32_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    const uint32_t *blk = keys + i;
+    uint32_t hits = 0;
+    for (int j = 0; j < 64; j++) hits += (uint32_t)(blk[j] - base_a < span_a) | (uint32_t)(blk[j] - base_b < span_b);
+    if (hits == 0) continue;
+    for (int j = 0; j < 64; j++) {
+      uint32_t k = blk[j];
+      a[na] = k;
+      na += k - base_a < span_a;
+      b[nb] = k;
+      nb += k - base_b < span_b;
     }
   }
-  uint32_t begin[4];
-  uint32_t fill[4];
-  uint32_t total = 0;
-  uint8_t slot_of[BUCKETS];
-  memset(slot_of, 0, sizeof slot_of);
-  for (int k = 0; k < needed_count; k++) {
-    slot_of[needed[k]] = (uint8_t)(k + 1);
-    begin[k] = total;
-    fill[k] = total;
-    total += counts[needed[k]];
-  }
-  if (grow((void **)&s->members, &s->members_cap, (size_t)total + 1, sizeof(uint32_t))) return -1;
-  uint32_t *members = s->members;
-  /* gather the keys of the needed buckets (a few % of all keys) */
-  for (uint32_t i = 0; i < n; i++) {
+  for (; i < n; i++) {
     uint32_t k = keys[i];
-    unsigned slot = slot_of[k >> BUCKET_SHIFT];
-    if (slot) members[fill[slot - 1]++] = k;
+    a[na] = k;
+    na += k - base_a < span_a;
+    b[nb] = k;
+    nb += k - base_b < span_b;
   }
-  for (int k = 0; k < needed_count; k++) sort_bucket(members + begin[k], counts[needed[k]]);
+  *na_out = na;
+  *nb_out = nb;
+}
+
+/*
+ * numpy.percentile (linear interpolation) of the 5th and 99th percentiles of brightness from the keys and
+ * their bin counts: exact order statistics. The keys of the bins holding the needed ranks are gathered (one
+ * scan, skipping blocks with none) and the ranks selected among them.
+ */
+static int key_percentiles(const uint32_t *keys, uint32_t n, const uint32_t *bins, aq_scratch *s, double *p5, double *p99) {
+  uint32_t cumulative[KEY_BINS + 1];
+  cumulative[0] = 0;
+  for (unsigned b = 0; b < KEY_BINS; b++) cumulative[b + 1] = cumulative[b] + bins[b];
+  percentile_ranks r[2] = {ranks_of(5, n), ranks_of(99, n)};
+  uint32_t base[2], span[2], below[2], count[2];
+  for (int p = 0; p < 2; p++) {
+    unsigned first = bin_of(cumulative, KEY_BINS, r[p].lo);
+    unsigned last = bin_of(cumulative, KEY_BINS, r[p].hi);
+    base[p] = first << KEY_SHIFT;
+    span[p] = (last - first + 1) << KEY_SHIFT;
+    below[p] = cumulative[first];
+    count[p] = cumulative[last + 1] - cumulative[first];
+  }
+  size_t work_len = count[0] > count[1] ? count[0] : count[1];
+  if (grow((void **)&s->members, &s->members_cap, (size_t)count[0] + count[1] + 2 + work_len, sizeof(uint32_t))) return -1;
+  uint32_t *a = s->members;
+  uint32_t *b = a + count[0] + 1;
+  uint32_t *work = b + count[1] + 1;
+  uint32_t na = 0, nb = 0;
+  gather_ranges(keys, n, base, span, a, b, &na, &nb);
   double out[2];
   for (int p = 0; p < 2; p++) {
-    double pos = (percentiles[p] / 100) * (double)(n - 1);
-    double lo_d = floor(pos);
-    uint32_t lo = (uint32_t)lo_d;
-    double frac = pos - lo_d;
-    uint32_t rank_keys[2];
-    for (int r = 0; r < 2; r++) {
-      uint32_t rank = r == 0 ? lo : lo + 1;
-      if (rank >= n) rank = n - 1;
-      unsigned b = bucket_of(cumulative, rank);
-      int k = 0;
-      while (needed[k] != b) k++;
-      rank_keys[r] = members[begin[k] + (rank - cumulative[b])];
-    }
-    double a = key_brightness(rank_keys[0]);
-    if (frac == 0 || lo + 1 >= n) {
-      out[p] = a;
-    } else {
-      double b = key_brightness(rank_keys[1]);
-      out[p] = a + (b - a) * frac;
-    }
+    const uint32_t *members = p == 0 ? a : b;
+    uint32_t m = p == 0 ? na : nb;
+    /* values in [base, base + span) share the bits above the highest bit in which the two ends differ */
+    int bits = bit_length(base[p] ^ (base[p] + span[p] - 1));
+    uint32_t k_lo = select_rank(members, m, r[p].lo - below[p], bits, work);
+    uint32_t k_hi = r[p].interpolate ? select_rank(members, m, r[p].hi - below[p], bits, work) : k_lo;
+    out[p] = percentile_value(&r[p], k_lo, k_hi);
   }
   *p5 = out[0];
   *p99 = out[1];
   return 0;
 }
 
-/* Area weights of phash.ts's areaWeights(size, 32): output o covers first[o] .. first[o] + count[o] - 1. */
-typedef struct area_weights {
-  int first[THUMB];
-  int count[THUMB];
-  int offset[THUMB];
-  double *weights;
-} area_weights;
-
-static int make_area_weights(int size, area_weights *aw) {
-  double scale = (double)size / THUMB;
-  int total = 0;
-  int lasts[THUMB];
-  for (int o = 0; o < THUMB; o++) {
-    double a = o * scale;
-    double b = a + scale;
-    int first = (int)floor(a);
-    int last = (int)ceil(b) - 1;
-    if (last > size - 1) last = size - 1;
-    int count = last - first + 1;
-    if (count < 1) count = 1;
-    aw->first[o] = first;
-    aw->count[o] = count;
-    aw->offset[o] = total;
-    lasts[o] = last;
-    total += count;
+/* The same for a gray image (key 1000 v^2 is monotonic in v): the order statistics come from the histogram. */
+static void gray_percentiles(const uint32_t *gray_hist, uint32_t n, double *p5, double *p99) {
+  uint32_t cumulative[257];
+  cumulative[0] = 0;
+  for (int v = 0; v < 256; v++) cumulative[v + 1] = cumulative[v] + gray_hist[v];
+  double out[2];
+  const double percentiles[2] = {5, 99};
+  for (int p = 0; p < 2; p++) {
+    percentile_ranks r = ranks_of(percentiles[p], n);
+    uint32_t v_lo = bin_of(cumulative, 256, r.lo);
+    uint32_t v_hi = bin_of(cumulative, 256, r.hi);
+    out[p] = percentile_value(&r, 1000u * v_lo * v_lo, 1000u * v_hi * v_hi);
   }
-  aw->weights = calloc((size_t)total, sizeof(double));
-  if (!aw->weights) return -1;
+  *p5 = out[0];
+  *p99 = out[1];
+}
+
+/* phash.ts's areaWeights(size, 32), padded to a fixed number of taps (see aq_area_weights), kept for the last size. */
+static int area_weights(int size, aq_area_weights *aw) {
+  if (aw->size == size) return 0;
+  double scale = (double)size / THUMB;
+  int first[THUMB], last[THUMB];
+  int taps = 1;
   for (int o = 0; o < THUMB; o++) {
     double a = o * scale;
     double b = a + scale;
-    for (int i = aw->first[o]; i <= lasts[o]; i++) {
-      double hi = (double)(i + 1) < b ? (double)(i + 1) : b;
-      double lo = (double)i > a ? (double)i : a;
-      double cover = hi - lo;
-      aw->weights[aw->offset[o] + i - aw->first[o]] = (cover > 0 ? cover : 0) / scale;
+    first[o] = (int)floor(a);
+    int l = (int)ceil(b) - 1;
+    last[o] = l > size - 1 ? size - 1 : l;
+    int count = last[o] - first[o] + 1;
+    if (count > taps) taps = count;
+  }
+  aw->size = 0;
+  size_t total = (size_t)taps * THUMB;
+  if (aw->cap < total) {
+    int *index = realloc(aw->index, total * sizeof(int));
+    if (!index) return -1;
+    aw->index = index;
+    double *weight = realloc(aw->weight, total * sizeof(double));
+    if (!weight) return -1;
+    aw->weight = weight;
+    aw->cap = total;
+  }
+  for (int o = 0; o < THUMB; o++) {
+    double a = o * scale;
+    double b = a + scale;
+    for (int k = 0; k < taps; k++) {
+      int i = first[o] + k;
+      double w = 0;
+      if (i <= last[o]) {
+        double hi = (double)(i + 1) < b ? (double)(i + 1) : b;
+        double lo = (double)i > a ? (double)i : a;
+        double cover = hi - lo;
+        w = (cover > 0 ? cover : 0) / scale;
+      } else {
+        i = first[o]; /* padding: weight 0 on a pixel that exists */
+      }
+      aw->index[o * taps + k] = i;
+      aw->weight[o * taps + k] = w;
     }
   }
+  aw->taps = taps;
+  aw->size = size;
   return 0;
 }
 
-/* 64-bit perceptual hash of phash.ts (area thumbnail 32x32, DCT-II rows then columns, median of 8x8). */
-static int perceptual_hash(const uint8_t *gray, int w, int h, aq_scratch *s, uint32_t *hi_out, uint32_t *lo_out) {
-  area_weights xs, ys;
-  if (make_area_weights(w, &xs)) return -1;
-  if (make_area_weights(h, &ys)) {
-    free(xs.weights);
-    return -1;
-  }
-  if (grow((void **)&s->thumb_tmp, &s->thumb_tmp_cap, (size_t)THUMB * h, sizeof(double))) {
-    free(xs.weights);
-    free(ys.weights);
-    return -1;
-  }
+/*
+ * 64-bit perceptual hash of phash.ts (area thumbnail 32x32, DCT-II rows then columns, median of 8x8). Every
+ * output is the same sum in the same order as phash.ts; the loops run over independent outputs innermost
+ * (rows of the thumbnail, DCT rows transposed) so that they vectorise.
+ */
+AQ_VECTOR_CLONES static int perceptual_hash(const uint8_t *gray, int w, int h, aq_scratch *s, uint32_t *hi_out, uint32_t *lo_out) {
+  if (area_weights(w, &s->xs) || area_weights(h, &s->ys)) return -1;
+  if (grow((void **)&s->thumb_tmp, &s->thumb_tmp_cap, (size_t)THUMB * h, sizeof(double))) return -1;
+  const aq_area_weights *xs = &s->xs, *ys = &s->ys;
   double *tmp = s->thumb_tmp;
-  /* four rows at a time: four independent sums per output (each in the same order as phash.ts) */
+  const int taps = xs->taps;
+  /*
+   * horizontal pass, eight rows at a time: the eight rows' pixels as doubles, interleaved (band[x * 8 + j] =
+   * row j, column x), so that the eight independent sums of an output (each in phash.ts's order) are one
+   * vector operation per tap
+   */
+  if (grow((void **)&s->band, &s->band_cap, (size_t)w * 8, sizeof(double))) return -1;
+  double *band = s->band;
   int y = 0;
-  for (; y + 3 < h; y += 4) {
+  for (; y + 7 < h; y += 8) {
     const uint8_t *r0 = gray + (size_t)y * w;
-    const uint8_t *r1 = r0 + w;
-    const uint8_t *r2 = r1 + w;
-    const uint8_t *r3 = r2 + w;
+    for (int x = 0; x < w; x++)
+      for (int j = 0; j < 8; j++) band[x * 8 + j] = byte_to_double[r0[(size_t)j * w + x]];
+    double *t = tmp + (size_t)y * THUMB;
     for (int ox = 0; ox < THUMB; ox++) {
-      int f = xs.first[ox];
-      const double *wt = xs.weights + xs.offset[ox];
-      int cnt = xs.count[ox];
-      double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (int k = 0; k < cnt; k++) {
-        double wk = wt[k];
-        a0 += r0[f + k] * wk;
-        a1 += r1[f + k] * wk;
-        a2 += r2[f + k] * wk;
-        a3 += r3[f + k] * wk;
+      const int *ix = xs->index + ox * taps;
+      const double *wt = xs->weight + ox * taps;
+#if defined(__GNUC__) && !defined(AQ_NO_VECTOR_TYPES)
+      /* GCC/clang vector types: four lanes per operation, each lane the same multiply and add as the scalar code */
+      typedef double v4d __attribute__((vector_size(32)));
+      v4d lo = {0, 0, 0, 0}, hi = {0, 0, 0, 0};
+      for (int k = 0; k < taps; k++) {
+        const double *col = band + (size_t)ix[k] * 8;
+        v4d c0, c1;
+        memcpy(&c0, col, sizeof c0);
+        memcpy(&c1, col + 4, sizeof c1);
+        v4d wk = {wt[k], wt[k], wt[k], wt[k]};
+        lo += c0 * wk;
+        hi += c1 * wk;
       }
-      tmp[(size_t)y * THUMB + ox] = a0;
-      tmp[(size_t)(y + 1) * THUMB + ox] = a1;
-      tmp[(size_t)(y + 2) * THUMB + ox] = a2;
-      tmp[(size_t)(y + 3) * THUMB + ox] = a3;
+      for (int j = 0; j < 4; j++) {
+        t[j * THUMB + ox] = lo[j];
+        t[(j + 4) * THUMB + ox] = hi[j];
+      }
+#else
+      double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int k = 0; k < taps; k++) {
+        const double *col = band + (size_t)ix[k] * 8;
+        double wk = wt[k];
+        for (int j = 0; j < 8; j++) acc[j] += col[j] * wk;
+      }
+      for (int j = 0; j < 8; j++) t[j * THUMB + ox] = acc[j];
+#endif
     }
   }
   for (; y < h; y++) {
     const uint8_t *row = gray + (size_t)y * w;
     for (int ox = 0; ox < THUMB; ox++) {
-      const uint8_t *src = row + xs.first[ox];
-      const double *wt = xs.weights + xs.offset[ox];
-      int cnt = xs.count[ox];
+      const int *ix = xs->index + ox * taps;
+      const double *wt = xs->weight + ox * taps;
       double acc = 0;
-      for (int k = 0; k < cnt; k++) acc += src[k] * wt[k];
+      for (int k = 0; k < taps; k++) acc += byte_to_double[row[ix[k]]] * wt[k];
       tmp[(size_t)y * THUMB + ox] = acc;
     }
   }
-  double thumb[THUMB * THUMB];
+  /* vertical pass into the thumbnail, transposed: thumb_t[x * 32 + y] = thumbnail[y][x] */
+  double thumb_t[THUMB * THUMB];
   for (int oy = 0; oy < THUMB; oy++) {
-    int first = ys.first[oy];
-    int cnt = ys.count[oy];
-    const double *wt = ys.weights + ys.offset[oy];
-    for (int ox = 0; ox < THUMB; ox++) {
-      double acc = 0;
-      for (int k = 0; k < cnt; k++) acc += tmp[(size_t)(first + k) * THUMB + ox] * wt[k];
-      thumb[oy * THUMB + ox] = acc;
+    const int *iy = ys->index + oy * ys->taps;
+    const double *wt = ys->weight + oy * ys->taps;
+    double acc[THUMB];
+    for (int ox = 0; ox < THUMB; ox++) acc[ox] = 0;
+    for (int k = 0; k < ys->taps; k++) {
+      double wk = wt[k];
+      const double *t = tmp + (size_t)iy[k] * THUMB;
+      for (int ox = 0; ox < THUMB; ox++) acc[ox] += t[ox] * wk;
     }
+    for (int ox = 0; ox < THUMB; ox++) thumb_t[ox * THUMB + oy] = acc[ox];
   }
-  free(xs.weights);
-  free(ys.weights);
-  /* DCT rows then columns; four outputs at a time (independent sums, each in phash.ts's order) */
-  double rows[LOW * THUMB];
+  /* DCT rows R[u][y] = sum_x cos(u, x) * thumb[y][x], stored transposed: rows_t[y * 8 + u] */
+  double rows_t[THUMB * LOW];
   for (int u = 0; u < LOW; u++) {
     const double *c = cos_table + u * THUMB;
-    for (int y = 0; y < THUMB; y += 4) {
-      const double *t0 = thumb + y * THUMB;
-      double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (int x = 0; x < THUMB; x++) {
-        double cx = c[x];
-        a0 += cx * t0[x];
-        a1 += cx * t0[THUMB + x];
-        a2 += cx * t0[2 * THUMB + x];
-        a3 += cx * t0[3 * THUMB + x];
-      }
-      rows[u * THUMB + y] = a0;
-      rows[u * THUMB + y + 1] = a1;
-      rows[u * THUMB + y + 2] = a2;
-      rows[u * THUMB + y + 3] = a3;
+    double acc[THUMB];
+    for (int yy = 0; yy < THUMB; yy++) acc[yy] = 0;
+    for (int x = 0; x < THUMB; x++) {
+      double cx = c[x];
+      const double *col = thumb_t + x * THUMB;
+      for (int yy = 0; yy < THUMB; yy++) acc[yy] += cx * col[yy];
     }
+    for (int yy = 0; yy < THUMB; yy++) rows_t[yy * LOW + u] = acc[yy];
   }
+  /* columns C[v][u] = sum_y cos(v, y) * R[u][y] */
   double coeffs[LOW * LOW];
   for (int v = 0; v < LOW; v++) {
     const double *c = cos_table + v * THUMB;
-    for (int u = 0; u < LOW; u += 4) {
-      double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-      for (int y = 0; y < THUMB; y++) {
-        double cy = c[y];
-        a0 += cy * rows[u * THUMB + y];
-        a1 += cy * rows[(u + 1) * THUMB + y];
-        a2 += cy * rows[(u + 2) * THUMB + y];
-        a3 += cy * rows[(u + 3) * THUMB + y];
-      }
-      coeffs[v * LOW + u] = a0;
-      coeffs[v * LOW + u + 1] = a1;
-      coeffs[v * LOW + u + 2] = a2;
-      coeffs[v * LOW + u + 3] = a3;
+    double acc[LOW];
+    for (int u = 0; u < LOW; u++) acc[u] = 0;
+    for (int yy = 0; yy < THUMB; yy++) {
+      double cy = c[yy];
+      const double *r = rows_t + yy * LOW;
+      for (int u = 0; u < LOW; u++) acc[u] += cy * r[u];
     }
+    for (int u = 0; u < LOW; u++) coeffs[v * LOW + u] = acc[u];
   }
-  double sorted[LOW * LOW];
-  memcpy(sorted, coeffs, sizeof sorted);
-  qsort(sorted, LOW * LOW, sizeof(double), cmp_f64);
-  double median = (sorted[31] + sorted[32]) / 2;
+  /* median of the 64: the values at sorted positions 31 and 32 (coefficient i sits at positions
+     less[i] .. less[i] + equal[i] - 1); the coefficients are finite and never -0 */
+  double at31 = 0, at32 = 0;
+  for (int i = 0; i < 64; i++) {
+    double c = coeffs[i];
+    /* 64-bit counts of double comparisons: the loop vectorises */
+    int64_t less = 0, equal = 0;
+    for (int j = 0; j < 64; j++) {
+      less += coeffs[j] < c;
+      equal += coeffs[j] == c;
+    }
+    if (less <= 31 && 31 < less + equal) at31 = c;
+    if (less <= 32 && 32 < less + equal) at32 = c;
+  }
+  double median = (at31 + at32) / 2;
   uint32_t hi = 0, lo = 0;
   for (int i = 0; i < 64; i++) {
     if (coeffs[i] > median) {
@@ -461,85 +572,108 @@ static void hex8(char *out, uint32_t v) {
   }
 }
 
+/* Sum over pixels of max(R, G, B) - min(R, G, B) (in 32 bits per block of 2^16 pixels: exact); vectorises. */
+AQ_VECTOR_CLONES static uint64_t chroma_sum(const uint8_t *restrict q, size_t n) {
+  uint64_t chroma = 0;
+  for (size_t start = 0; start < n; start += 65536) {
+    size_t end = n - start > 65536 ? start + 65536 : n;
+    uint32_t acc = 0;
+    for (size_t i = start; i < end; i++) {
+      uint8_t r = q[3 * i], g = q[3 * i + 1], b = q[3 * i + 2];
+      uint8_t mx = r > g ? r : g;
+      mx = b > mx ? b : mx;
+      uint8_t mn = r < g ? r : g;
+      mn = b < mn ? b : mn;
+      acc += (uint8_t)(mx - mn);
+    }
+    chroma += acc;
+  }
+  return chroma;
+}
+
 int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, aq_scratch *s, double *metrics, uint32_t *hist, char *hashes) {
   uint32_t n = (uint32_t)width * (uint32_t)height;
-  if (grow((void **)&s->keys, &s->keys_cap, n, sizeof(uint32_t))) return -1;
-  uint32_t *restrict keys = s->keys;
-  uint32_t counts[BUCKETS];
-  memset(counts, 0, sizeof counts);
   uint32_t gray_hist[256];
-  memset(gray_hist, 0, sizeof gray_hist);
   memset(hist, 0, AQ_HIST * sizeof(uint32_t));
   const uint8_t *gray;
   int64_t chroma2 = 0;
   uint32_t h1 = 0x9747b28cu ^ (uint32_t)width;
   uint32_t h2 = 0x5bd1e995u ^ (uint32_t)height;
+  double p5, p99;
+  /*
+   * One pass over the pixels: the two hash lanes (serial chains of multiplies, latency-bound) interleaved with
+   * the gray, key and histogram work (throughput-bound), so the two overlap; chroma has its own vectorised
+   * pass. Histograms in two copies (even and odd pixels): runs of equal values do not serialise on one counter.
+   */
   if (channels == 1) {
+    uint32_t gray2[2][256];
+    memset(gray2, 0, sizeof gray2);
     gray = data;
-    for (uint32_t i = 0; i < n; i++) {
+    uint32_t i = 0;
+    for (; i + 1 < n; i += 2) {
+      uint32_t v0 = data[i], v1 = data[i + 1];
+      uint32_t px0 = v0 * 0x010101u, px1 = v1 * 0x010101u;
+      h1 = rotl32((h1 ^ px0) * 0xcc9e2d51u, 15);
+      h2 = rotl32((h2 ^ px0) * 0x1b873593u + 0x6b43a9b5u, 13);
+      h1 = rotl32((h1 ^ px1) * 0xcc9e2d51u, 15);
+      h2 = rotl32((h2 ^ px1) * 0x1b873593u + 0x6b43a9b5u, 13);
+      gray2[0][v0]++;
+      gray2[1][v1]++;
+    }
+    if (i < n) {
       uint32_t v = data[i];
-      uint32_t px = v | (v << 8) | (v << 16);
+      uint32_t px = v * 0x010101u;
       h1 = rotl32((h1 ^ px) * 0xcc9e2d51u, 15);
       h2 = rotl32((h2 ^ px) * 0x1b873593u + 0x6b43a9b5u, 13);
-      gray_hist[v]++;
-      uint32_t k = 1000u * v * v;
-      keys[i] = k;
-      counts[k >> BUCKET_SHIFT]++;
+      gray2[0][v]++;
     }
+    for (int v = 0; v < 256; v++) gray_hist[v] = gray2[0][v] + gray2[1][v];
     memcpy(hist, gray_hist, sizeof gray_hist);
+    gray_percentiles(gray_hist, n, &p5, &p99);
   } else {
-    if (grow((void **)&s->gray, &s->gray_cap, n, 1)) return -1;
+    if (grow((void **)&s->gray, &s->gray_cap, n, 1) || grow((void **)&s->keys, &s->keys_cap, n, sizeof(uint32_t))) return -1;
     uint8_t *restrict g = s->gray;
-    /*
-     * One pass: the hash lanes (a serial chain of multiplies, latency-bound) interleaved with the histogram
-     * and key work (throughput-bound), so the two overlap. Histograms in two copies (even and odd pixels):
-     * runs of equal values do not serialise on one counter.
-     */
-    uint32_t hist2[2][AQ_HIST];
-    uint32_t gray2[2][256];
-    uint32_t counts2[2][BUCKETS];
+    uint32_t *restrict keys = s->keys;
+    chroma2 = 2 * (int64_t)chroma_sum(data, n);
+    /* [copy][R 0..255, G 256.., B 512.., gray 768..] */
+    uint32_t hist2[2][1024];
+    uint32_t bins2[2][KEY_BINS];
     memset(hist2, 0, sizeof hist2);
-    memset(gray2, 0, sizeof gray2);
-    memset(counts2, 0, sizeof counts2);
+    memset(bins2, 0, sizeof bins2);
     const uint8_t *restrict q = data;
     uint32_t i = 0;
-    int64_t chroma_a = 0, chroma_b = 0;
-#define AQ_PIXEL(copy, r, gg, b, idx, acc)                                   \
-  do {                                                                       \
-    uint32_t px_ = (r) | ((gg) << 8) | ((b) << 16);                          \
-    h1 = rotl32((h1 ^ px_) * 0xcc9e2d51u, 15);                               \
-    h2 = rotl32((h2 ^ px_) * 0x1b873593u + 0x6b43a9b5u, 13);                 \
-    uint32_t y_ = ((r) * 9798u + (gg) * 19235u + (b) * 3735u + 16384u) >> 15; \
-    g[idx] = (uint8_t)y_;                                                    \
-    gray2[copy][y_]++;                                                       \
-    hist2[copy][(r)]++;                                                      \
-    hist2[copy][256 + (gg)]++;                                               \
-    hist2[copy][512 + (b)]++;                                                \
-    uint32_t mx_ = (r) > (gg) ? (r) : (gg);                                  \
-    mx_ = (b) > mx_ ? (b) : mx_;                                             \
-    uint32_t mn_ = (r) < (gg) ? (r) : (gg);                                  \
-    mn_ = (b) < mn_ ? (b) : mn_;                                             \
-    acc += mx_ - mn_;                                                        \
-    uint32_t k_ = 241u * (r) * (r) + 691u * (gg) * (gg) + 68u * (b) * (b);   \
-    keys[idx] = k_;                                                          \
-    counts2[copy][k_ >> BUCKET_SHIFT]++;                                     \
+#define AQ_PIXEL(copy, r, gg, b, idx)                                                  \
+  do {                                                                                 \
+    uint32_t px_ = (r) | ((gg) << 8) | ((b) << 16);                                    \
+    h1 = rotl32((h1 ^ px_) * 0xcc9e2d51u, 15);                                         \
+    h2 = rotl32((h2 ^ px_) * 0x1b873593u + 0x6b43a9b5u, 13);                           \
+    uint64_t t_ = channel_lut[0][r] + channel_lut[1][gg] + channel_lut[2][b];          \
+    uint32_t y_ = (uint32_t)t_ >> 15;                                                  \
+    uint32_t k_ = (uint32_t)(t_ >> 32);                                                \
+    g[idx] = (uint8_t)y_;                                                              \
+    keys[idx] = k_;                                                                    \
+    hist2[copy][(r)]++;                                                                \
+    hist2[copy][256 + (gg)]++;                                                         \
+    hist2[copy][512 + (b)]++;                                                          \
+    hist2[copy][768 + y_]++;                                                           \
+    bins2[copy][k_ >> KEY_SHIFT]++;                                                    \
   } while (0)
-    for (; i + 1 < n; i += 2, q += 2 * channels) {
+    for (; i + 1 < n; i += 2, q += 6) {
       uint32_t r0 = q[0], g0 = q[1], b0 = q[2];
-      uint32_t r1 = q[channels], g1 = q[channels + 1], b1 = q[channels + 2];
-      AQ_PIXEL(0, r0, g0, b0, i, chroma_a);
-      AQ_PIXEL(1, r1, g1, b1, i + 1, chroma_b);
+      uint32_t r1 = q[3], g1 = q[4], b1 = q[5];
+      AQ_PIXEL(0, r0, g0, b0, i);
+      AQ_PIXEL(1, r1, g1, b1, i + 1);
     }
     if (i < n) {
       uint32_t r0 = q[0], g0 = q[1], b0 = q[2];
-      AQ_PIXEL(0, r0, g0, b0, i, chroma_a);
+      AQ_PIXEL(0, r0, g0, b0, i);
     }
 #undef AQ_PIXEL
-    chroma2 = chroma_a + chroma_b;
-    chroma2 *= 2;
     for (int v = 0; v < AQ_HIST; v++) hist[v] = hist2[0][v] + hist2[1][v];
-    for (int v = 0; v < 256; v++) gray_hist[v] = gray2[0][v] + gray2[1][v];
-    for (unsigned b = 0; b < BUCKETS; b++) counts[b] = counts2[0][b] + counts2[1][b];
+    for (int v = 0; v < 256; v++) gray_hist[v] = hist2[0][768 + v] + hist2[1][768 + v];
+    uint32_t bins[KEY_BINS];
+    for (unsigned b = 0; b < KEY_BINS; b++) bins[b] = bins2[0][b] + bins2[1][b];
+    if (key_percentiles(keys, n, bins, s, &p5, &p99)) return -1;
     gray = g;
   }
   double mean, std;
@@ -547,8 +681,6 @@ int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, 
   double shadows = 0, highlights = 0;
   for (int v = 0; v <= SHADOW_CLIP_LEVEL; v++) shadows += gray_hist[v];
   for (int v = HIGHLIGHT_CLIP_LEVEL; v < 256; v++) highlights += gray_hist[v];
-  double p5, p99;
-  if (brightness_percentiles(keys, n, counts, s, &p5, &p99)) return -1;
   uint32_t ph_hi, ph_lo;
   if (perceptual_hash(gray, width, height, s, &ph_hi, &ph_lo)) return -1;
   double dn = (double)n;
@@ -634,44 +766,72 @@ static void on_jpeg_message(j_common_ptr cinfo, int level) {
   if (level < 0) ((aq_jpeg_error *)cinfo->err)->warned = 1;
 }
 
+/* A decompressor kept per thread (s->jpeg) and reused from file to file (jpeg_abort_decompress between files). */
+typedef struct aq_decoder {
+  struct jpeg_decompress_struct cinfo;
+  aq_jpeg_error err;
+} aq_decoder;
+
+static void free_decoder(aq_scratch *s) {
+  aq_decoder *d = s->jpeg;
+  if (!d) return;
+  jpeg_destroy_decompress(&d->cinfo);
+  free(d);
+  s->jpeg = NULL;
+}
+
+static aq_decoder *decoder_of(aq_scratch *s) {
+  if (s->jpeg) return s->jpeg;
+  aq_decoder *d = calloc(1, sizeof *d);
+  if (!d) return NULL;
+  d->cinfo.err = jpeg_std_error(&d->err.mgr);
+  d->err.mgr.error_exit = on_jpeg_error;
+  d->err.mgr.emit_message = on_jpeg_message;
+  if (setjmp(d->err.jump)) {
+    /* jpeg_create_decompress failed (out of memory); it frees what it allocated */
+    free(d);
+    return NULL;
+  }
+  jpeg_create_decompress(&d->cinfo);
+  s->jpeg = d;
+  return d;
+}
+
 /* Decode a plain JPEG into s->pixels (components 1 or 3); 0 on success, -1 when not handled. */
 static int decode_jpeg(const uint8_t *bytes, size_t len, const aq_jpeg_header *header, aq_scratch *s) {
   size_t row_bytes = (size_t)header->width * (size_t)header->components;
   if (grow((void **)&s->pixels, &s->pixels_cap, row_bytes * (size_t)header->height, 1)) return -1;
-  struct jpeg_decompress_struct cinfo;
-  aq_jpeg_error err;
-  memset(&cinfo, 0, sizeof cinfo);
-  cinfo.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = on_jpeg_error;
-  err.mgr.emit_message = on_jpeg_message;
-  err.warned = 0;
-  /* volatile: read after a longjmp */
-  volatile int created = 0;
-  if (setjmp(err.jump)) {
-    if (created) jpeg_destroy_decompress(&cinfo);
+  if (grow((void **)&s->rows, &s->rows_cap, (size_t)header->height, sizeof(uint8_t *))) return -1;
+  aq_decoder *d = decoder_of(s);
+  if (!d) return -1;
+  struct jpeg_decompress_struct *cinfo = &d->cinfo;
+  d->err.warned = 0;
+  if (setjmp(d->err.jump)) {
+    /* libjpeg gave up on this file: back to idle, the object stays usable */
+    jpeg_abort_decompress(cinfo);
     return -1;
   }
-  jpeg_create_decompress(&cinfo);
-  created = 1;
-  jpeg_mem_src(&cinfo, bytes, (unsigned long)len);
-  if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) goto fail;
-  if ((int)cinfo.image_width != header->width || (int)cinfo.image_height != header->height || cinfo.num_components != header->components ||
-      cinfo.data_precision != 8)
+  jpeg_mem_src(cinfo, bytes, (unsigned long)len);
+  if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK) goto fail;
+  if ((int)cinfo->image_width != header->width || (int)cinfo->image_height != header->height || cinfo->num_components != header->components ||
+      cinfo->data_precision != 8)
     goto fail;
-  if (header->components == 1) cinfo.out_color_space = JCS_GRAYSCALE;
-  else if (cinfo.jpeg_color_space == JCS_YCbCr || cinfo.jpeg_color_space == JCS_RGB) cinfo.out_color_space = JCS_RGB;
+  if (header->components == 1) cinfo->out_color_space = JCS_GRAYSCALE;
+  else if (cinfo->jpeg_color_space == JCS_YCbCr || cinfo->jpeg_color_space == JCS_RGB) cinfo->out_color_space = JCS_RGB;
   else goto fail;
-  jpeg_start_decompress(&cinfo);
-  if ((int)cinfo.output_width != header->width || (int)cinfo.output_height != header->height || cinfo.output_components != header->components) goto fail;
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = s->pixels + (size_t)cinfo.output_scanline * row_bytes;
-    if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) goto fail;
+  jpeg_start_decompress(cinfo);
+  if ((int)cinfo->output_width != header->width || (int)cinfo->output_height != header->height || cinfo->output_components != header->components) goto fail;
+  uint8_t **rows = s->rows;
+  for (int y = 0; y < header->height; y++) rows[y] = s->pixels + (size_t)y * row_bytes;
+  /* as many rows per call as libjpeg will give (the pixels are the same whatever the count) */
+  while (cinfo->output_scanline < cinfo->output_height) {
+    JDIMENSION at = cinfo->output_scanline;
+    if (jpeg_read_scanlines(cinfo, rows + at, cinfo->output_height - at) == 0) goto fail;
   }
-  jpeg_finish_decompress(&cinfo);
-  jpeg_destroy_decompress(&cinfo);
-  return err.warned ? -1 : 0;
+  jpeg_finish_decompress(cinfo);
+  return d->err.warned ? -1 : 0;
 fail:
-  jpeg_destroy_decompress(&cinfo);
+  jpeg_abort_decompress(cinfo);
   return -1;
 }
 

@@ -47,7 +47,20 @@ enum aq_metric {
 void aq_set_cos_table(const double *table);
 int aq_cos_table_ready(void);
 
-/* Per-thread scratch buffers, grown on demand. */
+/*
+ * Area weights of phash.ts's areaWeights(size, 32), kept per thread for the last size seen: output o sums
+ * source index[o * taps + k] * weight[o * taps + k] for k < taps, each output's list padded to `taps` with
+ * weight 0 (adding +0 leaves the sum unchanged, bit for bit).
+ */
+typedef struct aq_area_weights {
+  int size; /* 0: not computed yet */
+  int taps;
+  int *index;
+  double *weight;
+  size_t cap;
+} aq_area_weights;
+
+/* Per-thread scratch buffers, grown on demand (plus a libjpeg decompressor reused from file to file). */
 typedef struct aq_scratch {
   uint8_t *file;
   size_t file_cap;
@@ -61,6 +74,12 @@ typedef struct aq_scratch {
   size_t members_cap;
   double *thumb_tmp;
   size_t thumb_tmp_cap;
+  double *band;
+  size_t band_cap;
+  uint8_t **rows;
+  size_t rows_cap;
+  aq_area_weights xs, ys;
+  void *jpeg; /* struct aq_decoder (engine.c), created on first use */
 } aq_scratch;
 
 void aq_scratch_free(aq_scratch *s);

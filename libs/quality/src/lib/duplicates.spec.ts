@@ -63,7 +63,35 @@ describe('findDuplicates', () => {
         items.push({ id: `i${i}`, pixelHash: `p${i}`, phash: hex(rng.int(2 ** 32), rng.int(2 ** 32)) });
       }
     }
-    for (const d of [1, 3, 4, 6]) expect(findDuplicates(items, d).nearDuplicateOf).toEqual(bruteForceNear(items, d));
+    // band widths 64 (d = 0, a two-part key), 32, 21-22 and 9-13 (bands straddling the two 32-bit halves), 2
+    for (const d of [0, 1, 2, 3, 4, 6, 10, 31]) expect(findDuplicates(items, d).nearDuplicateOf).toEqual(bruteForceNear(items, d));
+  });
+
+  it('finds a pair that agrees on one band only, for every band of every distance', () => {
+    const rng = createRng(3);
+    for (const d of [1, 2, 3, 4, 5, 6, 7, 10, 31, 63]) {
+      const bands = d + 1;
+      const bounds = Array.from({ length: bands + 1 }, (_, b) => Math.round((b * 64) / bands));
+      for (let keep = 0; keep < bands; keep++) {
+        const hi = rng.int(2 ** 32);
+        const lo = rng.int(2 ** 32);
+        // flip one bit in every band but `keep`: d bits apart, equal on band `keep` only
+        let h = hi;
+        let l = lo;
+        for (let b = 0; b < bands; b++) {
+          if (b === keep) continue;
+          const bit = bounds[b] + rng.int(bounds[b + 1] - bounds[b]);
+          if (bit < 32) h ^= 1 << (31 - bit);
+          else l ^= 1 << (63 - bit);
+        }
+        const items: HashedItem[] = [
+          { id: 'x', pixelHash: 'px', phash: hex(hi, lo) },
+          { id: 'y', pixelHash: 'py', phash: hex(h, l) },
+        ];
+        expect({ d, keep, near: findDuplicates(items, d).nearDuplicateOf }).toEqual({ d, keep, near: [undefined, 'x'] });
+        expect({ d, keep, near: findDuplicates(items, d - 1).nearDuplicateOf }).toEqual({ d, keep, near: [undefined, undefined] });
+      }
+    }
   });
 
   it('is fast on 20,000 images (no all-pairs comparison)', () => {

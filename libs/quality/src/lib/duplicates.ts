@@ -87,17 +87,21 @@ export function findDuplicates(items: readonly HashedItem[], maxDistance = 4): D
     const bands = Math.min(maxDistance + 1, 64);
     const bounds: number[] = [];
     for (let b = 0; b <= bands; b++) bounds.push(Math.round((b * 64) / bands));
-    const bitsOf = (hi: number, lo: number, from: number, to: number): string => {
-      // bits [from, to) counting from bit 63 (the first hex digit); returned as a string key
-      let key = '';
-      for (let bit = from; bit < to; bit++) {
-        const set = bit < 32 ? (hi >>> (31 - bit)) & 1 : (lo >>> (63 - bit)) & 1;
-        key += set ? '1' : '0';
-      }
-      return key;
+    // bits [from, to) of hi:lo (bit 0 = the first hex digit's top bit) as a number, to - from <= 32
+    const bits32 = (hi: number, lo: number, from: number, to: number): number => {
+      const width = to - from;
+      const mask = width === 32 ? 0xffffffff : (1 << width) - 1;
+      if (to <= 32) return ((hi >>> (32 - to)) & mask) >>> 0;
+      if (from >= 32) return ((lo >>> (64 - to)) & mask) >>> 0;
+      // straddles the two halves: the top (32 - from) bits from hi, the rest from lo
+      const low = to - 32;
+      return (hi & ((1 << (32 - from)) - 1)) * 2 ** low + (lo >>> (32 - low));
     };
+    // a band's key: one number, or two joined when the band is wider than 32 bits (maxDistance 0)
+    const bitsOf = (hi: number, lo: number, from: number, to: number): number | string =>
+      to - from <= 32 ? bits32(hi, lo, from, to) : `${bits32(hi, lo, from, from + 32)}:${bits32(hi, lo, from + 32, to)}`;
     for (let b = 0; b < bands; b++) {
-      const buckets = new Map<string, number[]>();
+      const buckets = new Map<number | string, number[]>();
       for (let k = 0; k < distinct.length; k++) {
         const key = bitsOf(distinct[k].hi, distinct[k].lo, bounds[b], bounds[b + 1]);
         const list = buckets.get(key);

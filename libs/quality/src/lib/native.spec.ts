@@ -125,6 +125,61 @@ if (disabled) {
         const gray = image(23, 19, 1, () => rng.int());
         expect(exactlyEqual(nq.measurePixels(gray), measureImage(gray))).toEqual([]);
       }
+      // percentile ranks on either side of a jump (lo and lo + 1 in bins far apart, interpolated between them),
+      // for colour (keys selected from gathered bins) and gray (from the histogram); n = 10800: the 5th
+      // percentile sits at rank 539.95, the 99th at 10691.01
+      const jump = (channels: 1 | 3, dark: number, bright: number): PixelImage => {
+        const n = 120 * 90;
+        const level = new Uint8Array(n).fill(1); // 0 dark, 1 middle, 2 bright
+        const order = Array.from({ length: n }, (_, i) => i);
+        for (let i = n - 1; i > 0; i--) {
+          const j = (rng.int() * 256 + rng.int()) % (i + 1);
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+        order.slice(0, dark).forEach((i) => (level[i] = 0));
+        order.slice(n - bright).forEach((i) => (level[i] = 2));
+        return image(120, 90, channels, (i) => {
+          const l = level[Math.floor(i / channels)];
+          return l === 0 ? rng.int() % 4 : l === 1 ? 100 + (rng.int() % 40) : 230 + (rng.int() % 26);
+        });
+      };
+      for (const channels of [1, 3] as const) {
+        for (const [dark, bright] of [
+          [540, 108],
+          [539, 109],
+          [541, 107],
+          [0, 0],
+          [10800, 0],
+        ]) {
+          const img = jump(channels, dark, bright);
+          expect({ channels, dark, bright, notBitEqual: exactlyEqual(nq.measurePixels(img), measureImage(img)) }).toEqual({ channels, dark, bright, notBitEqual: [] });
+        }
+      }
+      // every size from 1 to 70 on one side (thumbnail taps from 1 to 4, up- and downscaling) and some larger ones
+      for (const [w, h] of [
+        ...Array.from({ length: 70 }, (_, i): [number, number] => [i + 1, 70 - i]),
+        [200, 200],
+        [201, 333],
+        [257, 64],
+        [33, 1000],
+      ]) {
+        for (const channels of [1, 3] as const) {
+          const img = image(w, h, channels, () => rng.int());
+          const js = measureImage(img);
+          const native = nq.measurePixels(img);
+          expect({ w, h, channels, phash: native.phash, pixelHash: native.pixelHash, notBitEqual: exactlyEqual(native, js) }).toEqual({
+            w,
+            h,
+            channels,
+            phash: js.phash,
+            pixelHash: js.pixelHash,
+            notBitEqual: [],
+          });
+        }
+      }
+      // a large flat area (one brightness bin holding most pixels) with a little noise
+      const flat = image(300, 200, 3, (i) => (i % 97 === 0 ? rng.int() : 128 + (i % 3)));
+      expect(exactlyEqual(nq.measurePixels(flat), measureImage(flat))).toEqual([]);
       // RGBA: alpha ignored, as measureImage does
       const rgbaImage: PixelImage = { width: 17, height: 5, channels: 4, data: new Uint8Array(17 * 5 * 4).map(() => rng.int()) };
       expect(exactlyEqual(nq.measurePixels(rgbaImage), measureImage(rgbaImage))).toEqual([]);
