@@ -1,6 +1,7 @@
 // Public API of @agekit/model
 export * from './lib/backend';
 export * from './lib/kernels';
+export * from './lib/native';
 export * from './lib/gradients';
 export * from './lib/architectures';
 export * from './lib/tasks';

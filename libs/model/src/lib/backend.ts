@@ -1,6 +1,8 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import * as os from 'node:os';
 import { registerWasmTrainingKernels } from './kernels';
+import { loadNativeKernels, nativeKernelsUnavailableReason, registerNativeKernels, setNativeKernelsEnabled } from './native';
 
 /** Backends agekit can train on, best first. `tensorflow` is libtensorflow through tfjs-node(-gpu). */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -13,6 +15,29 @@ export interface BackendOptions {
   wasmDir?: string;
   /** Use the SIMD build of the wasm backend (default true; measured faster). */
   wasmSimd?: boolean;
+  /**
+   * On wasm, run convolutions (oneDNN), MaxPoolGrad, FusedBatchNorm, the ReLU gradient, large Add/Sub/Multiply,
+   * Concat, SplitV and leading-axis sums through agekit's native kernels when the addon is built (default true; see
+   * native.ts; NATIVE_KERNEL_NAMES). false restores the wasm kernels.
+   */
+  nativeKernels?: boolean;
+  /**
+   * OpenMP threads of the native kernels for calls from this thread (default `defaultNativeThreads()`: every core, for
+   * one training thread). Data-parallel training (GradientWorkers) sets cores / training threads while it runs.
+   */
+  nativeThreads?: number;
+}
+
+/** The native kernels in use on this thread's backend. */
+export interface NativeKernelsInfo {
+  /** e.g. 'oneDNN 2.6.3' */
+  library: string;
+  /** The addon file. */
+  file: string;
+  /** OpenMP threads for this thread's calls. */
+  threads: number;
+  /** Kernel names replaced. */
+  kernels: string[];
 }
 
 export interface BackendAttempt {
@@ -30,6 +55,15 @@ export interface BackendInfo {
   attempts: BackendAttempt[];
   /** Names of the gradient kernels agekit registered on this backend (wasm only). */
   composedKernels: string[];
+  /** The native oneDNN kernels, when on (wasm only). */
+  native?: NativeKernelsInfo;
+  /** Why there are no native kernels on wasm (undefined when they are on or were switched off by the option). */
+  nativeUnavailable?: string;
+}
+
+/** Default OpenMP threads of the native kernels: the available cores (a training thread then uses them all). */
+export function defaultNativeThreads(): number {
+  return Math.max(1, typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length);
 }
 
 let current: BackendInfo | undefined;
@@ -59,7 +93,7 @@ async function tryTensorflow(pkg: string): Promise<string> {
 
 let wasmPathsSet = false;
 
-async function tryWasm(options: BackendOptions): Promise<{ reason: string; kernels: string[] }> {
+async function tryWasm(options: BackendOptions): Promise<{ reason: string; kernels: string[]; native?: NativeKernelsInfo; nativeUnavailable?: string }> {
   const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
   if (!wasmPathsSet) {
     const dir = options.wasmDir ?? defaultWasmDir();
@@ -72,7 +106,24 @@ async function tryWasm(options: BackendOptions): Promise<{ reason: string; kerne
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend failed to initialise');
   const kernels = registerWasmTrainingKernels();
   const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
-  return { reason: `WebAssembly${simd ? ' with SIMD' : ''}, single-threaded`, kernels };
+  const base = `WebAssembly${simd ? ' with SIMD' : ''}`;
+  if (options.nativeKernels === false) {
+    setNativeKernelsEnabled(false);
+    return { reason: `${base}, single-threaded`, kernels };
+  }
+  const native = loadNativeKernels();
+  if (!native) {
+    setNativeKernelsEnabled(false);
+    return { reason: `${base}, single-threaded`, kernels, nativeUnavailable: nativeKernelsUnavailableReason() };
+  }
+  const replaced = registerNativeKernels(native);
+  native.setThreads(options.nativeThreads ?? defaultNativeThreads());
+  const threads = native.getThreads();
+  return {
+    reason: `${base} + native ${native.library} kernels (${threads} thread${threads === 1 ? '' : 's'})`,
+    kernels,
+    native: { library: native.library, file: native.file, threads, kernels: replaced },
+  };
 }
 
 /**
@@ -93,9 +144,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     try {
       let info: BackendInfo;
       if (candidate === 'wasm') {
-        const { reason, kernels } = await tryWasm(options);
+        const { reason, kernels, native, nativeUnavailable } = await tryWasm(options);
         attempts.push({ candidate, ok: true, reason });
-        info = { name: 'wasm', reason, attempts, composedKernels: kernels };
+        info = { name: 'wasm', reason, attempts, composedKernels: kernels, native, nativeUnavailable };
       } else if (candidate === 'cpu') {
         if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend failed to initialise');
         // The cpu backend prints a 'install tfjs-node' banner on first use; a library must not print.

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { nativeColumnSum } from './native';
 
 /**
  * Faster wasm kernels for the shapes a training step runs (tfjs-backend-wasm 4.x). Each handles the fast case itself
@@ -129,13 +130,22 @@ function reduceLeading(args: KernelArgs, original: tf.KernelConfig | undefined, 
   const k = x.dtype === 'float32' ? leadingReduction(axis, x.shape) : 0;
   const rows = size(x.shape.slice(0, k));
   if (k === 0 || rows < 2 || size(x.shape) === 0) return callOriginal(original, args, name);
+  const outShape = keepDims ? [...x.shape.slice(0, k).map(() => 1), ...x.shape.slice(k)] : x.shape.slice(k);
+  const columnSum = nativeColumnSum();
+  if (columnSum) {
+    // agekit's native kernels are on: one pass in C (float blocks added in double)
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(outShape, 'float32');
+    columnSum(backend.typedArrayFromHeap(x) as Float32Array, size(x.shape.slice(k)), backend.typedArrayFromHeap(out) as Float32Array, name === 'Sum' ? 1 : 1 / rows);
+    return out;
+  }
   return tf.tidy(() => {
     const rest = x.shape.slice(k);
     const b = k >= 2 ? x.shape[k - 1] : 1;
     const a = rows / b;
     const pooled = tf.avgPool(tf.reshape(asTensor(x), [1, a, b, size(rest)]) as tf.Tensor4D, [a, b], 1, 'valid');
     const reduced = name === 'Sum' ? tf.mul(pooled, tf.scalar(rows)) : pooled;
-    return tf.reshape(reduced, keepDims ? [...x.shape.slice(0, k).map(() => 1), ...rest] : rest);
+    return tf.reshape(reduced, outShape);
   });
 }
 

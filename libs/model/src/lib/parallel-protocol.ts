@@ -7,6 +7,8 @@ export interface InitMessage {
   type: 'init';
   backend: BackendName;
   wasmSimd: boolean;
+  /** wasm: use the native kernels (when built) with this many OpenMP threads in the worker; undefined = no native kernels. */
+  nativeThreads?: number;
   model: ArchitectureOptions;
   loss: LossSpec;
 }
@@ -26,7 +28,8 @@ export interface StepMessage {
 export type ToWorker = InitMessage | StepMessage;
 
 export type FromWorker =
-  | { type: 'ready'; parameters: number }
+  /** backend: the worker's BackendInfo.reason (says whether the native kernels are on and with how many threads). */
+  | { type: 'ready'; parameters: number; backend?: string }
   /** Gradients of the shard's mean loss, packed in `model.trainableWeights` order. */
   | { type: 'gradients'; step: number; loss: number; gradients: Float32Array; cpuMs: number }
   | { type: 'error'; message: string };

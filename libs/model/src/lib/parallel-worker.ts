@@ -11,6 +11,7 @@ import { createLoss, seedDropout, targetTensor, threadCpuMs, type BoundLoss } fr
 import type { FromWorker, InitMessage, StepMessage, ToWorker } from './parallel-protocol';
 
 interface WorkerState {
+  backend: string;
   model: tf.LayersModel;
   loss: BoundLoss;
   variables: tf.Variable[];
@@ -24,10 +25,13 @@ function describe(error: unknown): string {
 }
 
 async function init(message: InitMessage): Promise<WorkerState> {
-  if (message.backend === 'wasm') await initBackend({ backend: 'wasm', wasmSimd: message.wasmSimd });
-  else await initBackend({ backend: message.backend });
+  const info =
+    message.backend === 'wasm'
+      ? await initBackend({ backend: 'wasm', wasmSimd: message.wasmSimd, nativeKernels: message.nativeThreads !== undefined, nativeThreads: message.nativeThreads })
+      : await initBackend({ backend: message.backend });
   const model = buildModel(message.model);
   return {
+    backend: info.reason,
     model,
     loss: createLoss(model, message.loss),
     variables: model.trainableWeights.map((w) => w.read() as tf.Variable),
@@ -89,7 +93,7 @@ export function runParallelTrainWorker(): void {
     if (message.type === 'init') {
       state = init(message);
       state.then(
-        (s) => reply({ type: 'ready', parameters: countParameters(s.model) }),
+        (s) => reply({ type: 'ready', parameters: countParameters(s.model), backend: s.backend }),
         (error: unknown) => reply({ type: 'error', message: `worker start-up failed: ${describe(error)}` }),
       );
       return;

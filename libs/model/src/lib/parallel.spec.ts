@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, countParameters, type ArchitectureOptions } from './architectures';
-import { initBackend } from './backend';
+import { currentBackend, initBackend } from './backend';
+import { loadNativeKernels } from './native';
 import { maxRelativeDifference } from './compare.testing';
 import { makeClassImages as makeImages } from './images.testing';
 import { activeTrainWorkers, DataParallelStep, GradientWorkers, packWeights, resolveWorkerCount, shardSizes } from './parallel';
@@ -25,7 +26,9 @@ describe('data-parallel training', () => {
   it('resolves worker counts and splits batches into shards', () => {
     expect(resolveWorkerCount(undefined, 'wasm')).toBe(1);
     expect(resolveWorkerCount('auto', 'tensorflow')).toBe(1);
+    // with or without the native kernels (then each training thread gives oneDNN cores / threads OpenMP threads)
     expect(resolveWorkerCount('auto', 'wasm')).toBe(Math.min(2, os.availableParallelism()));
+    expect(resolveWorkerCount('auto', 'cpu')).toBe(Math.min(2, os.availableParallelism()));
     expect(resolveWorkerCount(3, 'wasm')).toBe(3);
     expect(() => resolveWorkerCount(0, 'wasm')).toThrow(/workers must be/);
     expect(shardSizes(32, 2)).toEqual([16, 16]);
@@ -66,8 +69,16 @@ describe('data-parallel training', () => {
     const yt = targetTensor(data.targets, true);
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const reference = tf.variableGrads(() => loss(xt, yt), variables);
+    const native = currentBackend()?.native ? loadNativeKernels() : undefined;
+    const threadsBefore = native?.getThreads();
     const workers = await GradientWorkers.start({ count: 1, backend: 'wasm', model: architecture, loss: spec });
     try {
+      // with the native kernels on, each training thread gets cores / threads OpenMP threads while the pool is open
+      const perThread = Math.max(1, Math.floor(os.availableParallelism() / 2));
+      expect(workers.nativeThreads).toBe(native ? perThread : undefined);
+      if (native) expect(native.getThreads()).toBe(perThread);
+      expect(workers.backends[0]).toContain(native ? `native oneDNN` : 'WebAssembly');
+      if (native) expect(workers.backends[0]).toContain(`(${perThread} thread`);
       const parallel = new DataParallelStep(model, loss, workers, { classification: true, size: 16, channels: 1 });
       const { loss: value, grads } = await parallel.gradients({ x, targets: indices.map((i) => data.targets[i]), dropoutSeed: () => 1, step: 0 });
       expect(value).toBeCloseTo(reference.value.dataSync()[0], 5);
@@ -81,6 +92,7 @@ describe('data-parallel training', () => {
       model.dispose();
     }
     expect(activeTrainWorkers()).toBe(0);
+    expect(native?.getThreads()).toBe(threadsBefore);
   }, 60_000);
 
   it('trains to the same weights with 2 workers as with 1 (no batch norm, equal shards)', async () => {

@@ -15,6 +15,7 @@ import type { ArchitectureOptions } from './architectures';
 import type { BackendName } from './backend';
 import { seedDropout, targetTensor, threadCpuMs, type BoundLoss, type LossSpec } from './parallel-loss';
 import type { FromWorker, InitMessage, StepMessage } from './parallel-protocol';
+import { loadNativeKernels, nativeKernelsEnabled, type NativeKernels } from './native';
 
 /** Threads that compute gradients in a training step: a count (1 = the main thread alone) or 'auto'. */
 export type WorkerCount = number | 'auto';
@@ -22,17 +23,33 @@ export type WorkerCount = number | 'auto';
 /**
  * Resolve a worker count: 'auto' is min(2, available cores) on the wasm and cpu backends (single-threaded in Node)
  * and 1 on tensorflow (libtensorflow already uses every core) or when there is no worker module to start (see
- * `defaultWorkerEntry`). Undefined means 1.
+ * `defaultWorkerEntry`); with agekit's native kernels on wasm, each training thread then gives oneDNN cores / threads
+ * OpenMP threads (see `nativeAutoWorkers`). Undefined means 1.
  */
 export function resolveWorkerCount(requested: WorkerCount | undefined, backend: string): number {
   if (requested === undefined) return 1;
   if (requested === 'auto') {
     if ((backend !== 'wasm' && backend !== 'cpu') || defaultWorkerEntry() === undefined) return 1;
-    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-    return Math.max(1, Math.min(2, cores));
+    if (backend === 'wasm' && nativeKernelsEnabled('wasm')) return nativeAutoWorkers();
+    return Math.max(1, Math.min(2, availableCores()));
   }
   if (!Number.isInteger(requested) || requested < 1) throw new Error(`workers must be a whole number >= 1 or 'auto' (got ${String(requested)})`);
   return requested;
+}
+
+function availableCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/**
+ * Training threads 'auto' picks on wasm with the native kernels on: one per core (at most 2), each with one oneDNN
+ * OpenMP thread (parallel.ts sets it), rather than one training thread whose convolutions use every core. Measured
+ * (tools/bench/train/main.ts --workers 1,2 --repeat 3, squeezenet batch 32, best of 3 rounds, load 1.5-2.0 with the
+ * benchmark itself): with batch norm (the default) 64 px 171.3 vs 196.3 img/s, 128 px 53.1 vs 67.0; without it
+ * 128 px 101.1 vs 109.4, 64 px 354.6 vs 274.4 (the one case one training thread wins).
+ */
+function nativeAutoWorkers(): number {
+  return Math.max(1, Math.min(2, availableCores()));
 }
 
 /** Sizes of the shards of a batch of `count` over `workers` threads: as equal as possible, larger first, no empty shard. */
@@ -83,6 +100,11 @@ export interface GradientWorkersOptions {
   loss: LossSpec;
   /** Module the threads load (default `defaultWorkerEntry()`). */
   workerEntry?: string;
+  /**
+   * wasm with native kernels on (in this thread): their OpenMP threads in each training thread, this one included while
+   * the pool is open (default: the available cores / training threads, at least 1).
+   */
+  nativeThreads?: number;
 }
 
 export interface ShardResult {
@@ -105,6 +127,8 @@ interface Pending {
 
 class GradientWorker {
   private pending = new Map<number, Pending>();
+  /** The worker's backend sentence, once ready. */
+  backend: string | undefined;
   private failure: Error | undefined;
   readonly ready: Promise<void>;
 
@@ -121,7 +145,10 @@ class GradientWorker {
         this.pending.clear();
       };
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') resolve();
+        if (message.type === 'ready') {
+          this.backend = message.backend;
+          resolve();
+        }
         else if (message.type === 'error') fail(new Error(`training worker ${index}: ${message.message}`));
         else {
           const p = this.pending.get(message.step);
@@ -155,7 +182,17 @@ class GradientWorker {
 
 /** A set of worker threads that each hold the model and return the gradients of a shard. */
 export class GradientWorkers {
+  private restoreThreads: (() => void) | undefined;
+
   private constructor(private readonly workers: GradientWorker[]) {}
+
+  /** OpenMP threads of the native kernels in each training thread (undefined without native kernels). */
+  nativeThreads: number | undefined;
+
+  /** Each worker thread's backend sentence (e.g. 'WebAssembly with SIMD + native oneDNN 2.6.3 kernels (1 thread)'). */
+  get backends(): (string | undefined)[] {
+    return this.workers.map((w) => w.backend);
+  }
 
   get count(): number {
     return this.workers.length;
@@ -180,10 +217,13 @@ export class GradientWorkers {
         throw new Error(`the training worker ${entry} is TypeScript and tsx is not installed to run it`);
       }
     }
+    const native: NativeKernels | undefined = options.backend === 'wasm' && nativeKernelsEnabled('wasm') ? loadNativeKernels() : undefined;
+    const nativeThreads = native ? Math.max(1, Math.floor(options.nativeThreads ?? availableCores() / (options.count + 1))) : undefined;
     const init: InitMessage = {
       type: 'init',
       backend: options.backend,
       wasmSimd: options.wasmSimd ?? true,
+      nativeThreads,
       model: options.model,
       loss: options.loss,
     };
@@ -200,6 +240,12 @@ export class GradientWorkers {
       await pool.close();
       throw error;
     }
+    if (native && nativeThreads !== undefined) {
+      const previous = native.getThreads();
+      native.setThreads(nativeThreads);
+      pool.nativeThreads = nativeThreads;
+      pool.restoreThreads = () => native.setThreads(previous);
+    }
     return pool;
   }
 
@@ -210,6 +256,8 @@ export class GradientWorkers {
 
   /** Terminate every thread (idempotent). */
   async close(): Promise<void> {
+    this.restoreThreads?.();
+    this.restoreThreads = undefined;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -1,0 +1,178 @@
+/* Plain C kernels: max-pool gradient, ReLU gradient, strided column copies (concat / split). See kernels.h. */
+#include <stdlib.h>
+#include <math.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "kernels.h"
+
+void am_max_pool_grad(const float *dy, const float *x, const float *y, float *dx, const int32_t *g) {
+  const int n = g[AM_P_N], h = g[AM_P_H], w = g[AM_P_W], c = g[AM_P_C];
+  const int oh = g[AM_P_OH], ow = g[AM_P_OW], fh = g[AM_P_FH], fw = g[AM_P_FW];
+  const int sh = g[AM_P_SH], sw = g[AM_P_SW], pt = g[AM_P_PT], pl = g[AM_P_PL];
+  const size_t image = (size_t)h * w * c;
+  const size_t out_image = (size_t)oh * ow * c;
+  /* windows of one image overlap (stride < window), images do not: images are the parallel unit */
+#pragma omp parallel for schedule(static) if (n > 1)
+  for (int b = 0; b < n; b++) {
+    const float *xb = x + (size_t)b * image;
+    float *dxb = dx + (size_t)b * image;
+    memset(dxb, 0, image * sizeof(float));
+    /* per channel, the offset in the image of the window's first input equal to the pooled value (-1: none) */
+    int32_t *sel = malloc(((size_t)c > 0 ? (size_t)c : 1) * sizeof(int32_t));
+    if (!sel) continue; /* leaves zeros; cannot happen for sane channel counts */
+    for (int p = 0; p < oh; p++) {
+      const int r0 = p * sh - pt;
+      const int r_start = r0 < 0 ? 0 : r0;
+      const int r_end = r0 + fh > h ? h : r0 + fh;
+      for (int q = 0; q < ow; q++) {
+        const int c0 = q * sw - pl;
+        const int c_start = c0 < 0 ? 0 : c0;
+        const int c_end = c0 + fw > w ? w : c0 + fw;
+        const size_t o = (size_t)b * out_image + ((size_t)p * ow + q) * c;
+        const float *target = y + o;
+        const float *grad = dy + o;
+        for (int ch = 0; ch < c; ch++) sel[ch] = -1;
+        /* window positions in reverse row-major order, so the last match kept is the first in order (branch-free
+           selects: random data makes the comparison unpredictable, and this loop vectorises) */
+        for (int r = r_end - 1; r >= r_start; r--) {
+          for (int col = c_end - 1; col >= c_start; col--) {
+            const int32_t at = (int32_t)(((size_t)r * w + col) * c);
+            const float *px = xb + at;
+            for (int ch = 0; ch < c; ch++) sel[ch] = px[ch] == target[ch] ? at + ch : sel[ch];
+          }
+        }
+        for (int ch = 0; ch < c; ch++)
+          if (sel[ch] >= 0) dxb[sel[ch]] += grad[ch];
+      }
+    }
+    free(sel);
+  }
+}
+
+void am_copy_columns(const uint32_t *src, int64_t src_width, int64_t src_offset, uint32_t *dst, int64_t dst_width, int64_t dst_offset,
+                     int64_t width, int64_t rows) {
+  const size_t bytes = (size_t)width * sizeof(uint32_t);
+  if (src_width == width && dst_width == width) {
+    memcpy(dst + dst_offset, src + src_offset, bytes * (size_t)rows);
+    return;
+  }
+  for (int64_t r = 0; r < rows; r++) memcpy(dst + r * dst_width + dst_offset, src + r * src_width + src_offset, bytes);
+}
+
+void am_relu_grad(const float *dy, const float *x, float *dx, int64_t n) {
+  /* tfjs: dy * step(x), step(x) = x > 0 ? 1 : 0, NaN for NaN; the multiply keeps dy's NaN/Inf semantics */
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float s = v > 0.0f ? 1.0f : (v != v ? v : 0.0f);
+    dx[i] = dy[i] * s;
+  }
+}
+
+void am_batch_norm(const float *x, const float *mean, const float *variance, const float *offset, const float *scale, float epsilon, float *y,
+                   int64_t rows, int64_t c) {
+  float *a = malloc((size_t)(c > 0 ? c : 1) * 2 * sizeof(float));
+  if (!a) return;
+  float *b = a + c;
+  for (int64_t k = 0; k < c; k++) {
+    /* tfjs: (x - mean) * scale / sqrt(variance + epsilon) + offset, folded per channel */
+    const float inv = 1.0f / sqrtf(variance[k] + epsilon);
+    a[k] = (scale ? scale[k] : 1.0f) * inv;
+    b[k] = offset ? offset[k] : 0.0f;
+  }
+#pragma omp parallel for schedule(static) if (rows * c >= (1 << 16))
+  for (int64_t r = 0; r < rows; r++) {
+    const float *px = x + r * c;
+    float *py = y + r * c;
+    for (int64_t k = 0; k < c; k++) py[k] = (px[k] - mean[k]) * a[k] + b[k];
+  }
+  free(a);
+}
+
+void am_column_sum(const float *x, int64_t rows, int64_t c, float *out, double scale) {
+  double *acc = calloc((size_t)(c > 0 ? c : 1), sizeof(double));
+  if (!acc) return;
+  int threads = omp_get_max_threads();
+  if (rows * c < (1 << 16) || rows < 2 * threads) threads = 1;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t r0 = rows * t / n, r1 = rows * (t + 1) / n;
+    double *part = calloc((size_t)(c > 0 ? c : 1), sizeof(double));
+    float *block = malloc((size_t)(c > 0 ? c : 1) * sizeof(float));
+    if (part && block) {
+      /* float sums over blocks of 64 rows (vectorised), added up in double */
+      for (int64_t r = r0; r < r1; r += 64) {
+        const int64_t end = r + 64 < r1 ? r + 64 : r1;
+        for (int64_t k = 0; k < c; k++) block[k] = 0.0f;
+        for (int64_t i = r; i < end; i++) {
+          const float *px = x + i * c;
+          for (int64_t k = 0; k < c; k++) block[k] += px[k];
+        }
+        for (int64_t k = 0; k < c; k++) part[k] += block[k];
+      }
+#pragma omp critical
+      for (int64_t k = 0; k < c; k++) acc[k] += part[k];
+    }
+    free(part);
+    free(block);
+  }
+  for (int64_t k = 0; k < c; k++) out[k] = (float)(acc[k] * scale);
+  free(acc);
+}
+
+/* out = a (op) b where b has nb elements repeated along a (nb = n: same shape; nb = c: per last-axis channel; 1: scalar). */
+static inline void binary_span(int op, const float *a, const float *b, float *out, int64_t len, int scalar) {
+  if (scalar) {
+    const float v = b[0];
+    if (op == AM_OP_ADD)
+      for (int64_t k = 0; k < len; k++) out[k] = a[k] + v;
+    else if (op == AM_OP_SUB)
+      for (int64_t k = 0; k < len; k++) out[k] = a[k] - v;
+    else
+      for (int64_t k = 0; k < len; k++) out[k] = a[k] * v;
+  } else if (op == AM_OP_ADD) {
+    for (int64_t k = 0; k < len; k++) out[k] = a[k] + b[k];
+  } else if (op == AM_OP_SUB) {
+    for (int64_t k = 0; k < len; k++) out[k] = a[k] - b[k];
+  } else {
+    for (int64_t k = 0; k < len; k++) out[k] = a[k] * b[k];
+  }
+}
+
+void am_binary(int op, const float *a, const float *b, float *out, int64_t n, int64_t nb) {
+  const int scalar = nb == 1;
+  /* the unit of work: a block of whole repeats of b (or of 16k elements when b does not repeat or is a scalar) */
+  const int64_t unit = (nb == n || scalar) ? 16384 : nb * (nb >= 16384 ? 1 : 16384 / nb);
+  const int64_t blocks = (n + unit - 1) / unit;
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t blk = 0; blk < blocks; blk++) {
+    const int64_t start = blk * unit;
+    const int64_t end = start + unit < n ? start + unit : n;
+    if (scalar || nb == n) {
+      binary_span(op, a + start, scalar ? b : b + start, out + start, end - start, scalar);
+    } else {
+      for (int64_t r = start; r < end; r += nb) binary_span(op, a + r, b, out + r, nb, 0);
+    }
+  }
+}
+
+void am_adam(const float *value, const float *g, const float *m, const float *v, float *out_value, float *out_m, float *out_v, int64_t n,
+             float learning_rate, float beta1, float beta2, float epsilon, float one_minus_acc_beta1, float one_minus_acc_beta2, float c1,
+             float c2) {
+  /* tfjs's AdamOptimizer, operation by operation in float32 (c1 = 1 - beta1, c2 = 1 - beta2 as JavaScript rounds them) */
+  const float step = -learning_rate;
+#pragma omp parallel for schedule(static) if (n >= (1 << 16))
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float nm = m[i] * beta1 + gi * c1;
+    const float nv = v[i] * beta2 + (gi * gi) * c2;
+    const float mhat = nm / one_minus_acc_beta1;
+    const float vhat = nv / one_minus_acc_beta2;
+    out_m[i] = nm;
+    out_v[i] = nv;
+    out_value[i] = (mhat / (sqrtf(vhat) + epsilon)) * step + value[i];
+  }
+}
