@@ -10,6 +10,7 @@ import { loadModel, saveModel, type AgekitModelMetadata } from './io';
 import { isClassification, type Task } from './tasks';
 import { DataParallelStep, GradientWorkers, resolveWorkerCount, type WorkerCount } from './parallel';
 import { createLoss, seedDropout } from './parallel-loss';
+import { createAdam } from './native';
 
 export type MonitorMetric = 'auc' | 'accuracy' | 'cs5' | 'mae' | 'loss';
 const HIGHER_IS_BETTER: Record<MonitorMetric, boolean> = { auc: true, accuracy: true, cs5: true, mae: false, loss: false };
@@ -205,7 +206,7 @@ export async function trainModel(options: TrainOptions): Promise<TrainResult> {
   };
   const model = buildModel(architecture);
   const parameters = countParameters(model);
-  const optimizer = tf.train.adam(baseLr);
+  const optimizer = createAdam(baseLr);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2 };
   const lossOf = createLoss(model, lossSpec);

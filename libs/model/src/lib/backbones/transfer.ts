@@ -8,6 +8,7 @@ import type { AgekitModelMetadata } from '../io';
 import { layerSeed } from '../architectures';
 import { isClassification, type Task } from '../tasks';
 import { createLoss, seedDropout } from '../parallel-loss';
+import { createAdam } from '../native';
 import { balancedClassWeights, epochMetrics, learningRateAt, type EpochMetrics, type LearningRateSchedule, type MonitorMetric } from '../train';
 import { applyFaceApiXception, FACEAPI_FEATURES, FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION } from './faceapi-xception';
 
@@ -283,7 +284,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
   const head = options.model ?? buildHead(dims, task, options.head, seed);
   const inputShape = head.inputs[0].shape.slice(1);
   if (inputShape.join('x') !== shape.join('x')) throw new Error(`the model takes [${inputShape}] per row, the features are [${shape}]`);
-  const optimizer = tf.train.adam(baseLr);
+  const optimizer = createAdam(baseLr);
   const variables = head.trainableWeights.map((w) => w.read() as tf.Variable);
   const count = train.features.count;
   // L2 on the dense kernels only: fine-tuned backbone convolutions keep their pretrained scale
