@@ -18,3 +18,4 @@ export * from './lib/backbones/faceapi-xception';
 export * from './lib/backbones/transfer';
 export * from './lib/backbones/finetune';
 export * from './lib/backbones/peers';
+export * from './lib/batch-norm';

@@ -8,13 +8,15 @@
  *   maxPoolGrad(dy, x, y, dx, geom: Int32Array(12)): void
  *   reluGrad(dy, x, dx): void                                         (equal lengths)
  *   batchNorm(x, mean, variance, offset | null, scale | null, epsilon, y): void   (per-channel vectors of the last axis)
+ *   batchNormTrain(x, gamma | null, beta | null, epsilon, y, mean, variance): void   (statistics over all but the last axis)
+ *   batchNormTrainGrad(dy, x, mean, variance, gamma | null, epsilon, dx, dgamma, dbeta): void
  *   columnSum(x, columns, out, scale): void                           (out[k] = scale * sum over rows of x[r][k])
  *   adam(value, g, m, v, outValue, outM, outV, params: Float64Array(8) [lr, beta1, beta2, epsilon, 1 - accBeta1, 1 - accBeta2, 1 - beta1, 1 - beta2]): void
  *   binary(op, a, b, out): void   (op 0 add, 1 sub, 2 mul; b as long as a, a divisor of it repeated along a, or 1)
  *   copyColumns(src, srcWidth, srcOffset, dst, dstWidth, dstOffset, width, rows): void   (4-byte typed arrays)
  *   setThreads(n), getThreads() -> number                             (OpenMP threads of the calling thread)
  *   cacheInfo() -> [{kind, geom, flags, threads, impl, weightsReordered, calls}], clearCache()
- *   callCounts() -> {forward, backwardData, backwardWeights, maxPoolGrad, reluGrad, copyColumns, batchNorm, columnSum, binary, adam}   (calls in this environment)
+ *   callCounts() -> {forward, ..., adam, batchNormTrain, batchNormTrainGrad}   (calls in this environment)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,8 +50,8 @@
   } while (0)
 
 /* Per-environment data: the kernels' state and call counters (for tests: which native kernels ran). */
-enum { C_FORWARD, C_BACKWARD_DATA, C_BACKWARD_WEIGHTS, C_MAX_POOL_GRAD, C_RELU_GRAD, C_COPY_COLUMNS, C_BATCH_NORM, C_COLUMN_SUM, C_BINARY, C_ADAM, C_COUNT };
-static const char *counter_names[C_COUNT] = {"forward", "backwardData", "backwardWeights", "maxPoolGrad", "reluGrad", "copyColumns", "batchNorm", "columnSum", "binary", "adam"};
+enum { C_FORWARD, C_BACKWARD_DATA, C_BACKWARD_WEIGHTS, C_MAX_POOL_GRAD, C_RELU_GRAD, C_COPY_COLUMNS, C_BATCH_NORM, C_COLUMN_SUM, C_BINARY, C_ADAM, C_BATCH_NORM_TRAIN, C_BATCH_NORM_TRAIN_GRAD, C_COUNT };
+static const char *counter_names[C_COUNT] = {"forward", "backwardData", "backwardWeights", "maxPoolGrad", "reluGrad", "copyColumns", "batchNorm", "columnSum", "binary", "adam", "batchNormTrain", "batchNormTrainGrad"};
 
 typedef struct {
   am_state *state;
@@ -224,6 +226,64 @@ static napi_value batch_norm(napi_env env, napi_callback_info info) {
     THROW(env, "batchNorm: lengths do not match (x %zu, mean %zu, variance %zu, y %zu)", len[0], len[1], len[2], len[6]);
   am_batch_norm(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], (float)epsilon, ptr[6], (int64_t)(len[0] / c), (int64_t)c);
   count(env, C_BATCH_NORM);
+  return NULL;
+}
+
+/* Float32Array arguments by position (NULL allowed where nullable[i]); 0 ok, -1 exception thrown. */
+static int float_args(napi_env env, napi_value *argv, int n, const int *positions, const int *nullable, const char **names, void **ptr, size_t *len) {
+  for (int i = 0; i < n; i++) {
+    ptr[i] = NULL;
+    len[i] = 0;
+    if (nullable[i]) {
+      napi_valuetype t;
+      if (napi_typeof(env, argv[positions[i]], &t) != napi_ok) return -1;
+      if (t == napi_null || t == napi_undefined) continue;
+    }
+    if (typed(env, argv[positions[i]], napi_float32_array, 0, &ptr[i], &len[i], names[i]) != 0) return -1;
+  }
+  return 0;
+}
+
+static napi_value batch_norm_train(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) THROW(env, "batchNormTrain(x, gamma, beta, epsilon, y, mean, variance)");
+  static const int at[6] = {0, 1, 2, 4, 5, 6};
+  static const int nullable[6] = {0, 1, 1, 0, 0, 0};
+  static const char *names[6] = {"x", "gamma", "beta", "y", "mean", "variance"};
+  void *p[6];
+  size_t len[6];
+  if (float_args(env, argv, 6, at, nullable, names, p, len) != 0) return NULL;
+  double epsilon;
+  CHECK(env, napi_get_value_double(env, argv[3], &epsilon));
+  size_t c = len[4];
+  if (c == 0 || len[0] == 0 || len[0] % c != 0 || len[3] != len[0] || len[5] != c || (p[1] && len[1] != c) || (p[2] && len[2] != c))
+    THROW(env, "batchNormTrain: lengths do not match (x %zu, y %zu, mean %zu, variance %zu)", len[0], len[3], len[4], len[5]);
+  if (am_batch_norm_train(p[0], p[1], p[2], (float)epsilon, p[3], p[4], p[5], (int64_t)(len[0] / c), (int64_t)c) != 0) THROW(env, "batchNormTrain: out of memory");
+  count(env, C_BATCH_NORM_TRAIN);
+  return NULL;
+}
+
+static napi_value batch_norm_train_grad(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 9) THROW(env, "batchNormTrainGrad(dy, x, mean, variance, gamma, epsilon, dx, dgamma, dbeta)");
+  static const int at[8] = {0, 1, 2, 3, 4, 6, 7, 8};
+  static const int nullable[8] = {0, 0, 0, 0, 1, 0, 0, 0};
+  static const char *names[8] = {"dy", "x", "mean", "variance", "gamma", "dx", "dgamma", "dbeta"};
+  void *p[8];
+  size_t len[8];
+  if (float_args(env, argv, 8, at, nullable, names, p, len) != 0) return NULL;
+  double epsilon;
+  CHECK(env, napi_get_value_double(env, argv[5], &epsilon));
+  size_t n = len[1], c = len[2];
+  if (c == 0 || n == 0 || n % c != 0 || len[0] != n || len[5] != n || len[3] != c || len[6] != c || len[7] != c || (p[4] && len[4] != c))
+    THROW(env, "batchNormTrainGrad: lengths do not match (dy %zu, x %zu, dx %zu, mean %zu)", len[0], n, len[5], c);
+  if (am_batch_norm_train_grad(p[0], p[1], p[2], p[3], p[4], (float)epsilon, p[5], p[6], p[7], (int64_t)(n / c), (int64_t)c) != 0)
+    THROW(env, "batchNormTrainGrad: out of memory");
+  count(env, C_BATCH_NORM_TRAIN_GRAD);
   return NULL;
 }
 
@@ -417,6 +477,8 @@ NAPI_MODULE_INIT() {
       {"maxPoolGrad", NULL, max_pool_grad, NULL, NULL, NULL, napi_default, NULL},
       {"reluGrad", NULL, relu_grad, NULL, NULL, NULL, napi_default, NULL},
       {"batchNorm", NULL, batch_norm, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormTrain", NULL, batch_norm_train, NULL, NULL, NULL, napi_default, NULL},
+      {"batchNormTrainGrad", NULL, batch_norm_train_grad, NULL, NULL, NULL, napi_default, NULL},
       {"columnSum", NULL, column_sum, NULL, NULL, NULL, napi_default, NULL},
       {"binary", NULL, binary, NULL, NULL, NULL, napi_default, NULL},
       {"adam", NULL, adam, NULL, NULL, NULL, napi_default, NULL},

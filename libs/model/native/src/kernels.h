@@ -86,6 +86,17 @@ void am_relu_grad(const float *dy, const float *x, float *dx, int64_t n);
 void am_batch_norm(const float *x, const float *mean, const float *variance, const float *offset, const float *scale, float epsilon, float *y,
                    int64_t rows, int64_t c);
 
+/* Batch norm in training over the last axis (c channels, rows = N*H*W): mean and biased variance per channel (two
+   passes: statistics in double around the first row, then y = gamma (x - mean) / sqrt(var + eps) + beta).
+   gamma / beta may be NULL (1 / 0). Returns 0, or -1 (bad sizes, out of memory). */
+int am_batch_norm_train(const float *x, const float *gamma, const float *beta, float epsilon, float *y, float *mean, float *variance, int64_t rows,
+                        int64_t c);
+
+/* Its gradient (two passes): dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma / sqrt(var + eps) * (dy - dbeta / M -
+   xhat * dgamma / M) with xhat = (x - mean) / sqrt(var + eps), M = rows. Returns 0 or -1. */
+int am_batch_norm_train_grad(const float *dy, const float *x, const float *mean, const float *variance, const float *gamma, float epsilon, float *dx,
+                             float *dgamma, float *dbeta, int64_t rows, int64_t c);
+
 /* out[k] = scale * sum over r of x[r * c + k] (sums over leading axes; float blocks of 64 rows added in double). */
 void am_column_sum(const float *x, int64_t rows, int64_t c, float *out, double scale);
 

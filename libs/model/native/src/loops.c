@@ -176,3 +176,146 @@ void am_adam(const float *value, const float *g, const float *m, const float *v,
     out_value[i] = (mhat / (sqrtf(vhat) + epsilon)) * step + value[i];
   }
 }
+
+/*
+ * Per-channel sums over rows of one or two float inputs, in double, split over OpenMP threads by row blocks:
+ * s1[k] = sum_r (a[r][k] - shift[k]); s2[k] = sum_r (a[r][k] - shift[k]) * (b ? b[r][k] - ... : same) (see callers).
+ * mode 0: s1 = sum (a - shift), s2 = sum (a - shift)^2 (statistics of x around a per-channel shift).
+ * mode 1: s1 = sum a, s2 = sum a * (b - shift) (dy and x around the mean: dbeta, dgamma / invstd).
+ * Returns 0, or -1 when out of memory.
+ */
+static int channel_sums(int mode, const float *a, const float *b, const float *shift, int64_t rows, int64_t c, double *s1, double *s2) {
+  for (int64_t k = 0; k < c; k++) s1[k] = s2[k] = 0.0;
+  int threads = omp_get_max_threads();
+  if (rows * c < (1 << 15) || rows < 2 * threads) threads = 1;
+  int failed = 0;
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t r0 = rows * t / n, r1 = rows * (t + 1) / n;
+    double *part = calloc((size_t)c * 2, sizeof(double));
+    float *block = malloc((size_t)c * 2 * sizeof(float));
+    if (part && block) {
+      /* float sums over blocks of 32 rows (vectorised), added up in double */
+      for (int64_t r = r0; r < r1; r += 32) {
+        const int64_t end = r + 32 < r1 ? r + 32 : r1;
+        float *b1 = block, *b2 = block + c;
+        for (int64_t k = 0; k < c; k++) b1[k] = b2[k] = 0.0f;
+        if (mode == 0) {
+          for (int64_t i = r; i < end; i++) {
+            const float *pa = a + i * c;
+            for (int64_t k = 0; k < c; k++) {
+              const float d = pa[k] - shift[k];
+              b1[k] += d;
+              b2[k] += d * d;
+            }
+          }
+        } else {
+          for (int64_t i = r; i < end; i++) {
+            const float *pa = a + i * c, *pb = b + i * c;
+            for (int64_t k = 0; k < c; k++) {
+              b1[k] += pa[k];
+              b2[k] += pa[k] * (pb[k] - shift[k]);
+            }
+          }
+        }
+        for (int64_t k = 0; k < c; k++) {
+          part[k] += b1[k];
+          part[c + k] += b2[k];
+        }
+      }
+#pragma omp critical
+      for (int64_t k = 0; k < c; k++) {
+        s1[k] += part[k];
+        s2[k] += part[c + k];
+      }
+    } else {
+#pragma omp atomic write
+      failed = 1;
+    }
+    free(part);
+    free(block);
+  }
+  return failed ? -1 : 0;
+}
+
+int am_batch_norm_train(const float *x, const float *gamma, const float *beta, float epsilon, float *y, float *mean, float *variance, int64_t rows,
+                        int64_t c) {
+  if (rows < 1 || c < 1) return -1;
+  double *s = malloc((size_t)c * 2 * sizeof(double));
+  float *shift = malloc((size_t)c * 3 * sizeof(float));
+  if (!s || !shift) {
+    free(s);
+    free(shift);
+    return -1;
+  }
+  float *scale = shift + c, *bias = shift + 2 * c; /* mean is the caller's array, written before the output pass */
+  /* the first row as the shift: sums of squares around a value near the mean lose no precision to cancellation */
+  for (int64_t k = 0; k < c; k++) shift[k] = x[k];
+  if (channel_sums(0, x, NULL, shift, rows, c, s, s + c) != 0) {
+    free(s);
+    free(shift);
+    return -1;
+  }
+  for (int64_t k = 0; k < c; k++) {
+    const double d = s[k] / (double)rows;             /* mean - shift */
+    double v = s[c + k] / (double)rows - d * d;       /* biased variance, as tf.moments */
+    if (v < 0.0) v = 0.0;
+    const double m = (double)shift[k] + d;
+    mean[k] = (float)m;
+    variance[k] = (float)v;
+    const double inv = 1.0 / sqrt(v + (double)epsilon);
+    const double g = gamma ? (double)gamma[k] : 1.0;
+    scale[k] = (float)(g * inv);
+    bias[k] = beta ? beta[k] : 0.0f;
+  }
+#pragma omp parallel for schedule(static) if (rows * c >= (1 << 16))
+  for (int64_t r = 0; r < rows; r++) {
+    const float *px = x + r * c;
+    float *py = y + r * c;
+    for (int64_t k = 0; k < c; k++) py[k] = (px[k] - mean[k]) * scale[k] + bias[k];
+  }
+  free(s);
+  free(shift);
+  return 0;
+}
+
+int am_batch_norm_train_grad(const float *dy, const float *x, const float *mean, const float *variance, const float *gamma, float epsilon, float *dx,
+                             float *dgamma, float *dbeta, int64_t rows, int64_t c) {
+  if (rows < 1 || c < 1) return -1;
+  double *s = malloc((size_t)c * 2 * sizeof(double));
+  float *coef = malloc((size_t)c * 3 * sizeof(float));
+  if (!s || !coef) {
+    free(s);
+    free(coef);
+    return -1;
+  }
+  if (channel_sums(1, dy, x, mean, rows, c, s, s + c) != 0) {
+    free(s);
+    free(coef);
+    return -1;
+  }
+  /* dx = g*inv * (dy - dbeta/M - xhat * dgamma/M), xhat = (x - mean) * inv: dx = a*dy + b*(x - mean) + d */
+  float *ca = coef, *cb = coef + c, *cd = coef + 2 * c;
+  for (int64_t k = 0; k < c; k++) {
+    const double inv = 1.0 / sqrt((double)variance[k] + (double)epsilon);
+    const double g = gamma ? (double)gamma[k] : 1.0;
+    const double db = s[k];
+    const double dg = s[c + k] * inv;
+    dbeta[k] = (float)db;
+    dgamma[k] = (float)dg;
+    const double gi = g * inv;
+    ca[k] = (float)gi;
+    cb[k] = (float)(-gi * inv * dg / (double)rows);
+    cd[k] = (float)(-gi * db / (double)rows);
+  }
+#pragma omp parallel for schedule(static) if (rows * c >= (1 << 16))
+  for (int64_t r = 0; r < rows; r++) {
+    const float *pd = dy + r * c, *px = x + r * c;
+    float *po = dx + r * c;
+    for (int64_t k = 0; k < c; k++) po[k] = ca[k] * pd[k] + cb[k] * (px[k] - mean[k]) + cd[k];
+  }
+  free(s);
+  free(coef);
+  return 0;
+}

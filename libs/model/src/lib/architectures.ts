@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fusedBatchNormalization } from './batch-norm';
 
 export type ArchitectureName = 'squeezenet' | 'simple-cnn';
 export const ARCHITECTURES: readonly ArchitectureName[] = ['squeezenet', 'simple-cnn'];
@@ -87,7 +88,7 @@ function conv(
     })
     .apply(x) as tf.SymbolicTensor;
   if (!bn) return y;
-  y = tf.layers.batchNormalization({ name: `${name}_bn`, axis: -1, momentum: 0.9, epsilon: 1e-3 }).apply(y) as tf.SymbolicTensor;
+  y = fusedBatchNormalization({ name: `${name}_bn`, axis: -1, momentum: 0.9, epsilon: 1e-3 }).apply(y) as tf.SymbolicTensor;
   return activation === 'relu' ? (tf.layers.reLU({ name: `${name}_relu` }).apply(y) as tf.SymbolicTensor) : y;
 }
 

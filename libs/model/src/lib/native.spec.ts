@@ -48,7 +48,7 @@ function expectClose(r: { reference: Arrays; ours: Arrays }, tolerance = 1e-4): 
   r.reference.forEach((ref, i) => expect(maxRelativeDifference(r.ours[i], ref)).toBeLessThanOrEqual(tolerance));
 }
 
-const NO_CALLS: NativeCallCounts = { forward: 0, backwardData: 0, backwardWeights: 0, maxPoolGrad: 0, reluGrad: 0, copyColumns: 0, batchNorm: 0, columnSum: 0, binary: 0, adam: 0 };
+const NO_CALLS: NativeCallCounts = { forward: 0, backwardData: 0, backwardWeights: 0, maxPoolGrad: 0, reluGrad: 0, copyColumns: 0, batchNorm: 0, columnSum: 0, binary: 0, adam: 0, batchNormTrain: 0, batchNormTrainGrad: 0 };
 
 /** Calls made so far by each native kernel in this thread (0s when disabled). */
 function calls(native: NativeKernels | undefined): NativeCallCounts {

@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
  * The optional native training kernels (libs/model/native: C, N-API, oneDNN — the library PyTorch's CPU convolutions
  * use): 2-D convolutions forward (+ bias, ReLU), backward data and backward weights through oneDNN's JIT kernels on
  * OpenMP threads, plus C loops for MaxPoolGrad, FusedBatchNorm, the ReLU gradient, Concat/SplitV, large float32
- * Add/Sub/Multiply (same shape, per-channel or scalar operand) and the sums over leading axes of the Sum/Mean fast path. They run in place on the wasm backend's heap
+ * Add/Sub/Multiply (same shape, per-channel or scalar operand), the sums over leading axes of the Sum/Mean fast path, and
+ * the fused batch norm in training (statistics + output, and its gradient: two passes each; see batch-norm.ts). They run in place on the wasm backend's heap
  * (NHWC activations, HWIO filters, as tfjs holds them) and replace the wasm kernels of those names; every case they
  * do not handle (NCHW, dilation, other activations, non-float32, shapes oneDNN rejects) goes to the kernel replaced.
  * Built by `node tools/scripts/build-native.mjs model`; without it training runs on the wasm kernels.
@@ -39,6 +40,9 @@ interface Binding {
   reluGrad(dy: Float32Array, x: Float32Array, dx: Float32Array): void;
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, offset: Float32Array | null, scale: Float32Array | null, epsilon: number, y: Float32Array): void;
   columnSum(x: Float32Array, columns: number, out: Float32Array, scale: number): void;
+  /** Absent from addons built before the fused batch norm (then its kernels are not registered). */
+  batchNormTrain?(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, epsilon: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormTrainGrad?(dy: Float32Array, x: Float32Array, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, epsilon: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   adam(value: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, outValue: Float32Array, outM: Float32Array, outV: Float32Array, params: Float64Array): void;
   copyColumns(src: Float32Array | Int32Array, srcWidth: number, srcOffset: number, dst: Float32Array | Int32Array, dstWidth: number, dstOffset: number, width: number, rows: number): void;
@@ -81,6 +85,9 @@ export interface NativeCallCounts {
   columnSum: number;
   binary: number;
   adam: number;
+  /** The fused batch norm in training (batch-norm.ts): forward and gradient. */
+  batchNormTrain: number;
+  batchNormTrainGrad: number;
 }
 
 export interface NativeKernels {
@@ -537,6 +544,49 @@ function installReluGradient(): void {
   });
 }
 
+/** Names of the kernels of the fused batch norm in training (batch-norm.ts) when the native kernels are on. */
+export const NATIVE_BATCH_NORM_TRAIN_KERNEL = 'AgekitNativeBatchNormTrain';
+export const NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL = 'AgekitNativeBatchNormTrainGrad';
+
+function channelVector(t: tf.TensorInfo | undefined, c: number): boolean {
+  return t == null || (t.dtype === 'float32' && size(t.shape) === c);
+}
+
+/** inputs {x, gamma?, beta?}, attrs {epsilon} -> [y, mean, variance] with statistics over all but the last axis. */
+const batchNormTrain: NativeKernel = (args, _original, native) => {
+  const { x, gamma, beta } = args.inputs as Record<string, tf.TensorInfo | undefined> as Record<string, tf.TensorInfo>;
+  const c = x.shape[x.shape.length - 1];
+  const bind = native.binding.batchNormTrain;
+  if (!bind || x.dtype !== 'float32' || x.shape.length < 2 || !(c > 0) || size(x.shape) === 0 || !channelVector(gamma, c) || !channelVector(beta, c)) {
+    throw new Error(`${NATIVE_BATCH_NORM_TRAIN_KERNEL}: a non-empty float32 x of rank >= 2 and per-channel gamma, beta expected`);
+  }
+  const epsilon = (args.attrs as { epsilon: number }).epsilon;
+  const backend = args.backend as WasmHeapBackend;
+  const y = backend.makeOutput(x.shape, 'float32');
+  const mean = backend.makeOutput([c], 'float32');
+  const variance = backend.makeOutput([c], 'float32');
+  bind.call(native.binding, f32(backend, x), gamma ? f32(backend, gamma) : null, beta ? f32(backend, beta) : null, epsilon, f32(backend, y), f32(backend, mean), f32(backend, variance));
+  return [y, mean, variance];
+};
+
+/** inputs {dy, x, mean, variance, gamma?}, attrs {epsilon} -> [dx, dgamma, dbeta]. */
+const batchNormTrainGrad: NativeKernel = (args, _original, native) => {
+  const { dy, x, mean, variance, gamma } = args.inputs as Record<string, tf.TensorInfo | undefined> as Record<string, tf.TensorInfo>;
+  const c = x.shape[x.shape.length - 1];
+  const bind = native.binding.batchNormTrainGrad;
+  const ok = bind && x.dtype === 'float32' && dy.dtype === 'float32' && tf.util.arraysEqual(dy.shape, x.shape) && x.shape.length >= 2 && c > 0 && size(x.shape) > 0;
+  if (!ok || mean == null || variance == null || ![mean, variance, gamma].every((t) => channelVector(t, c))) {
+    throw new Error(`${NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL}: float32 dy and x of one shape and per-channel mean, variance, gamma expected`);
+  }
+  const epsilon = (args.attrs as { epsilon: number }).epsilon;
+  const backend = args.backend as WasmHeapBackend;
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const dgamma = backend.makeOutput([c], 'float32');
+  const dbeta = backend.makeOutput([c], 'float32');
+  bind.call(native.binding, f32(backend, dy), f32(backend, x), f32(backend, mean), f32(backend, variance), gamma ? f32(backend, gamma) : null, epsilon, f32(backend, dx), f32(backend, dgamma), f32(backend, dbeta));
+  return [dx, dgamma, dbeta];
+};
+
 /** Name of the kernel NativeAdamOptimizer runs per variable when the native kernels are on (one pass, three outputs). */
 export const NATIVE_ADAM_KERNEL = 'AgekitNativeAdam';
 
@@ -554,6 +604,8 @@ const adamKernel: NativeKernel = (args, _original, native) => {
 const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   [NATIVE_RELU_GRAD_KERNEL]: reluGrad,
   [NATIVE_ADAM_KERNEL]: adamKernel,
+  [NATIVE_BATCH_NORM_TRAIN_KERNEL]: batchNormTrain,
+  [NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL]: batchNormTrainGrad,
   Conv2D: conv2d,
   FusedConv2D: fusedConv2d,
   Conv2DBackpropInput: conv2dBackpropInput,
@@ -567,7 +619,16 @@ const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   SplitV: splitV,
 };
 
-/** Names of the kernels the native set registers (all replace a wasm kernel but NATIVE_RELU_GRAD_KERNEL and NATIVE_ADAM_KERNEL, agekit's own). */
+/** The binding function each of agekit's own kernels needs (an older addon without it: the kernel is not registered). */
+const NEEDS: Readonly<Record<string, keyof Binding>> = {
+  [NATIVE_BATCH_NORM_TRAIN_KERNEL]: 'batchNormTrain',
+  [NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL]: 'batchNormTrainGrad',
+};
+
+/**
+ * Names of the kernels the native set registers (all replace a wasm kernel but NATIVE_RELU_GRAD_KERNEL,
+ * NATIVE_ADAM_KERNEL and the NATIVE_BATCH_NORM_TRAIN* kernels, agekit's own).
+ */
 export const NATIVE_KERNEL_NAMES: readonly string[] = Object.keys(NATIVE_KERNELS);
 
 /**
@@ -581,16 +642,18 @@ export function registerNativeKernels(kernels: NativeKernels, backendName = 'was
   if (!replacedOn.has(backendName)) {
     replacedOn.set(
       backendName,
-      Object.entries(NATIVE_KERNELS).map(([kernelName, kernel]) => {
-        const original = tf.getKernel(kernelName, backendName);
-        const kernelFunc = ((args: Args) => kernel(args, original, native)) as unknown as tf.KernelFunc;
-        return { kernelName, original, native: { kernelName, backendName, kernelFunc } };
-      }),
+      Object.entries(NATIVE_KERNELS)
+        .filter(([kernelName]) => NEEDS[kernelName] === undefined || typeof native.binding[NEEDS[kernelName]] === 'function')
+        .map(([kernelName, kernel]) => {
+          const original = tf.getKernel(kernelName, backendName);
+          const kernelFunc = ((args: Args) => kernel(args, original, native)) as unknown as tf.KernelFunc;
+          return { kernelName, original, native: { kernelName, backendName, kernelFunc } };
+        }),
     );
   }
   installReluGradient();
   setNativeKernelsEnabled(true, backendName);
-  return [...NATIVE_KERNEL_NAMES];
+  return (replacedOn.get(backendName) ?? []).map((r) => r.kernelName);
 }
 
 /** Switch the registered native kernels on or off (off restores the kernels they replaced; for A/B benchmarks). */
