@@ -9,3 +9,4 @@ export * from './lib/csv-text';
 export * from './lib/files';
 export * from './lib/config';
 export * from './lib/progress';
+export * from './lib/native-addon';

@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeAddon } from '@agekit/dataset';
 
 /**
  * The optional native training kernels (libs/model/native: C, N-API, oneDNN — the library PyTorch's CPU convolutions
@@ -110,23 +108,6 @@ interface Loaded extends NativeKernels {
   binding: Binding;
 }
 
-/** Where the addon may be: the env override, then native/build/Release next to this library or in libs/model of a workspace above. */
-function candidates(): string[] {
-  const explicit = process.env[NATIVE_KERNELS_PATH_ENV];
-  if (explicit) return [path.resolve(explicit)];
-  const list: string[] = [];
-  // from src/lib (sources), dist/libs/model/src/lib (built), node_modules/@agekit/model/src/lib or a bundled app's folder
-  let dir = __dirname;
-  for (let depth = 0; depth < 10; depth++) {
-    list.push(path.join(dir, 'native', 'build', 'Release', NATIVE_KERNELS_FILE));
-    list.push(path.join(dir, 'libs', 'model', 'native', 'build', 'Release', NATIVE_KERNELS_FILE));
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return list;
-}
-
 const KINDS: NativePrimitiveInfo['kind'][] = ['forward', 'backward-data', 'backward-weights'];
 
 function wrap(binding: Binding, file: string): Loaded {
@@ -195,22 +176,18 @@ function loadInternal(): Loaded | undefined {
   }
   if (tried) return loaded;
   tried = true;
-  const file = candidates().find((f) => existsSync(f));
-  const explicit = process.env[NATIVE_KERNELS_PATH_ENV];
-  if (!file) {
-    reason = explicit
-      ? `${path.resolve(explicit)} (from ${NATIVE_KERNELS_PATH_ENV}) not found`
-      : `${NATIVE_KERNELS_FILE} not found (build it with \`node tools/scripts/build-native.mjs model\`; needs libdnnl-dev; looked in native/build/Release next to @agekit/model and its parent folders)`;
-    return undefined;
-  }
-  try {
-    const binding = withWaitPolicy(() => createRequire(__filename)(file) as Binding);
-    if (binding.abi !== ABI) throw new Error(`ABI ${String(binding.abi)}, expected ${ABI} (rebuild it)`);
-    loaded = wrap(binding, file);
-    reason = undefined;
-  } catch (error) {
-    reason = `${file} failed to load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
-  }
+  const result = loadNativeAddon<Binding>({
+    file: NATIVE_KERNELS_FILE,
+    lib: 'model',
+    from: __dirname,
+    pathEnv: NATIVE_KERNELS_PATH_ENV,
+    disableEnv: NATIVE_KERNELS_DISABLE_ENV,
+    abi: ABI,
+    buildHint: 'node tools/scripts/build-native.mjs model; needs libdnnl-dev',
+    load: withWaitPolicy,
+  });
+  reason = result.reason;
+  if (result.binding) loaded = wrap(result.binding, result.file);
   return loaded;
 }
 
