@@ -91,6 +91,11 @@ void aq_scratch_free(aq_scratch *s) {
   memset(s, 0, sizeof *s);
 }
 
+size_t aq_scratch_bytes(const aq_scratch *s) {
+  return s->file_cap + s->pixels_cap + s->gray_cap + s->keys_cap * sizeof(uint32_t) + s->members_cap * sizeof(uint32_t) + s->thumb_tmp_cap * sizeof(double) +
+         s->band_cap * sizeof(double) + s->rows_cap * sizeof(uint8_t *) + s->xs.cap * (sizeof(int) + sizeof(double)) + s->ys.cap * (sizeof(int) + sizeof(double));
+}
+
 /* Grow *buf to hold count elements of size bytes; 0 on success. */
 static int grow(void **buf, size_t *cap, size_t count, size_t size) {
   if (*cap >= count) return 0;

@@ -83,6 +83,8 @@ typedef struct aq_scratch {
 } aq_scratch;
 
 void aq_scratch_free(aq_scratch *s);
+/* Bytes of heap the scratch holds (its buffers; the decompressor not counted). */
+size_t aq_scratch_bytes(const aq_scratch *s);
 
 /* Nanoseconds of thread CPU time per stage, summed. */
 typedef struct aq_timers {
