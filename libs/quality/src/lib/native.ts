@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
-import type { PixelImage } from '@agekit/dataset';
+import { loadNativeAddon, type PixelImage } from '@agekit/dataset';
 import type { ImageMetrics } from './metrics';
 
 /**
@@ -93,23 +90,6 @@ function cosTable(): Float64Array {
   const t = new Float64Array(8 * 32);
   for (let u = 0; u < 8; u++) for (let x = 0; x < 32; x++) t[u * 32 + x] = Math.cos(((2 * x + 1) * u * Math.PI) / (2 * 32));
   return t;
-}
-
-/** Where the addon may be: the env override, then native/build/Release next to this library or in libs/quality of a workspace above. */
-function candidates(): string[] {
-  const list: string[] = [];
-  const explicit = process.env[NATIVE_PATH_ENV];
-  if (explicit) return [path.resolve(explicit)];
-  // from src/lib (sources), dist/libs/quality/src/lib (built), node_modules/@agekit/quality/src/lib or a bundled app's folder
-  let dir = __dirname;
-  for (let depth = 0; depth < 10; depth++) {
-    list.push(path.join(dir, 'native', 'build', 'Release', NATIVE_ADDON_FILE));
-    list.push(path.join(dir, 'libs', 'quality', 'native', 'build', 'Release', NATIVE_ADDON_FILE));
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  return list;
 }
 
 /**
@@ -315,24 +295,17 @@ export function loadNativeQuality(): NativeQuality | undefined {
   }
   if (tried) return loaded;
   tried = true;
-  const file = candidates().find((f) => existsSync(f));
-  const explicit = process.env[NATIVE_PATH_ENV];
-  if (!file && explicit) {
-    reason = `${path.resolve(explicit)} (from ${NATIVE_PATH_ENV}) not found`;
-    return undefined;
-  }
-  if (!file) {
-    reason = `${NATIVE_ADDON_FILE} not found (build it with \`node tools/scripts/build-native.mjs\`; looked in native/build/Release next to @agekit/quality and its parent folders)`;
-    return undefined;
-  }
-  try {
-    const binding = createRequire(__filename)(file) as NativeBinding;
-    if (binding.abi !== ABI) throw new Error(`ABI ${String(binding.abi)}, expected ${ABI} (rebuild it)`);
-    loaded = wrap(binding, file);
-    reason = undefined;
-  } catch (error) {
-    reason = `${file} failed to load: ${error instanceof Error ? error.message : String(error)}`;
-  }
+  const result = loadNativeAddon<NativeBinding>({
+    file: NATIVE_ADDON_FILE,
+    lib: 'quality',
+    from: __dirname,
+    pathEnv: NATIVE_PATH_ENV,
+    disableEnv: NATIVE_DISABLE_ENV,
+    abi: ABI,
+    buildHint: 'node tools/scripts/build-native.mjs quality',
+  });
+  reason = result.reason;
+  if (result.binding) loaded = wrap(result.binding, result.file);
   return loaded;
 }
 
