@@ -71,6 +71,16 @@ void am_relu_grad(const float *dy, const float *x, float *dx, int64_t n) {
   }
 }
 
+/* y = (x - mean) * scale + bias per channel (the last axis): batch norm's output pass, inference and training */
+static void channel_affine(const float *x, const float *mean, const float *scale, const float *bias, float *y, int64_t rows, int64_t c) {
+#pragma omp parallel for schedule(static) if (rows * c >= (1 << 16))
+  for (int64_t r = 0; r < rows; r++) {
+    const float *px = x + r * c;
+    float *py = y + r * c;
+    for (int64_t k = 0; k < c; k++) py[k] = (px[k] - mean[k]) * scale[k] + bias[k];
+  }
+}
+
 void am_batch_norm(const float *x, const float *mean, const float *variance, const float *offset, const float *scale, float epsilon, float *y,
                    int64_t rows, int64_t c) {
   float *a = malloc((size_t)(c > 0 ? c : 1) * 2 * sizeof(float));
@@ -82,12 +92,7 @@ void am_batch_norm(const float *x, const float *mean, const float *variance, con
     a[k] = (scale ? scale[k] : 1.0f) * inv;
     b[k] = offset ? offset[k] : 0.0f;
   }
-#pragma omp parallel for schedule(static) if (rows * c >= (1 << 16))
-  for (int64_t r = 0; r < rows; r++) {
-    const float *px = x + r * c;
-    float *py = y + r * c;
-    for (int64_t k = 0; k < c; k++) py[k] = (px[k] - mean[k]) * a[k] + b[k];
-  }
+  channel_affine(x, mean, a, b, y, rows, c);
   free(a);
 }
 
@@ -269,12 +274,7 @@ int am_batch_norm_train(const float *x, const float *gamma, const float *beta, f
     scale[k] = (float)(g * inv);
     bias[k] = beta ? beta[k] : 0.0f;
   }
-#pragma omp parallel for schedule(static) if (rows * c >= (1 << 16))
-  for (int64_t r = 0; r < rows; r++) {
-    const float *px = x + r * c;
-    float *py = y + r * c;
-    for (int64_t k = 0; k < c; k++) py[k] = (px[k] - mean[k]) * scale[k] + bias[k];
-  }
+  channel_affine(x, mean, scale, bias, y, rows, c);
   free(s);
   free(shift);
   return 0;
