@@ -313,12 +313,17 @@ const fusedConv2d: NativeKernel = (args, original, native) => {
   return runConv(args, original, native, 'FusedConv2D', FORWARD, ok ? geom : undefined, flags, () => ({ a: x, b: filter, c: bias ?? undefined }), geom ? [geom[0], geom[7], geom[8], geom[6]] : []);
 };
 
+/** `dy` has the output shape [N, Ho, Wo, Co] of the convolution `geom` describes. */
+function outputFits(dy: tf.TensorInfo, geom: Int32Array): boolean {
+  return dy.shape.length === 4 && dy.shape[0] === geom[0] && dy.shape[1] === geom[7] && dy.shape[2] === geom[8] && dy.shape[3] === geom[6];
+}
+
 const conv2dBackpropInput: NativeKernel = (args, original, native) => {
   const { dy, filter } = args.inputs as Record<string, tf.TensorInfo>;
   const a = args.attrs as { strides: number | number[]; pad: Pad; dataFormat?: string; dimRoundingMode?: Rounding; inputShape: number[] };
   const ok = isNhwc(a.dataFormat) && dy.dtype === 'float32' && filter.dtype === 'float32';
   let geom = ok ? convGeometry(a.inputShape, filter.shape, a.strides, a.pad, a.dimRoundingMode) : undefined;
-  if (geom && (dy.shape.length !== 4 || dy.shape[0] !== geom[0] || dy.shape[1] !== geom[7] || dy.shape[2] !== geom[8] || dy.shape[3] !== geom[6])) geom = undefined;
+  if (geom && !outputFits(dy, geom)) geom = undefined;
   return runConv(args, original, native, 'Conv2DBackpropInput', BACKWARD_DATA, geom, 0, () => ({ a: dy, b: filter }), a.inputShape);
 };
 
@@ -327,7 +332,7 @@ const conv2dBackpropFilter: NativeKernel = (args, original, native) => {
   const a = args.attrs as { strides: number | number[]; pad: Pad; dataFormat?: string; dimRoundingMode?: Rounding; filterShape: number[] };
   const ok = isNhwc(a.dataFormat) && dy.dtype === 'float32' && x.dtype === 'float32';
   let geom = ok ? convGeometry(x.shape, a.filterShape, a.strides, a.pad, a.dimRoundingMode) : undefined;
-  if (geom && (dy.shape.length !== 4 || dy.shape[0] !== geom[0] || dy.shape[1] !== geom[7] || dy.shape[2] !== geom[8] || dy.shape[3] !== geom[6])) geom = undefined;
+  if (geom && !outputFits(dy, geom)) geom = undefined;
   return runConv(args, original, native, 'Conv2DBackpropFilter', BACKWARD_WEIGHTS, geom, 0, () => ({ a: x, b: dy }), a.filterShape);
 };
 
