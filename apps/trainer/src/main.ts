@@ -120,7 +120,8 @@ async function train(values: Record<string, string | boolean | undefined>, io: I
     `backend: ${backend.name} — ${backend.reason}${backend.composedKernels.length ? `; composed kernels: ${backend.composedKernels.join(', ')}` : ''}; ` +
       `${threads} training thread${threads === 1 ? '' : 's'}${threads > 1 ? ' (data parallel)' : ''}` +
       // the data-parallel pool splits the native kernels' OpenMP threads between the training threads
-      (backend.native && threads > 1 ? `, oneDNN on ${Math.max(1, Math.floor(backend.native.threads / threads))} thread(s) each` : ''),
+      (backend.native && threads > 1 ? `, oneDNN on ${Math.max(1, Math.floor(backend.native.threads / threads))} thread(s) each` : '') +
+      (backend.nativeUnavailable ? `; no native kernels: ${backend.nativeUnavailable}` : ''),
   );
 
   const ratios: SplitRatios = config.split;
