@@ -176,6 +176,28 @@ function windowTaps(g: { h: number; w: number; ho: number; wo: number; kh: numbe
 }
 
 /**
+ * What im2col and col2im share for a convolution of `inputShape` by `filterShape` giving `outShape`: the matrix sizes
+ * (M = N*Ho*Wo rows, K = kh*kw*Ci columns), the per-image strides of the cols matrix and of the input, and the taps.
+ */
+function im2colLayout(
+  inputShape: number[],
+  filterShape: [number, number, number, number],
+  outShape: number[],
+  strides: number | number[],
+  pad: Pad,
+  rounding: Rounding,
+): { m: number; k: number; ci: number; co: number; colsPerImage: number; pixelsPerImage: number; taps: { col: Int32Array; pixel: Int32Array } } {
+  const [sh, sw] = pair(strides);
+  const [kh, kw, ci, co] = filterShape;
+  const { padInfo } = convPadding(inputShape, filterShape, [sh, sw], pad, rounding, false);
+  const [n, h, w] = inputShape;
+  const [, ho, wo] = outShape;
+  const k = kh * kw * ci;
+  const taps = windowTaps({ h, w, ho, wo, kh, kw, sh, sw, top: padInfo.top, left: padInfo.left, ci });
+  return { m: n * ho * wo, k, ci, co, colsPerImage: ho * wo * k, pixelsPerImage: h * w * ci, taps };
+}
+
+/**
  * Gradient of conv2d with respect to its input as a matrix product and a scatter-add: cols = dy[M, Co] W^T[Co, kh*kw*Ci]
  * (M = N*Ho*Wo; the small filter is the matrix product's packed operand), then each row of cols is added into its
  * receptive field (col2im, a JavaScript loop). No zero-dilation, so strided convolutions cost what stride 1 does.
@@ -188,20 +210,14 @@ export function conv2dInputGradientCol2im(
   pad: Pad,
   rounding?: Rounding,
 ): tf.Tensor4D {
-  const [sh, sw] = pair(strides);
-  const [kh, kw, ci, co] = filter.shape;
-  const { padInfo } = convPadding(inputShape, filter.shape, [sh, sw], pad, rounding, false);
-  const [n, h, w] = inputShape;
-  const [, ho, wo] = dy.shape;
-  const k = kh * kw * ci;
-  const colsTensor = tf.tidy(() => tf.matMul(dy.reshape([n * ho * wo, co]) as tf.Tensor2D, filter.reshape([k, co]).transpose() as tf.Tensor2D));
+  const { m, k, ci, co, colsPerImage, pixelsPerImage, taps } = im2colLayout(inputShape, filter.shape, dy.shape, strides, pad, rounding);
+  const colsTensor = tf.tidy(() => tf.matMul(dy.reshape([m, co]) as tf.Tensor2D, filter.reshape([k, co]).transpose() as tf.Tensor2D));
   const cols = colsTensor.dataSync() as Float32Array;
   colsTensor.dispose();
-  const dx = new Float32Array(n * h * w * ci);
-  const taps = windowTaps({ h, w, ho, wo, kh, kw, sh, sw, top: padInfo.top, left: padInfo.left, ci });
-  for (let b = 0; b < n; b++) {
-    const colBase = b * ho * wo * k;
-    const pixelBase = b * h * w * ci;
+  const dx = new Float32Array(inputShape[0] * pixelsPerImage);
+  for (let b = 0; b < inputShape[0]; b++) {
+    const colBase = b * colsPerImage;
+    const pixelBase = b * pixelsPerImage;
     for (let t = 0; t < taps.col.length; t++) {
       const src = colBase + taps.col[t];
       const dst = pixelBase + taps.pixel[t];
@@ -224,18 +240,12 @@ export function conv2dFilterGradientIm2col(
   pad: Pad,
   rounding?: Rounding,
 ): tf.Tensor4D {
-  const [sh, sw] = pair(strides);
-  const [kh, kw, ci, co] = filterShape;
-  const { padInfo } = convPadding(x.shape, filterShape, [sh, sw], pad, rounding, false);
-  const [n, h, w] = x.shape;
-  const [, ho, wo] = dy.shape;
-  const k = kh * kw * ci;
+  const { m, k, ci, co, colsPerImage, pixelsPerImage, taps } = im2colLayout(x.shape, filterShape, dy.shape, strides, pad, rounding);
   const xv = x.dataSync() as Float32Array;
-  const cols = new Float32Array(n * ho * wo * k); // zero where the window hangs over the padding
-  const taps = windowTaps({ h, w, ho, wo, kh, kw, sh, sw, top: padInfo.top, left: padInfo.left, ci });
-  for (let b = 0; b < n; b++) {
-    const colBase = b * ho * wo * k;
-    const pixelBase = b * h * w * ci;
+  const cols = new Float32Array(m * k); // zero where the window hangs over the padding
+  for (let b = 0; b < x.shape[0]; b++) {
+    const colBase = b * colsPerImage;
+    const pixelBase = b * pixelsPerImage;
     for (let t = 0; t < taps.col.length; t++) {
       const src = pixelBase + taps.pixel[t];
       const dst = colBase + taps.col[t];
@@ -243,8 +253,8 @@ export function conv2dFilterGradientIm2col(
     }
   }
   return tf.tidy(() => {
-    const colsTensor = tf.tensor2d(cols, [n * ho * wo, k]);
-    const dwT = tf.matMul(dy.reshape([n * ho * wo, co]).transpose() as tf.Tensor2D, colsTensor); // [Co, K]
+    const colsTensor = tf.tensor2d(cols, [m, k]);
+    const dwT = tf.matMul(dy.reshape([m, co]).transpose() as tf.Tensor2D, colsTensor); // [Co, K]
     return dwT.transpose().reshape(filterShape) as tf.Tensor4D;
   });
 }
