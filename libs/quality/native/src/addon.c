@@ -261,15 +261,7 @@ static napi_value measure_files(napi_env env, napi_callback_info cbinfo) {
     }
     b->pending++;
   }
-  if (b->pending == 0) {
-    napi_value message, error;
-    napi_create_string_utf8(env, "agekit_quality: could not queue any work", NAPI_AUTO_LENGTH, &message);
-    napi_create_error(env, NULL, message, &error);
-    napi_reject_deferred(env, b->deferred, error);
-    free_batch(env, b);
-    return promise;
-  }
-  int queued = 0;
+  int queued = 0; /* stays 0 too when no work could be created */
   for (int k = 0; k < threads; k++) {
     if (!b->parts[k].work) continue;
     if (napi_queue_async_work(env, b->parts[k].work) == napi_ok) {
