@@ -111,15 +111,27 @@ static int geom_of(napi_env env, napi_value v, int32_t *geom, size_t count, cons
   return 0;
 }
 
+/* The (kind, geom, flags) arguments convPrepare and convRun start with; -1 with a pending exception when invalid. */
+static int conv_args(napi_env env, const napi_value *argv, int32_t *kind, int32_t *geom, int32_t *flags) {
+  if (napi_get_value_int32(env, argv[0], kind) != napi_ok) {
+    napi_throw_type_error(env, NULL, "kind: expected a number");
+    return -1;
+  }
+  if (geom_of(env, argv[1], geom, AM_GEOM, "geom") != 0) return -1;
+  if (napi_get_value_int32(env, argv[2], flags) != napi_ok) {
+    napi_throw_type_error(env, NULL, "flags: expected a number");
+    return -1;
+  }
+  return 0;
+}
+
 static napi_value conv_prepare(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 3) THROW(env, "convPrepare(kind, geom, flags)");
   int32_t kind, flags, geom[AM_GEOM];
-  CHECK(env, napi_get_value_int32(env, argv[0], &kind));
-  if (geom_of(env, argv[1], geom, AM_GEOM, "geom") != 0) return NULL;
-  CHECK(env, napi_get_value_int32(env, argv[2], &flags));
+  if (conv_args(env, argv, &kind, geom, &flags) != 0) return NULL;
   am_state *s = state_of(env);
   if (!s) THROW(env, "agekit_model: no state for this thread");
   char err[256] = "";
@@ -138,9 +150,7 @@ static napi_value conv_run(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 7) THROW(env, "convRun(kind, geom, flags, a, b, c, d)");
   int32_t kind, flags, geom[AM_GEOM];
-  CHECK(env, napi_get_value_int32(env, argv[0], &kind));
-  if (geom_of(env, argv[1], geom, AM_GEOM, "geom") != 0) return NULL;
-  CHECK(env, napi_get_value_int32(env, argv[2], &flags));
+  if (conv_args(env, argv, &kind, geom, &flags) != 0) return NULL;
   if (kind < AM_FORWARD || kind > AM_BACKWARD_WEIGHTS) THROW(env, "convRun: unknown kind %d", kind);
   if (kind != AM_FORWARD) flags = 0;
   size_t want[4];
