@@ -3,7 +3,9 @@
  * Runs one pipeline stage on the dataset named by configs/pipeline.json (Nx calls this from the
  * `pipeline` project's targets; see configs/project.json). Writes the demo dataset first when the
  * configured dataset is the embedded demo and is absent.
- * Usage: tsx tools/pipeline/stage.ts <explore|process|visualize|resample|train|export|summary>
+ * Usage: tsx tools/pipeline/stage.ts <explore|process|visualize|resample|train|export|prepare>
+ * `prepare` only writes the demo dataset when it is absent: run before `nx run` (tools/demo.sh), so the dataset
+ * fingerprint Nx hashes is taken of the images the stages will read (else a second run misses the cache).
  */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -29,14 +31,14 @@ const STAGES: Record<string, StageArgs> = {
   // verified on the untouched test split: onnxruntime vs tfjs (<= 1e-4), onnx.checker, and the C++ example vs onnxruntime
   export: (_cfg, out) => ({
     app: 'exporter',
-    args: ['export', '--model', path.join(out, 'models', 'pipeline'), '--out', path.join(out, 'dist', 'bundle'), '--data', path.join(out, 'resampled_dataset', 'test'), '--cpp'],
+    args: ['export', '--model', path.join(out, 'models', 'pipeline'), '--out', path.join(out, 'dist', 'bundle'), '--data', path.join(out, 'resampled_dataset', 'test'), '--cpp', '--force'],
   }),
 };
 
 async function main(): Promise<number> {
   const stage = process.argv[2];
-  if (!stage || !(stage in STAGES)) {
-    process.stderr.write(`usage: stage.ts <${Object.keys(STAGES).join('|')}>\n`);
+  if (!stage || !(stage in STAGES || stage === 'prepare')) {
+    process.stderr.write(`usage: stage.ts <${[...Object.keys(STAGES), 'prepare'].join('|')}>\n`);
     return 2;
   }
   const cfg = await readPipelineConfig(workspace);
@@ -49,6 +51,7 @@ async function main(): Promise<number> {
     process.stderr.write(`pipeline: writing the synthetic demo dataset to ${cfg.demo.folder} (${cfg.demo.count} faces, seed ${cfg.demo.seed})\n`);
     await generateSynthDataset({ out: data, ...cfg.demo });
   }
+  if (stage === 'prepare') return 0;
   const { app, args } = STAGES[stage](cfg, cfg.out);
   process.stderr.write(`pipeline: ${app} ${args.join(' ')}\n`);
   const result = spawnSync(process.execPath, [tsx, path.join(workspace, 'apps', app, 'src', 'main.ts'), ...args], {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, DatasetError } from '@agekit/dataset';
+import { ConfigError, DatasetError, OutputPathError } from '@agekit/dataset';
 import { COMMANDS } from './commands';
 import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
 import { Terminal } from './lib/terminal';
@@ -55,11 +55,16 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
       terminal.error(error.message);
       return EXIT.usage;
     }
+    if (error instanceof OutputPathError) {
+      terminal.error(error.message);
+      return EXIT.usage;
+    }
     if (error instanceof DatasetError) {
       terminal.error(error.message);
       return EXIT.failed;
     }
-    terminal.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // one line; the stack only when asked for (AGEKIT_DEBUG=1), for a bug report
+    terminal.error(error instanceof Error ? (process.env['AGEKIT_DEBUG'] === '1' ? (error.stack ?? error.message) : error.message) : String(error));
     return EXIT.failed;
   }
 }

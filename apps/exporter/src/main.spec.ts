@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel, defaultNormalization, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
@@ -90,12 +90,63 @@ describe('agekit-exporter', () => {
     expect(io.lines.join('\n')).toContain('model.onnx: missing');
   });
 
-  it('lists images deterministically and evenly spread', () => {
-    const all = listImages(faces, 1000);
+  it('never deletes what is at --out, --model or --data; writes a bundle only once verified', async () => {
+    const model = join(work, 'model');
+    const tree = (dir: string): string[] => (readdirSync(dir, { recursive: true }) as string[]).sort();
+    const exportTo = async (out: string, ...more: string[]): Promise<{ code: number; text: string }> => {
+      const io = capture();
+      const code = await runExporter(['export', '--model', model, '--out', out, '--data', faces, '--min-images', '20', ...more], io);
+      return { code, text: io.lines.join('\n') };
+    };
+    const mine = join(work, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'thesis.txt'), 'years of work');
+    const file = join(work, 'a-file');
+    writeFileSync(file, 'user data');
+    const modelBefore = tree(model);
+    const facesBefore = tree(faces);
+    for (const [out, why] of [
+      [mine, /is not empty and is not a bundle/],
+      [file, /exists and is not a folder/],
+      [model, /is inside the input/],
+      [join(model, 'bundle'), /is inside the input/],
+      [faces, /is inside the input/],
+      [work, /holds the input/],
+    ] as const) {
+      const r = await exportTo(out);
+      expect([out, r.code]).toEqual([out, 2]);
+      expect(r.text).toMatch(why);
+      expect(r.text).not.toMatch(/^\s+at /m);
+    }
+    expect(readFileSync(join(mine, 'thesis.txt'), 'utf8')).toBe('years of work');
+    expect(readFileSync(file, 'utf8')).toBe('user data');
+    expect(tree(model)).toEqual(modelBefore);
+    expect(tree(faces)).toEqual(facesBefore);
+
+    // a previous bundle is replaced only with --force; a failed export leaves it as it was and no temporary behind
+    const out = join(work, 'replace', 'bundle');
+    expect((await exportTo(out)).code).toBe(0);
+    const first = readFileSync(join(out, 'model.onnx'));
+    const again = await exportTo(out);
+    expect(again.code).toBe(2);
+    expect(again.text).toMatch(/holds a bundle already: pass --force/);
+    const failed = await exportTo(out, '--force', '--min-images', '1000');
+    expect(failed.code).toBe(1);
+    expect(failed.text).toMatch(/nothing written/);
+    expect(readFileSync(join(out, 'model.onnx')).equals(first)).toBe(true);
+    const missingData = capture();
+    expect(await runExporter(['export', '--model', model, '--out', join(work, 'never'), '--data', join(work, 'nonexistent')], missingData)).toBe(1);
+    expect(existsSync(join(work, 'never'))).toBe(false);
+    expect((await exportTo(out, '--force')).code).toBe(0);
+    expect(readdirSync(join(work, 'replace'))).toEqual(['bundle']);
+  }, 120_000);
+
+  it('lists images deterministically and evenly spread', async () => {
+    const all = await listImages(faces, 1000);
     expect(all.length).toBe(20);
-    const some = listImages(faces, 8);
+    const some = await listImages(faces, 8);
     expect(some).toHaveLength(8);
-    expect(some).toEqual(listImages(faces, 8));
+    expect(some).toEqual(await listImages(faces, 8));
     expect(some[0]).toBe(all[0]);
   });
 });

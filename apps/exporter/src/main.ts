@@ -1,23 +1,29 @@
 #!/usr/bin/env node
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { initBackend, loadModel, type BackendChoice } from '@agekit/model';
-import { describeAgekitModel, readBundle, verifyBundle, writeBundle, type Bundle, type BundleVerification, type InputLayout } from '@agekit/onnx';
+import { listImageFiles, OutputPathError, StageOutputs } from '@agekit/dataset';
+import { BUNDLE_ENTRIES, describeAgekitModel, isBundleFolder, readBundle, verifyBundle, writeBundle, type Bundle, type BundleVerification, type InputLayout } from '@agekit/onnx';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 class UsageError extends Error {}
 
+/** An input named on the command line that is missing: exit 1 with its one-line message. */
+class InputError extends Error {}
+
 const USAGE = `agekit-exporter: tfjs age model -> verified ONNX bundle for C++ (OpenCV dnn / ONNX Runtime)
 
 usage:
-  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--no-verify] [verify flags]
+  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--force] [--no-verify] [verify flags]
   agekit-exporter verify --bundle DIR --data DIR [--model DIR] [verify flags]
 
 export   convert the model saved by 'agekit-trainer train' (model.json + weights.bin + agekit-model.json) and write
          model.onnx, preprocess.json, labels.json, bundle.json, README.md and cpp/ (main.cpp, CMakeLists.txt) to --out;
-         then verify it (unless --no-verify).
+         then verify it (unless --no-verify). The bundle is written to a temporary folder beside --out and moved there
+         only once verified. --out must be new, empty, or (with --force) a previous bundle; it may not be inside --model
+         or --data, nor hold them.
 verify   re-run the verification of a bundle: onnxruntime vs the tfjs model (--model, default: the bundle's source model)
          on the images under --data, and onnx.checker (python3-onnx) when present.
 
@@ -40,6 +46,7 @@ const OPTIONS = {
   data: { type: 'string' },
   layout: { type: 'string' },
   'no-verify': { type: 'boolean' },
+  force: { type: 'boolean' },
   images: { type: 'string' },
   'min-images': { type: 'string' },
   tolerance: { type: 'string' },
@@ -75,21 +82,14 @@ function required(flags: Flags, name: 'model' | 'out' | 'bundle' | 'data'): stri
   return value;
 }
 
-const IMAGE_EXTENSIONS = /\.(jpe?g|png|webp)$/i;
+const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
-/** Image files under `root`, sorted, at most `limit`, evenly spread (deterministic). */
-export function listImages(root: string, limit: number): string[] {
-  let stat;
-  try {
-    stat = statSync(root);
-  } catch {
-    throw new Error(`${root}: no such directory`);
-  }
-  if (!stat.isDirectory()) throw new Error(`${root}: not a directory`);
-  const files = (readdirSync(root, { recursive: true }) as string[])
-    .filter((f) => IMAGE_EXTENSIONS.test(f))
-    .sort()
-    .map((f) => join(root, f));
+/** Image files under `root` (never leaving it, links looped back skipped), sorted, at most `limit`, evenly spread. */
+export async function listImages(root: string, limit: number): Promise<string[]> {
+  if (!existsSync(root)) throw new InputError(`${root}: no such folder`);
+  const { files } = await listImageFiles(root, { extensions: IMAGE_EXTENSIONS, maxDepth: Infinity }).catch((error: Error) => {
+    throw new InputError(`${root}: ${error.message}`);
+  });
   if (files.length <= limit) return files;
   return Array.from({ length: limit }, (_, i) => files[Math.floor((i * files.length) / limit)]);
 }
@@ -106,7 +106,7 @@ function progress(io: ExporterIo, label: string): (done: number, total: number) 
 }
 
 async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, io: ExporterIo): Promise<BundleVerification> {
-  const images = listImages(required(flags, 'data'), positiveNumber(flags, 'images', 256, true));
+  const images = await listImages(resolve(required(flags, 'data')), positiveNumber(flags, 'images', 256, true));
   const backend = (flags.backend ?? 'cpu') as BackendChoice;
   if (!['cpu', 'wasm', 'auto'].includes(backend)) throw new UsageError(`--backend must be cpu, wasm or auto (got '${backend}')`);
   const info = await initBackend({ backend });
@@ -137,28 +137,49 @@ function summary(report: BundleVerification | undefined): Record<string, unknown
 }
 
 async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
-  const modelDir = required(flags, 'model');
-  const out = required(flags, 'out');
+  const modelDir = resolve(required(flags, 'model'));
+  const out = resolve(required(flags, 'out'));
   const layout = (flags.layout ?? 'NCHW').toUpperCase();
   if (layout !== 'NCHW' && layout !== 'NHWC') throw new UsageError(`--layout must be NCHW or NHWC (got '${flags.layout}')`);
   if (!flags['no-verify'] && !flags.data) throw new UsageError('--data is required to verify the export (or pass --no-verify)');
-  await initBackend({ backend: (flags.backend ?? 'cpu') as BackendChoice });
-  const { model, metadata } = await loadModel(modelDir);
-  const { bundle, converted } = writeBundle({ model, description: describeAgekitModel(metadata), out, inputLayout: layout as InputLayout, sourceModel: modelDir });
-  model.dispose();
-  const ops = Object.entries(converted.opCounts)
-    .map(([op, n]) => `${op} x${n}`)
-    .join(', ');
-  io.err(`wrote ${bundle.dir}: ${metadata.architecture} (${metadata.task.kind}), ONNX opset ${converted.opset}, ${ops}`);
-  if (converted.foldedBatchNorms.length) io.err(`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`);
-  if (converted.removedLayers.length) io.err(`removed (identity at inference): ${converted.removedLayers.join(', ')}`);
-  let report: BundleVerification | undefined;
-  if (flags['no-verify']) io.err('warning: --no-verify: the bundle was NOT verified');
-  else report = await runVerification(flags, bundle, modelDir, io);
-  const ok = !report || report.passed;
-  if (flags.json) io.out(JSON.stringify({ command: 'export', bundle: bundle.dir, ok, verification: summary(report) }));
-  else io.out(ok ? `export ok: ${bundle.dir}` : `export written to ${bundle.dir} but verification FAILED`);
-  return ok ? EXIT.ok : EXIT.failed;
+  const data = flags.data ? resolve(flags.data) : undefined;
+  if (data && !existsSync(data)) throw new InputError(`${data}: no such folder (--data)`);
+  // the bundle is written to a temporary folder and renamed into place only once verified; an existing --out is
+  // replaced only when it is a previous bundle and --force is given, so a user's folder is never emptied
+  const outputs = await StageOutputs.begin({
+    inputs: [modelDir, data],
+    folders: [
+      {
+        path: out,
+        replaceable: (existing) => Boolean(flags.force) && isBundleFolder(existing),
+        refusal: isBundleFolder(out)
+          ? 'holds a bundle already: pass --force to replace it'
+          : `is not empty and is not a bundle (only ${BUNDLE_ENTRIES.join(', ')}): refusing to replace it`,
+      },
+    ],
+  });
+  try {
+    await initBackend({ backend: (flags.backend ?? 'cpu') as BackendChoice });
+    const { model, metadata } = await loadModel(modelDir);
+    const { bundle, converted } = writeBundle({ model, description: describeAgekitModel(metadata), out: outputs.path(out), inputLayout: layout as InputLayout, sourceModel: modelDir });
+    model.dispose();
+    const ops = Object.entries(converted.opCounts)
+      .map(([op, n]) => `${op} x${n}`)
+      .join(', ');
+    io.err(`converted ${metadata.architecture} (${metadata.task.kind}): ONNX opset ${converted.opset}, ${ops}`);
+    if (converted.foldedBatchNorms.length) io.err(`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`);
+    if (converted.removedLayers.length) io.err(`removed (identity at inference): ${converted.removedLayers.join(', ')}`);
+    let report: BundleVerification | undefined;
+    if (flags['no-verify']) io.err('warning: --no-verify: the bundle was NOT verified');
+    else report = await runVerification(flags, bundle, modelDir, io);
+    const ok = !report || report.passed;
+    if (ok) await outputs.commit();
+    if (flags.json) io.out(JSON.stringify({ command: 'export', bundle: out, ok, verification: summary(report) }));
+    else io.out(ok ? `export ok: ${out}` : `export FAILED verification: nothing written to ${out}`);
+    return ok ? EXIT.ok : EXIT.failed;
+  } finally {
+    await outputs.abort(); // nothing once committed; else the unverified bundle goes and --out stays as it was
+  }
 }
 
 async function verifyCommand(flags: Flags, io: ExporterIo): Promise<number> {
@@ -192,7 +213,7 @@ export async function runExporter(argv: string[], io: ExporterIo = defaultIo): P
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     return command === 'export' ? await exportCommand(flags, io) : await verifyCommand(flags, io);
   } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (error instanceof UsageError || error instanceof OutputPathError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`error: ${(error as Error).message}\n\n${USAGE}`);
       return EXIT.usage;
     }

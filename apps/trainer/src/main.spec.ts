@@ -21,7 +21,7 @@ describe('agekit-trainer', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('exits 2 on usage errors and 1 on a bad config, naming the field', async () => {
+  it('exits 2 on usage errors and on a bad config (as every agekit app does), naming the field', async () => {
     expect(await main([], capture())).toBe(2);
     expect(await main(['bogus'], capture())).toBe(2);
     expect(await main(['train'], capture())).toBe(2);
@@ -29,7 +29,7 @@ describe('agekit-trainer', () => {
     const bad = path.join(dir, 'bad.json');
     await fs.writeFile(bad, JSON.stringify({ architecture: 'resnet' }));
     const io = capture();
-    expect(await main(['train', '--config', bad], io)).toBe(1);
+    expect(await main(['train', '--config', bad], io)).toBe(2);
     expect(io.errors.join('\n')).toMatch(/bad\.json.*architecture/s);
   });
 

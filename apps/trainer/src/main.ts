@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, loadConfig, OutputPathError, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
 import {
   countParameters,
   evaluateModel,
@@ -25,6 +25,7 @@ import {
 import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
 import { resolveSplits, type SplitName } from './data';
+import { beginRunFolder } from './run-folder';
 import { runTransferCommand } from './transfer';
 import { fmt, progressPrinter } from './format';
 
@@ -124,67 +125,73 @@ async function train(values: Record<string, string | boolean | undefined>, io: I
       (backend.nativeUnavailable ? `; no native kernels: ${backend.nativeUnavailable}` : ''),
   );
 
-  const ratios: SplitRatios = config.split;
-  const splits = await resolveSplits(dataDir, seed, ratios);
-  for (const p of splits.problems.slice(0, 10)) io.err(`warning: ${p.path}: ${p.reason}`);
-  io.err(`data: ${dataDir} (${splits.source === 'folders' ? 'split folders' : `split here, seed ${seed}`}): train ${splits.train.length}, val ${splits.val.length}, test ${splits.test.length}`);
-  const task = resolveTask(config.task, splits.train.flatMap((r) => (r.age === undefined ? [] : [r.age])));
-  const channels = config.input.grayscale ? 1 : 3;
-  const size = config.input.size;
-  const cacheDir = path.resolve(cwd, config.cacheDir ?? path.join(outDir, 'cache'));
-  const prepare = (name: SplitName): ReturnType<typeof prepareSplit> =>
-    prepareSplit(splits[name], task, { size, channels, cacheDir, name, onProgress: progressPrinter(io, `decode ${name}`) });
-  const trainSet = await prepare('train');
-  const valSet = await prepare('val');
-  for (const [name, s] of [['train', trainSet], ['val', valSet]] as const) {
-    io.err(`${name}: ${s.ids.length} images${s.fromCache ? ' (cache)' : ''}, ${s.outsideTask.length} outside the task, ${s.failed.length} failed to decode`);
-    for (const f of s.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
-  }
+  const { outputs, staging } = await beginRunFolder(outDir, [dataDir, configFile], values.resume === true);
+  try {
+    const ratios: SplitRatios = config.split;
+    const splits = await resolveSplits(dataDir, seed, ratios);
+    for (const p of splits.problems.slice(0, 10)) io.err(`warning: ${p.path}: ${p.reason}`);
+    io.err(`data: ${dataDir} (${splits.source === 'folders' ? 'split folders' : `split here, seed ${seed}`}): train ${splits.train.length}, val ${splits.val.length}, test ${splits.test.length}`);
+    const task = resolveTask(config.task, splits.train.flatMap((r) => (r.age === undefined ? [] : [r.age])));
+    const channels = config.input.grayscale ? 1 : 3;
+    const size = config.input.size;
+    const cacheDir = config.cacheDir ? path.resolve(cwd, config.cacheDir) : path.join(staging, 'cache');
+    const prepare = (name: SplitName): ReturnType<typeof prepareSplit> =>
+      prepareSplit(splits[name], task, { size, channels, cacheDir, name, onProgress: progressPrinter(io, `decode ${name}`) });
+    const trainSet = await prepare('train');
+    const valSet = await prepare('val');
+    for (const [name, s] of [['train', trainSet], ['val', valSet]] as const) {
+      io.err(`${name}: ${s.ids.length} images${s.fromCache ? ' (cache)' : ''}, ${s.outsideTask.length} outside the task, ${s.failed.length} failed to decode`);
+      for (const f of s.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
+    }
 
-  const result = await trainModel({
-    architecture: config.architecture,
-    task,
-    size,
-    channels,
-    train: trainSet.data,
-    val: valSet.data,
-    epochs,
-    batchSize: config.training.batchSize,
-    learningRate: config.training.learningRate,
-    schedule: config.training.schedule,
-    l2: config.training.l2,
-    dropout: config.training.dropout,
-    classWeights: config.training.classWeights,
-    regressionLoss: config.training.regressionLoss,
-    earlyStoppingPatience: config.training.earlyStoppingPatience,
-    monitor: config.training.monitor,
-    flip: config.training.flip,
-    workers,
-    seed,
-    checkpointDir: path.join(outDir, 'checkpoints'),
-    resume: values.resume === true,
-    backend: backend.name,
-    gitCommit: gitCommit(cwd),
-    onBatch: progressPrinter(io, 'train'),
-    onEpoch: (r) =>
-      io.err(
-        `epoch ${r.epoch}/${epochs}: lr ${r.learningRate.toExponential(2)} train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)} | ${r.imagesPerSecond.toFixed(1)} img/s${r.best ? ' *best' : ''}`,
-      ),
-  });
-  const architectureParams = countParameters(result.model);
-  result.metadata.training = { ...result.metadata.training, data: dataDir, splitSource: splits.source, split: ratios, config: configFile };
-  await saveModel(result.model, outDir, result.metadata);
-  await writeFileAtomic(path.join(outDir, 'history.json'), JSON.stringify({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history }, null, 2) + '\n');
-  const plots = await writePlots(outDir, result.history, result.validation, task.labels).catch((error: unknown) => {
-    io.err(`warning: plots not written: ${error instanceof Error ? error.message : String(error)}`);
-    return [] as string[];
-  });
-  io.out(`model: ${config.architecture}, ${architectureParams.toLocaleString('en-US')} parameters, task ${task.kind}${task.labels.length ? ` (${task.labels.length} classes)` : ''}, ${size}px ${channels === 3 ? 'RGB' : 'grayscale'}`);
-  io.out(`best epoch ${result.bestEpoch} by validation ${result.monitor}${result.stoppedEarly ? ' (stopped early)' : ''}${result.resumedFromEpoch ? `, resumed after epoch ${result.resumedFromEpoch}` : ''}`);
-  printEvaluation(io, 'validation', result.validation, task.labels);
-  io.out(`saved: ${outDir} (model.json, weights.bin, agekit-model.json, history.json${plots.length ? ', plots/' : ''})`);
-  if (values.json) io.out(JSON.stringify({ out: outDir, backend: backend.name, parameters: architectureParams, bestEpoch: result.bestEpoch, validation: summary(result.validation) }));
-  return EXIT.ok;
+    const result = await trainModel({
+      architecture: config.architecture,
+      task,
+      size,
+      channels,
+      train: trainSet.data,
+      val: valSet.data,
+      epochs,
+      batchSize: config.training.batchSize,
+      learningRate: config.training.learningRate,
+      schedule: config.training.schedule,
+      l2: config.training.l2,
+      dropout: config.training.dropout,
+      classWeights: config.training.classWeights,
+      regressionLoss: config.training.regressionLoss,
+      earlyStoppingPatience: config.training.earlyStoppingPatience,
+      monitor: config.training.monitor,
+      flip: config.training.flip,
+      workers,
+      seed,
+      checkpointDir: path.join(staging, 'checkpoints'),
+      resume: values.resume === true,
+      backend: backend.name,
+      gitCommit: gitCommit(cwd),
+      onBatch: progressPrinter(io, 'train'),
+      onEpoch: (r) =>
+        io.err(
+          `epoch ${r.epoch}/${epochs}: lr ${r.learningRate.toExponential(2)} train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)} | ${r.imagesPerSecond.toFixed(1)} img/s${r.best ? ' *best' : ''}`,
+        ),
+    });
+    const architectureParams = countParameters(result.model);
+    result.metadata.training = { ...result.metadata.training, data: dataDir, splitSource: splits.source, split: ratios, config: configFile };
+    await saveModel(result.model, staging, result.metadata);
+    await writeFileAtomic(path.join(staging, 'history.json'), JSON.stringify({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history }, null, 2) + '\n');
+    const plots = await writePlots(staging, result.history, result.validation, task.labels).catch((error: unknown) => {
+      io.err(`warning: plots not written: ${error instanceof Error ? error.message : String(error)}`);
+      return [] as string[];
+    });
+    await outputs.commit();
+    io.out(`model: ${config.architecture}, ${architectureParams.toLocaleString('en-US')} parameters, task ${task.kind}${task.labels.length ? ` (${task.labels.length} classes)` : ''}, ${size}px ${channels === 3 ? 'RGB' : 'grayscale'}`);
+    io.out(`best epoch ${result.bestEpoch} by validation ${result.monitor}${result.stoppedEarly ? ' (stopped early)' : ''}${result.resumedFromEpoch ? `, resumed after epoch ${result.resumedFromEpoch}` : ''}`);
+    printEvaluation(io, 'validation', result.validation, task.labels);
+    io.out(`saved: ${outDir} (model.json, weights.bin, agekit-model.json, history.json${plots.length ? ', plots/' : ''})`);
+    if (values.json) io.out(JSON.stringify({ out: outDir, backend: backend.name, parameters: architectureParams, bestEpoch: result.bestEpoch, validation: summary(result.validation) }));
+    return EXIT.ok;
+  } finally {
+    await outputs.abort(); // nothing once committed; a failed run leaves the previous model as it was
+  }
 }
 
 async function evaluate(values: Record<string, string | boolean | undefined>, io: Io, cwd: string): Promise<number> {
@@ -267,9 +274,10 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       io.err(USAGE);
       return EXIT.usage;
     }
-    if (error instanceof ConfigError) {
+    // the same codes as the other apps: a bad config or output path is a usage error
+    if (error instanceof ConfigError || error instanceof OutputPathError) {
       io.err(`error: ${error.message}`);
-      return EXIT.failed;
+      return EXIT.usage;
     }
     io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failed;

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, createRng, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, createRng, OutputPathError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
 import {
   BACKBONES,
   backboneInfo,
@@ -53,6 +53,7 @@ import type { Io } from './main';
 import { resolveSplits, type SplitName } from './data';
 import { scheduleSchema, splitSchema } from './config';
 import { fmt, progressPrinter } from './format';
+import { beginRunFolder } from './run-folder';
 
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 class UsageError extends Error {}
@@ -246,168 +247,174 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
   const seed = integerFlag(values, 'seed') ?? config.seed;
   const epochs = integerFlag(values, 'epochs') ?? config.training.epochs;
   const fineTune = { ...config.fineTune, from: (fineTuneFlag as FineTuneFrom | 'none' | undefined) ?? config.fineTune.from, epochs: integerFlag(values, 'fine-tune-epochs') ?? config.fineTune.epochs };
-  const cacheDir = path.resolve(cwd, config.cacheDir ?? path.join(outDir, 'cache'));
-  const backend = await initBackend({ backend: backendFlag(values) ?? config.backend });
-  io.err(`backend: ${backend.name} — ${backend.reason}`);
+  const { outputs, staging } = await beginRunFolder(outDir, [dataDir, configFile], false);
+  try {
+    const cacheDir = config.cacheDir ? path.resolve(cwd, config.cacheDir) : path.join(staging, 'cache');
+    const backend = await initBackend({ backend: backendFlag(values) ?? config.backend });
+    io.err(`backend: ${backend.name} — ${backend.reason}`);
 
-  const ratios: SplitRatios = config.split;
-  const splits = await resolveSplits(dataDir, seed, ratios);
-  for (const p of splits.problems.slice(0, 10)) io.err(`warning: ${p.path}: ${p.reason}`);
-  io.err(`data: ${dataDir} (${splits.source === 'folders' ? 'split folders' : `split here, seed ${seed}`}): train ${splits.train.length}, val ${splits.val.length}`);
+    const ratios: SplitRatios = config.split;
+    const splits = await resolveSplits(dataDir, seed, ratios);
+    for (const p of splits.problems.slice(0, 10)) io.err(`warning: ${p.path}: ${p.reason}`);
+    io.err(`data: ${dataDir} (${splits.source === 'folders' ? 'split folders' : `split here, seed ${seed}`}): train ${splits.train.length}, val ${splits.val.length}`);
 
-  const info = backboneInfo(config.backbone);
-  const backbone = await loadFaceApiXception();
-  const backboneId = `${config.backbone}@face-api-1.7.15`;
-  const featuresOf = async (name: SplitName): Promise<{ records: DatasetRecord[]; features: FeatureSet; images: ImageSet }> => {
-    const records = splits[name].filter((r) => r.age !== undefined || r.ageGroup !== undefined);
-    const byId = new Map(records.map((r) => [r.id, r]));
-    const images = await loadImageSet(
-      records.map((r) => ({ id: r.id, file: r.file })),
-      { size: info.size, channels: info.channels, cacheDir, name, onProgress: progressPrinter(io, `decode ${name}`) },
-    );
-    for (const f of images.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
-    const started = performance.now();
-    const features = await cachedFeatures(backbone, images, {
-      backboneId,
-      normalization: info.normalization,
-      cacheDir,
-      name,
-      onProgress: progressPrinter(io, `features ${name}`),
-    });
-    io.err(`${name}: ${images.ids.length} images${images.fromCache ? ' (decode cache)' : ''}, ${images.failed.length} failed; features ${features.fromCache ? 'from cache' : `computed in ${formatDuration((performance.now() - started) / 1000)}`}`);
-    return { records: images.ids.map((id) => byId.get(id) as DatasetRecord), features, images };
-  };
-  const train = await featuresOf('train');
-  const val = await featuresOf('val');
-
-  // fine-tuning: activations of the frozen part, computed once (and cached) for every task
-  const cut = fineTune.from === 'none' ? undefined : fineTuneCutLayer(fineTune.from);
-  type Activations = { train: FeatureSet; trainMirrored?: FeatureSet; val: FeatureSet };
-  let activations: Activations | undefined;
-  const activationsFor = async (cutLayer: string): Promise<Activations> => {
-    if (activations) return activations;
-    const trunk = trunkModel(backbone, cutLayer);
-    const of = async (images: ImageSet, name: string, mirror: boolean): Promise<FeatureSet> => {
+    const info = backboneInfo(config.backbone);
+    const backbone = await loadFaceApiXception();
+    const backboneId = `${config.backbone}@face-api-1.7.15`;
+    const featuresOf = async (name: SplitName): Promise<{ records: DatasetRecord[]; features: FeatureSet; images: ImageSet }> => {
+      const records = splits[name].filter((r) => r.age !== undefined || r.ageGroup !== undefined);
+      const byId = new Map(records.map((r) => [r.id, r]));
+      const images = await loadImageSet(
+        records.map((r) => ({ id: r.id, file: r.file })),
+        { size: info.size, channels: info.channels, cacheDir, name, onProgress: progressPrinter(io, `decode ${name}`) },
+      );
+      for (const f of images.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
       const started = performance.now();
-      const set = await cachedFeatures(trunk, images, { backboneId: `${backboneId}#${cutLayer}`, normalization: info.normalization, cacheDir, name: `${name}-activations`, mirror, onProgress: progressPrinter(io, `activations ${name}${mirror ? ' (mirrored)' : ''}`) });
-      io.err(`${name}${mirror ? ' mirrored' : ''}: activations [${set.shape}] ${set.fromCache ? 'from cache' : `computed in ${formatDuration((performance.now() - started) / 1000)}`}`);
-      return set;
+      const features = await cachedFeatures(backbone, images, {
+        backboneId,
+        normalization: info.normalization,
+        cacheDir,
+        name,
+        onProgress: progressPrinter(io, `features ${name}`),
+      });
+      io.err(`${name}: ${images.ids.length} images${images.fromCache ? ' (decode cache)' : ''}, ${images.failed.length} failed; features ${features.fromCache ? 'from cache' : `computed in ${formatDuration((performance.now() - started) / 1000)}`}`);
+      return { records: images.ids.map((id) => byId.get(id) as DatasetRecord), features, images };
     };
-    activations = { train: await of(train.images, 'train', false), trainMirrored: fineTune.flip ? await of(train.images, 'train', true) : undefined, val: await of(val.images, 'val', false) };
-    return activations;
-  };
-  // fine-tuning changes the backbone's layers in place: every task starts from the pretrained weights
-  const pretrained = cut ? backbone.getWeights().map((w) => w.clone()) : [];
+    const train = await featuresOf('train');
+    const val = await featuresOf('val');
 
-  const results: Record<string, unknown>[] = [];
-  for (const { name, task: spec } of config.tasks) {
-    const task = resolveTask(spec, train.records.flatMap((r) => (r.age === undefined ? [] : [r.age])));
-    const trainSet = labelled(train.features, train.records, task);
-    const valSet = labelled(val.features, val.records, task);
-    io.err(`task ${name} (${task.kind}${task.labels.length ? `, ${task.labels.length} classes` : ''}): train ${trainSet.features.count}, val ${valSet.features.count}`);
-    const result = await trainHead({
-      task,
-      train: trainSet,
-      val: valSet,
-      head: config.head,
-      epochs,
-      batchSize: config.training.batchSize,
-      learningRate: config.training.learningRate,
-      schedule: config.training.schedule,
-      l2: config.training.l2,
-      classWeights: config.training.classWeights,
-      regressionLoss: config.training.regressionLoss,
-      earlyStoppingPatience: config.training.earlyStoppingPatience,
-      monitor: config.training.monitor,
-      seed,
-      onEpoch: (r) =>
-        io.err(`  ${name} epoch ${r.epoch}/${epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`),
-    });
-    let fineTuned: Record<string, unknown> | undefined;
-    let final = result;
-    if (cut) {
-      const act = await activationsFor(cut);
-      const headWeights = result.head.getWeights().map((w) => w.clone());
-      const ftModel = buildFineTuneModel(backbone, result.head, cut);
-      const trainable = fineTunedBackboneParameters(ftModel, result.head);
-      io.err(`task ${name}: fine-tuning ${fineTune.from} (${trainable.toLocaleString('en-US')} backbone parameters) + head, lr ${fineTune.learningRate}${fineTune.flip ? ', mirrored activations' : ''}`);
-      const tuned = await trainHead({
+    // fine-tuning: activations of the frozen part, computed once (and cached) for every task
+    const cut = fineTune.from === 'none' ? undefined : fineTuneCutLayer(fineTune.from);
+    type Activations = { train: FeatureSet; trainMirrored?: FeatureSet; val: FeatureSet };
+    let activations: Activations | undefined;
+    const activationsFor = async (cutLayer: string): Promise<Activations> => {
+      if (activations) return activations;
+      const trunk = trunkModel(backbone, cutLayer);
+      const of = async (images: ImageSet, name: string, mirror: boolean): Promise<FeatureSet> => {
+        const started = performance.now();
+        const set = await cachedFeatures(trunk, images, { backboneId: `${backboneId}#${cutLayer}`, normalization: info.normalization, cacheDir, name: `${name}-activations`, mirror, onProgress: progressPrinter(io, `activations ${name}${mirror ? ' (mirrored)' : ''}`) });
+        io.err(`${name}${mirror ? ' mirrored' : ''}: activations [${set.shape}] ${set.fromCache ? 'from cache' : `computed in ${formatDuration((performance.now() - started) / 1000)}`}`);
+        return set;
+      };
+      activations = { train: await of(train.images, 'train', false), trainMirrored: fineTune.flip ? await of(train.images, 'train', true) : undefined, val: await of(val.images, 'val', false) };
+      return activations;
+    };
+    // fine-tuning changes the backbone's layers in place: every task starts from the pretrained weights
+    const pretrained = cut ? backbone.getWeights().map((w) => w.clone()) : [];
+
+    const results: Record<string, unknown>[] = [];
+    for (const { name, task: spec } of config.tasks) {
+      const task = resolveTask(spec, train.records.flatMap((r) => (r.age === undefined ? [] : [r.age])));
+      const trainSet = labelled(train.features, train.records, task);
+      const valSet = labelled(val.features, val.records, task);
+      io.err(`task ${name} (${task.kind}${task.labels.length ? `, ${task.labels.length} classes` : ''}): train ${trainSet.features.count}, val ${valSet.features.count}`);
+      const result = await trainHead({
         task,
-        model: ftModel,
-        train: labelled(act.train, train.records, task, act.trainMirrored),
-        val: labelled(act.val, val.records, task),
-        epochs: fineTune.epochs,
-        batchSize: fineTune.batchSize,
-        learningRate: fineTune.learningRate,
-        schedule: { kind: 'cosine' },
+        train: trainSet,
+        val: valSet,
+        head: config.head,
+        epochs,
+        batchSize: config.training.batchSize,
+        learningRate: config.training.learningRate,
+        schedule: config.training.schedule,
         l2: config.training.l2,
         classWeights: config.training.classWeights,
         regressionLoss: config.training.regressionLoss,
-        earlyStoppingPatience: fineTune.earlyStoppingPatience,
-        monitor: result.monitor,
+        earlyStoppingPatience: config.training.earlyStoppingPatience,
+        monitor: config.training.monitor,
         seed,
         onEpoch: (r) =>
-          io.err(`  ${name} fine-tune epoch ${r.epoch}/${fineTune.epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`),
+          io.err(`  ${name} epoch ${r.epoch}/${epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`),
       });
-      const before = monitoredScore(result.validation, result.monitor);
-      const after = monitoredScore(tuned.validation, result.monitor);
-      const improved = improvesOn(result.monitor, after, before);
-      if (improved) {
-        final = { ...tuned, head: result.head };
-      } else {
-        result.head.setWeights(headWeights);
-        backbone.setWeights(pretrained);
+      let fineTuned: Record<string, unknown> | undefined;
+      let final = result;
+      if (cut) {
+        const act = await activationsFor(cut);
+        const headWeights = result.head.getWeights().map((w) => w.clone());
+        const ftModel = buildFineTuneModel(backbone, result.head, cut);
+        const trainable = fineTunedBackboneParameters(ftModel, result.head);
+        io.err(`task ${name}: fine-tuning ${fineTune.from} (${trainable.toLocaleString('en-US')} backbone parameters) + head, lr ${fineTune.learningRate}${fineTune.flip ? ', mirrored activations' : ''}`);
+        const tuned = await trainHead({
+          task,
+          model: ftModel,
+          train: labelled(act.train, train.records, task, act.trainMirrored),
+          val: labelled(act.val, val.records, task),
+          epochs: fineTune.epochs,
+          batchSize: fineTune.batchSize,
+          learningRate: fineTune.learningRate,
+          schedule: { kind: 'cosine' },
+          l2: config.training.l2,
+          classWeights: config.training.classWeights,
+          regressionLoss: config.training.regressionLoss,
+          earlyStoppingPatience: fineTune.earlyStoppingPatience,
+          monitor: result.monitor,
+          seed,
+          onEpoch: (r) =>
+            io.err(`  ${name} fine-tune epoch ${r.epoch}/${fineTune.epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`),
+        });
+        const before = monitoredScore(result.validation, result.monitor);
+        const after = monitoredScore(tuned.validation, result.monitor);
+        const improved = improvesOn(result.monitor, after, before);
+        if (improved) {
+          final = { ...tuned, head: result.head };
+        } else {
+          result.head.setWeights(headWeights);
+          backbone.setWeights(pretrained);
+        }
+        headWeights.forEach((w) => w.dispose());
+        io.err(
+          `task ${name}: fine-tuning ${improved ? 'kept' : 'dropped (no gain)'}: val ${result.monitor} ${fmt(before)} -> ${fmt(after)}, MAE ${fmt(result.validation.mae)} -> ${fmt(tuned.validation.mae)} in ${formatDuration(tuned.seconds)}`,
+        );
+        fineTuned = { kept: improved, trainableBackboneParameters: trainable, ...fineTune, bestEpoch: tuned.bestEpoch, stoppedEarly: tuned.stoppedEarly, seconds: tuned.seconds, headOnly: { [result.monitor]: before, mae: result.validation.mae }, fineTuned: { [result.monitor]: after, mae: tuned.validation.mae } };
       }
-      headWeights.forEach((w) => w.dispose());
-      io.err(
-        `task ${name}: fine-tuning ${improved ? 'kept' : 'dropped (no gain)'}: val ${result.monitor} ${fmt(before)} -> ${fmt(after)}, MAE ${fmt(result.validation.mae)} -> ${fmt(tuned.validation.mae)} in ${formatDuration(tuned.seconds)}`,
+      const model = composeTransferModel(backbone, result.head, task, config.head);
+      if (cut) backbone.setWeights(pretrained);
+      const parameters = model.countParams();
+      const e = final.validation;
+      const metadata = transferMetadata({
+        backbone: config.backbone,
+        task,
+        parameters,
+        backend: backend.name,
+        metrics: { loss: e.loss, auc: Number.isFinite(e.auc) ? e.auc : null, accuracy: Number.isFinite(e.accuracy) ? e.accuracy : null, mae: e.mae, cs5: e.cs5 },
+        training: {
+          data: dataDir,
+          config: configFile,
+          backbone: backboneId,
+          head: config.head,
+          ...config.training,
+          epochs,
+          seed,
+          bestEpoch: result.bestEpoch,
+          stoppedEarly: result.stoppedEarly,
+          headSeconds: result.seconds,
+          trainImages: trainSet.features.count,
+          valImages: valSet.features.count,
+          fineTune: fineTuned ?? { from: 'none' },
+        },
+      });
+      const dir = path.join(staging, name);
+      await saveModel(model, dir, metadata);
+      await writeFileAtomic(
+        path.join(dir, 'history.json'),
+        JSON.stringify({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history, ...(final !== result || fineTuned ? { fineTune: fineTuned, fineTuneHistory: final !== result ? final.history : undefined } : {}) }, null, 2) + '\n',
       );
-      fineTuned = { kept: improved, trainableBackboneParameters: trainable, ...fineTune, bestEpoch: tuned.bestEpoch, stoppedEarly: tuned.stoppedEarly, seconds: tuned.seconds, headOnly: { [result.monitor]: before, mae: result.validation.mae }, fineTuned: { [result.monitor]: after, mae: tuned.validation.mae } };
+      io.out(
+        `${name}: ${parameters.toLocaleString('en-US')} parameters (backbone ${backbone.countParams().toLocaleString('en-US')} + head ${result.head.countParams().toLocaleString('en-US')}); best epoch ${result.bestEpoch}/${result.history.length} by ${result.monitor}; head trained in ${result.seconds.toFixed(1)} s${fineTuned ? `; fine-tuning ${fineTuned.kept ? `kept (${final.seconds.toFixed(1)} s)` : 'dropped'}` : ''}`,
+      );
+      io.out(`  validation: n=${e.count} MAE=${fmt(e.mae)} CS(5)=${fmt(e.cs5)} accuracy=${fmt(e.accuracy)} macroAUC=${fmt(e.auc)}`);
+      io.out(`  MAE by age band: ${e.bands.filter((b) => b.count > 0).map((b) => `${b.band}: ${fmt(b.mae, 2)} (n=${b.count})`).join(', ')}`);
+      io.out(`  saved: ${path.join(outDir, name)}`);
+      results.push({ name, out: path.join(outDir, name), parameters, bestEpoch: result.bestEpoch, headSeconds: result.seconds, fineTune: fineTuned, validation: { count: e.count, mae: e.mae, cs5: e.cs5, accuracy: e.accuracy, auc: e.auc } });
+      model.dispose();
+      result.head.dispose();
     }
-    const model = composeTransferModel(backbone, result.head, task, config.head);
-    if (cut) backbone.setWeights(pretrained);
-    const parameters = model.countParams();
-    const e = final.validation;
-    const metadata = transferMetadata({
-      backbone: config.backbone,
-      task,
-      parameters,
-      backend: backend.name,
-      metrics: { loss: e.loss, auc: Number.isFinite(e.auc) ? e.auc : null, accuracy: Number.isFinite(e.accuracy) ? e.accuracy : null, mae: e.mae, cs5: e.cs5 },
-      training: {
-        data: dataDir,
-        config: configFile,
-        backbone: backboneId,
-        head: config.head,
-        ...config.training,
-        epochs,
-        seed,
-        bestEpoch: result.bestEpoch,
-        stoppedEarly: result.stoppedEarly,
-        headSeconds: result.seconds,
-        trainImages: trainSet.features.count,
-        valImages: valSet.features.count,
-        fineTune: fineTuned ?? { from: 'none' },
-      },
-    });
-    const dir = path.join(outDir, name);
-    await saveModel(model, dir, metadata);
-    await writeFileAtomic(
-      path.join(dir, 'history.json'),
-      JSON.stringify({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history, ...(final !== result || fineTuned ? { fineTune: fineTuned, fineTuneHistory: final !== result ? final.history : undefined } : {}) }, null, 2) + '\n',
-    );
-    io.out(
-      `${name}: ${parameters.toLocaleString('en-US')} parameters (backbone ${backbone.countParams().toLocaleString('en-US')} + head ${result.head.countParams().toLocaleString('en-US')}); best epoch ${result.bestEpoch}/${result.history.length} by ${result.monitor}; head trained in ${result.seconds.toFixed(1)} s${fineTuned ? `; fine-tuning ${fineTuned.kept ? `kept (${final.seconds.toFixed(1)} s)` : 'dropped'}` : ''}`,
-    );
-    io.out(`  validation: n=${e.count} MAE=${fmt(e.mae)} CS(5)=${fmt(e.cs5)} accuracy=${fmt(e.accuracy)} macroAUC=${fmt(e.auc)}`);
-    io.out(`  MAE by age band: ${e.bands.filter((b) => b.count > 0).map((b) => `${b.band}: ${fmt(b.mae, 2)} (n=${b.count})`).join(', ')}`);
-    io.out(`  saved: ${dir}`);
-    results.push({ name, out: dir, parameters, bestEpoch: result.bestEpoch, headSeconds: result.seconds, fineTune: fineTuned, validation: { count: e.count, mae: e.mae, cs5: e.cs5, accuracy: e.accuracy, auc: e.auc } });
-    model.dispose();
-    result.head.dispose();
+    await outputs.commit();
+    if (values.json) io.out(JSON.stringify({ out: outDir, backend: backend.name, results }));
+    return EXIT.ok;
+  } finally {
+    await outputs.abort(); // nothing once committed; a failed run leaves the previous models as they were
   }
-  if (values.json) io.out(JSON.stringify({ out: outDir, backend: backend.name, results }));
-  return EXIT.ok;
 }
 
 interface PeerRow {
@@ -539,7 +546,7 @@ export async function runTransferCommand(command: 'transfer' | 'peers', args: st
       io.err(`usage:\n${TRANSFER_USAGE}`);
       return EXIT.usage;
     }
-    io.err(`error: ${error instanceof ConfigError ? error.message : describeError(error)}`);
-    return EXIT.failed;
+    io.err(`error: ${describeError(error)}`);
+    return error instanceof ConfigError || error instanceof OutputPathError ? EXIT.usage : EXIT.failed;
   }
 }

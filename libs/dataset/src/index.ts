@@ -10,3 +10,14 @@ export * from './lib/files';
 export * from './lib/config';
 export * from './lib/progress';
 export * from './lib/native-addon';
+export {
+  checkInsideRoot,
+  datasetProblem,
+  listImageFiles,
+  realFolder,
+  type DatasetProblem,
+  type DatasetProblemCode,
+  type ImageListing,
+  type ListImagesOptions,
+} from './lib/paths';
+export { OutputPathError, removeStaleTemporaries, staleTemporaries, StageOutputs, type StageFolder, type StageOutputPlan } from './lib/stage-output';

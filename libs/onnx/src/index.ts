@@ -34,6 +34,8 @@ export {
 export {
   writeBundle,
   readBundle,
+  isBundleFolder,
+  BUNDLE_ENTRIES,
   verifyBundle,
   compareCppWithOnnx,
   describeLabels,

@@ -108,6 +108,10 @@ export const command: CliCommand = {
     }
     printSummary(ctx, summary);
     ctx.term.result(summary);
+    if (summary.read === 0) {
+      ctx.term.error(`explore: no image could be read (${summary.failed} failed, ${summary.problems.length} entries skipped)`);
+      return EXIT.failed;
+    }
     const bad = summary.failed + summary.problems.length;
     if (bad > 0 && ctx.values['strict']) {
       ctx.term.error(`--strict: ${summary.failed} image(s) could not be read and ${summary.problems.length} dataset entr${summary.problems.length === 1 ? 'y was' : 'ies were'} skipped`);

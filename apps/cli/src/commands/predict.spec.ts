@@ -115,10 +115,11 @@ describe('agekit predict', () => {
     expect(await runCli(['predict', '--bundle', bundle], cap.term)).toBe(2);
   });
 
-  it('a missing path is reported and the other images are still predicted', async () => {
+  it('a missing path is reported, the other images are still predicted, and the exit code says it failed', async () => {
     const cap = captureTerminal(true);
     const one = path.join(data, 'red.webp');
-    expect(await runCli(['predict', path.join(tmp, 'missing.jpg'), one, '--bundle', bundle, '--no-detect', '--json'], cap.term)).toBe(0);
+    // the other image is still predicted, but a path named on the command line is missing: the run failed
+    expect(await runCli(['predict', path.join(tmp, 'missing.jpg'), one, '--bundle', bundle, '--no-detect', '--json'], cap.term)).toBe(1);
     const summary = JSON.parse(cap.stdout()) as PredictSummary;
     expect(summary.results.map((r) => (r.ok ? 'ok' : r.error.message))).toEqual([expect.stringMatching(/missing\.jpg/), 'ok']);
     expect(summary.results[0].ok === false && summary.results[0].error.message).toMatch(/missing\.jpg/);

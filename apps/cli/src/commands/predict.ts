@@ -96,6 +96,15 @@ export const command: CliCommand = {
       ctx.term.error(`--strict: ${summary.failed} image${summary.failed === 1 ? '' : 's'} could not be read`);
       return EXIT.failed;
     }
+    // a path named on the command line that does not exist, or no image read at all: the run failed
+    if (missing.some((m) => args.includes(m.file))) {
+      ctx.term.error(`${missing.filter((m) => args.includes(m.file)).map((m) => m.file).join(', ')}: no such file or folder`);
+      return EXIT.failed;
+    }
+    if (summary.images > 0 && summary.failed === summary.images) {
+      ctx.term.error(`no image could be read (${summary.failed} failed)`);
+      return EXIT.failed;
+    }
     return EXIT.ok;
   },
 };

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { isInside, loadConfig, readCsv, readDataset, validateConfig, DatasetError, type Schema } from '@agekit/dataset';
+import { loadConfig, readCsv, readDataset, validateConfig, DatasetError, StageOutputs, type Schema } from '@agekit/dataset';
 import { enhanceConfigSchema, resolveCandidates, FIXABLE_FLAGS, type EnhanceConfig } from '@agekit/enhance';
 import { DEFAULT_THRESHOLDS, qualityConfigSchema, type QualityConfig, type QualityThresholds } from '@agekit/quality';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand } from '../lib/command';
@@ -70,64 +70,65 @@ flags:
     const dataRoot = path.resolve(cwd, dataFlag);
     const outRoot = path.resolve(cwd, stringFlag(ctx, 'out') ?? '.');
     const processedDir = path.join(outRoot, 'processed_dataset');
-    const csvDir = path.join(outRoot, 'csv');
-    for (const target of [processedDir, csvDir]) {
-      if (isInside(target, dataRoot)) throw new UsageError(`refusing to write ${target} inside the input folder ${dataRoot}: choose another --out`);
-    }
-    if (isInside(dataRoot, processedDir)) throw new UsageError(`the input folder ${dataRoot} is inside the output ${processedDir}: choose another --out`);
+    const processingCsv = path.join(outRoot, 'csv', 'processing.csv');
     const concurrency = numberFlag(ctx, 'concurrency') ?? config.concurrency;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
     const threadsWanted = numberFlag(ctx, 'threads') ?? config.threads;
     if (!Number.isInteger(threadsWanted) || threadsWanted < 0) throw new UsageError('--threads must be an integer >= 0');
     const threads = threadsWanted === 0 ? os.availableParallelism() : threadsWanted;
 
-    const metadataFile = path.resolve(cwd, stringFlag(ctx, 'metadata') ?? path.join(csvDir, 'metadata.csv'));
-    if (!existsSync(metadataFile)) throw new DatasetError(metadataFile, 'no metadata CSV: run `agekit explore` first (or pass --metadata)');
-    const metadata = new Map<string, Record<string, string>>();
-    for (const row of await readCsv(metadataFile)) {
-      if (row['id']) metadata.set(row['id'], Object.fromEntries(METADATA_COLUMNS.map((c) => [c, row[c] ?? ''])));
-    }
-
+    // the dataset first: a missing --data is that, not a missing metadata file
     const dataset = await readDataset(dataRoot);
-    for (const problem of dataset.problems) term.warn(`${problem.path}: ${problem.reason}`);
-    const missing = dataset.records.filter((r) => !metadata.has(r.id)).length;
-    if (missing > 0) term.warn(`${missing} images have no row in ${metadataFile}: they are measured here`);
-    term.info(`process: ${dataset.records.length} images (${dataset.layout}) from ${dataRoot} -> ${processedDir}`);
-
-    const start = performance.now();
-    const { rows, threads: used } = await processJob(
-      {
-        records: dataset.records,
-        metadata: [...metadata],
-        processedDir,
-        thresholds,
-        candidates: resolveCandidates(config.candidates, thresholds.minSide),
-        beamWidth: config.beamWidth,
-        jpegQuality: config.jpegQuality,
-        maxPixels,
-        concurrency,
-      },
-      threads,
-      term.progress('process'),
-    );
-    if (used < threads) term.warn(`ran on 1 thread: worker threads need the TypeScript sources (npx tsx apps/cli/src/main.ts)`);
-    const seconds = (performance.now() - start) / 1000;
-    if (dataset.layout === 'labels-csv') {
-      const written = new Set(rows.filter((r) => r.status !== 'error').map((r) => r.id));
-      await writeProcessedLabels(path.join(dataRoot, 'labels.csv'), dataRoot, processedDir, written);
-    }
-    const processingCsv = path.join(csvDir, 'processing.csv');
-    await writeProcessingCsv(processingCsv, rows);
+    const metadataFile = path.resolve(cwd, stringFlag(ctx, 'metadata') ?? path.join(outRoot, 'csv', 'metadata.csv'));
+    const plan = { inputs: [dataRoot, metadataFile], folders: [processedDir], files: [processingCsv] };
+    await StageOutputs.check(plan);
+    if (!existsSync(metadataFile)) throw new DatasetError(metadataFile, 'no metadata CSV: run `agekit explore` first (or pass --metadata)');
+    const { rows, used, seconds } = await StageOutputs.write(plan, async (outputs) => {
+      const metadata = new Map<string, Record<string, string>>();
+      for (const row of await readCsv(metadataFile)) {
+        if (row['id']) metadata.set(row['id'], Object.fromEntries(METADATA_COLUMNS.map((c) => [c, row[c] ?? ''])));
+      }
+      for (const problem of dataset.problems) term.warn(`${problem.path}: ${problem.reason}`);
+      const missing = dataset.records.filter((r) => !metadata.has(r.id)).length;
+      if (missing > 0) term.warn(`${missing} images have no row in ${metadataFile}: they are measured here`);
+      term.info(`process: ${dataset.records.length} images (${dataset.layout}) from ${dataRoot} -> ${processedDir}`);
+      const start = performance.now();
+      const job = await processJob(
+        {
+          records: dataset.records,
+          metadata: [...metadata],
+          processedDir: outputs.path(processedDir),
+          thresholds,
+          candidates: resolveCandidates(config.candidates, thresholds.minSide),
+          beamWidth: config.beamWidth,
+          jpegQuality: config.jpegQuality,
+          maxPixels,
+          concurrency,
+        },
+        threads,
+        term.progress('process'),
+      );
+      if (job.threads < threads) term.warn(`ran on 1 thread: worker threads need the TypeScript sources (npx tsx apps/cli/src/main.ts)`);
+      if (dataset.layout === 'labels-csv') {
+        const written = new Set(job.rows.filter((r) => r.status !== 'error').map((r) => r.id));
+        await writeProcessedLabels(path.join(dataRoot, 'labels.csv'), dataRoot, outputs.path(processedDir), written);
+      }
+      await writeProcessingCsv(outputs.path(processingCsv), job.rows);
+      return { rows: job.rows, used: job.threads, seconds: (performance.now() - start) / 1000 };
+    });
     const summary = summarize(rows, seconds);
     for (const r of rows) if (r.status === 'error' && !r.skipped) term.warn(`${r.id}: ${r.error}`);
     for (const line of formatSummary(summary)) term.info(line);
     term.info(`wrote ${processingCsv}`);
     term.result({ processedDir, processingCsv, threads: used, ...summary });
-    const failed = rows.some((r) => r.status === 'error' && !r.skipped);
     if (ctx.values['strict'] && summary.errors > 0) {
       term.error(`--strict: ${summary.errors} images could not be processed`);
       return EXIT.failed;
     }
-    return failed && summary.errors === summary.images ? EXIT.failed : EXIT.ok;
+    if (summary.errors === summary.images) {
+      term.error(`no image could be processed (${summary.errors} errors)`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
   },
 };

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { CsvWriter, DatasetError, describeError, formatDuration, isInside, loadConfig, readDataset, validateConfig, writeFileAtomic } from '@agekit/dataset';
+import { CsvWriter, DatasetError, DEFAULT_MAX_PIXELS, describeError, formatDuration, loadConfig, readDataset, StageOutputs, validateConfig, writeFileAtomic } from '@agekit/dataset';
+import { DEFAULT_THRESHOLDS } from '@agekit/quality';
 import {
   compactAges,
   DistributionError,
@@ -14,12 +15,15 @@ import {
 } from '@agekit/resample';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
 import { resampleConfigSchema, type ResampleConfig } from '../resample/config';
-import { classifier, readMetadata, strategyFor, targetFromFlag } from '../resample/inputs';
+import { classifier, GroupUnion, readMetadata, readProcessingExclusions, screenImages, strategyFor, targetFromFlag } from '../resample/inputs';
 
 export const RESAMPLING_CSV_COLUMNS = ['output', 'split', 'source', 'group', 'transform', 'seed', 'age', 'label', 'error'] as const;
 
 const usage = `[--input DIR] [--metadata FILE] [--target T] [--total N] [--min-age A] [--max-age B] [--bin-width W]
 
+Every input image is measured first (explore's engine): byte-identical and near-duplicate images are grouped
+so they land in one split, and images that cannot be read, that process could not handle (csv/processing.csv
+next to processed_dataset/), or whose shorter side is below the config's minSide (default 32) are left out.
 Split the dataset (train/val/test, grouped by source, stratified by age), rebalance the TRAINING
 split only to a target age distribution (seeded down-sampling, seeded augmentation with sharp),
 copy val/test unchanged. Writes <out>/resampled_dataset/{train,val,test}/<age>/..., 
@@ -28,7 +32,7 @@ copy val/test unchanged. Writes <out>/resampled_dataset/{train,val,test}/<age>/.
 
 flags:
   --input DIR        dataset to resample (default: <out>/processed_dataset if it exists, else --data)
-  --metadata FILE    csv/metadata.csv from 'agekit explore': skip images with an error, group duplicates
+  --metadata FILE    csv/metadata.csv from 'agekit explore': also skip its error rows and join its groups
   --target T         uniform | a distribution .json/.csv | all | not-majority | not-minority | minority | majority
   --direction D      over | under, for the strategy targets (default over)
   --total N          training-split size after resampling (default: its size before)
@@ -104,155 +108,185 @@ async function run(ctx: CommandContext): Promise<number> {
   const resampledDir = path.join(out, 'resampled_dataset');
   const csvFile = path.join(out, 'csv', 'resampling.csv');
   const chartFile = path.join(out, 'visualizations', 'resample', 'target_vs_achieved.png');
-  for (const target of [resampledDir, csvFile, chartFile]) {
-    if (isInside(target, input)) {
-      throw new UsageError(`refusing to write ${target}: it is inside the input folder ${input} (raw inputs are never modified); choose another --out`);
-    }
-  }
-  if (isInside(input, resampledDir)) throw new UsageError(`the input ${input} is inside ${resampledDir}, which this command replaces; choose another --out`);
-
   const strategy = await strategyFor(target, ages, targetBase);
   const metadataFile = stringFlag(ctx, 'metadata');
-  const metadata = metadataFile ? await readMetadata(path.resolve(ctx.cwd, metadataFile)) : undefined;
-  const dataset = await readDataset(input, metadata ? { groupOf: (r) => metadata.groupOf.get(r.id) ?? r.id } : {});
+  // process's outcomes, when the input is its output: failed images and those too small before processing
+  const processingFile = input === processed && existsSync(path.join(out, 'csv', 'processing.csv')) ? path.join(out, 'csv', 'processing.csv') : undefined;
+
+  const dataset = await readDataset(input);
   for (const p of dataset.problems.slice(0, 5)) ctx.term.warn(`${p.path}: ${p.reason}`);
   if (dataset.problems.length > 5) ctx.term.warn(`... and ${dataset.problems.length - 5} more problems in ${input}`);
-  const skipped = metadata ? dataset.records.filter((r) => metadata.failed.has(r.id)) : [];
-  const records = metadata ? dataset.records.filter((r) => !metadata.failed.has(r.id)) : dataset.records;
-  const { classOf } = classifier(ages, strategy.kind === 'distribution');
+  const outputs = await StageOutputs.begin({ inputs: [input, metadataFile, processingFile], folders: [resampledDir], files: [csvFile, chartFile] });
+  try {
+    return await resampleInto(outputs, input);
+  } finally {
+    await outputs.abort(); // nothing once committed; else the temporaries go and the previous outputs stay
+  }
 
-  ctx.term.info(`input: ${input} (${dataset.layout}, ${dataset.records.length} images${skipped.length ? `, ${skipped.length} skipped: error in ${metadataFile}` : ''})`);
-  ctx.term.info(`config: ${configFile ?? 'built-in defaults'}; seed ${seed}; ages ${ages.min}-${ages.max}${ages.binWidth > 1 ? ` in bins of ${ages.binWidth}` : ''}`);
+  // the rest writes only into the stage's temporaries (outputs.path), committed together at the end
+  async function resampleInto(outputs: StageOutputs, input: string): Promise<number> {
+    const groups = new GroupUnion();
+    for (const r of dataset.records) if (r.group !== r.id) groups.union(r.id, `group:${r.group}`);
+    const leftOut = new Map<string, string>();
+    if (metadataFile) for (const [id, why] of (await readMetadata(path.resolve(ctx.cwd, metadataFile), groups)).failed) leftOut.set(id, `explore: ${why}`);
+    if (processingFile) for (const [id, why] of await readProcessingExclusions(processingFile, config.minSide)) leftOut.set(id, why);
+    // duplicates are grouped from the images themselves, so byte-identical or near-identical copies never straddle splits
+    for (const [id, why] of await screenImages(dataset.records, groups, {
+      minSide: config.minSide,
+      nearDuplicateMaxDistance: DEFAULT_THRESHOLDS.nearDuplicateMaxDistance,
+      maxPixels: DEFAULT_MAX_PIXELS,
+      onProgress: ctx.term.progress('screen'),
+    })) {
+      if (!leftOut.has(id)) leftOut.set(id, why);
+    }
+    const skipped = dataset.records.filter((r) => leftOut.has(r.id));
+    const records = dataset.records.filter((r) => !leftOut.has(r.id)).map((r) => ({ ...r, group: groups.groupOf(r.id) }));
+    const groupCount = new Set(records.map((r) => r.group)).size;
+    const { classOf } = classifier(ages, strategy.kind === 'distribution');
 
-  if (!records.some((r) => classOf(r) !== undefined)) {
-    const groupsOnly = records.filter((r) => r.age === undefined).length;
-    throw new DatasetError(
-      input,
-      `no image has a class for this target: none is aged ${ages.min}-${ages.max}` +
-        (groupsOnly > 0 && strategy.kind === 'distribution' ? ` (${groupsOnly} images have age groups only; a distribution target needs ages: try --target not-majority)` : ''),
+    ctx.term.info(
+      `input: ${input} (${dataset.layout}, ${dataset.records.length} images in ${groupCount} source groups; ${skipped.length} left out: ` +
+        `failed or below ${config.minSide} px${processingFile ? `, per ${path.relative(ctx.cwd, processingFile)}` : ''})`,
     );
-  }
-  const result = planDatasetResampling(records, {
-    seed,
-    ratios: config.split,
-    strategy,
-    classOf,
-    total,
-    augmentation: config.augmentation,
-  });
-  if (result.excluded.length > 0) {
-    const outside = result.excluded.map((r) => r.age).filter((a): a is number => a !== undefined);
-    ctx.term.info(`left out ${result.excluded.length} images outside the classes${outside.length ? ` (ages ${compactAges(outside)})` : ''}`);
-  }
-  ctx.term.info(
-    `splits before resampling: train ${result.splitSizes.train}, val ${result.splitSizes.val}, test ${result.splitSizes.test} (grouped by source, stratified by class)`,
-  );
-  ctx.term.info(`plan (${result.plan.strategy}), training split ${result.plan.currentTotal} -> ${result.plan.total}:`);
+    for (const r of skipped.slice(0, 5)) ctx.term.warn(`left out ${r.id}: ${leftOut.get(r.id)}`);
+    if (skipped.length > 5) ctx.term.warn(`... and ${skipped.length - 5} more left out`);
+    if (skipped.length > 0 && ctx.values['strict']) {
+      ctx.term.error(`--strict: ${skipped.length} input image${skipped.length === 1 ? '' : 's'} left out (unreadable, failed or too small); nothing written`);
+      return EXIT.failed;
+    }
+    ctx.term.info(`config: ${configFile ?? 'built-in defaults'}; seed ${seed}; ages ${ages.min}-${ages.max}${ages.binWidth > 1 ? ` in bins of ${ages.binWidth}` : ''}`);
 
-  if (ctx.values['dry-run']) {
-    ctx.term.info(planTable(result.plan));
-    ctx.term.result({ input, dryRun: true, splitSizes: result.splitSizes, plan: result.plan });
-    return EXIT.ok;
-  }
-
-  let written: Awaited<ReturnType<typeof writeResampledDataset>>;
-  try {
-    written = await writeResampledDataset(result.items, {
-      outDir: resampledDir,
-      concurrency,
-      quality: config.output.quality,
-      strict: Boolean(ctx.values['strict']),
-      onCopyProgress: ctx.term.progress('copy'),
-      onAugmentProgress: ctx.term.progress('augment'),
+    if (!records.some((r) => classOf(r) !== undefined)) {
+      const groupsOnly = records.filter((r) => r.age === undefined).length;
+      throw new DatasetError(
+        input,
+        `no image has a class for this target: none is aged ${ages.min}-${ages.max}` +
+          (groupsOnly > 0 && strategy.kind === 'distribution' ? ` (${groupsOnly} images have age groups only; a distribution target needs ages: try --target not-majority)` : ''),
+      );
+    }
+    const result = planDatasetResampling(records, {
+      seed,
+      ratios: config.split,
+      strategy,
+      classOf,
+      total,
+      augmentation: config.augmentation,
     });
-  } catch (error) {
-    // --strict: the first bad file stops the run; nothing was moved into place
-    if (!ctx.values['strict']) throw error;
-    ctx.term.error(`${describeError(error)}; nothing written to ${resampledDir}`);
-    return EXIT.failed;
-  }
-
-  const csv = await CsvWriter.open(csvFile, RESAMPLING_CSV_COLUMNS);
-  try {
-    for (const item of written.items) {
-      await csv.write({
-        output: `resampled_dataset/${item.output}`,
-        split: item.split,
-        source: item.record.id,
-        group: item.record.group,
-        transform: item.transform,
-        seed,
-        age: item.record.age ?? item.record.ageGroup ?? '',
-        label: item.label,
-        error: item.error,
-      });
+    if (result.excluded.length > 0) {
+      const outside = result.excluded.map((r) => r.age).filter((a): a is number => a !== undefined);
+      ctx.term.info(`left out ${result.excluded.length} images outside the classes${outside.length ? ` (ages ${compactAges(outside)})` : ''}`);
     }
-    await csv.close();
-  } catch (error) {
-    await csv.abort();
-    throw error;
-  }
+    ctx.term.info(
+      `splits before resampling: train ${result.splitSizes.train}, val ${result.splitSizes.val}, test ${result.splitSizes.test} (grouped by source, stratified by class)`,
+    );
+    ctx.term.info(`plan (${result.plan.strategy}), training split ${result.plan.currentTotal} -> ${result.plan.total}:`);
 
-  const achieved = new Map<string, number>();
-  const sizes = { train: 0, val: 0, test: 0 };
-  for (const item of written.items) {
-    if (item.error) continue;
-    sizes[item.split]++;
-    if (item.split === 'train') achieved.set(item.label, (achieved.get(item.label) ?? 0) + 1);
-  }
-  const validation = validateResampling(result.plan, achieved);
-  ctx.term.info(planTable(result.plan, validation));
-  ctx.term.info(
-    `validation: total variation distance ${validation.totalVariationDistance.toFixed(5)}; largest gap ${pct(Math.abs(validation.largestGap.gap))} at ${validation.largestGap.label}`,
-  );
-  ctx.term.info(`written: ${SPLIT_NAMES.map((s) => `${s} ${sizes[s]}`).join(', ')} -> ${resampledDir}`);
-  const rate = written.augmentSeconds > 0 ? written.augmented / written.augmentSeconds : 0;
-  ctx.term.info(
-    `copies ${written.copied} in ${written.copySeconds.toFixed(1)} s; augmented ${written.augmented} in ${written.augmentSeconds.toFixed(1)} s (${rate.toFixed(1)} images/s, concurrency ${concurrency})`,
-  );
-  if (written.failed > 0) ctx.term.warn(`${written.failed} outputs failed (see the error column of ${csvFile})`);
+    if (ctx.values['dry-run']) {
+      ctx.term.info(planTable(result.plan));
+      ctx.term.result({ input, dryRun: true, splitSizes: result.splitSizes, plan: result.plan });
+      return EXIT.ok;
+    }
 
-  let chart: string | undefined;
-  if (!ctx.values['no-chart']) {
+    let written: Awaited<ReturnType<typeof writeResampledDataset>>;
     try {
-      const { renderGroupedBarChart } = await import('@agekit/plot');
-      const png = await renderGroupedBarChart({
-        title: `Training split: target (${result.plan.strategy}) vs achieved, TV distance ${validation.totalVariationDistance.toFixed(4)}`,
-        xLabel: 'age',
-        yLabel: 'images',
-        labels: result.plan.rows.map((r) => r.label),
-        series: [
-          { name: 'before', values: result.plan.rows.map((r) => r.currentCount) },
-          { name: 'target', values: result.plan.rows.map((r) => r.targetCount) },
-          { name: 'achieved', values: result.plan.rows.map((r) => achieved.get(r.label) ?? 0) },
-        ],
+      written = await writeResampledDataset(result.items, {
+        outDir: outputs.path(resampledDir),
+        concurrency,
+        quality: config.output.quality,
+        strict: Boolean(ctx.values['strict']),
+        onCopyProgress: ctx.term.progress('copy'),
+        onAugmentProgress: ctx.term.progress('augment'),
       });
-      await writeFileAtomic(chartFile, png);
-      chart = chartFile;
-      ctx.term.info(`chart: ${chartFile}`);
     } catch (error) {
-      ctx.term.warn(`chart not written: ${(error as Error).message}`);
+      // --strict: the first bad file stops the run; nothing was moved into place
+      if (!ctx.values['strict']) throw error;
+      ctx.term.error(`${describeError(error)}; nothing written to ${resampledDir}`);
+      return EXIT.failed;
     }
+
+    const csv = await CsvWriter.open(outputs.path(csvFile), RESAMPLING_CSV_COLUMNS);
+    try {
+      for (const item of written.items) {
+        await csv.write({
+          output: `resampled_dataset/${item.output}`,
+          split: item.split,
+          source: item.record.id,
+          group: item.record.group,
+          transform: item.transform,
+          seed,
+          age: item.record.age ?? item.record.ageGroup ?? '',
+          label: item.label,
+          error: item.error,
+        });
+      }
+      await csv.close();
+    } catch (error) {
+      await csv.abort();
+      throw error;
+    }
+
+    const achieved = new Map<string, number>();
+    const sizes = { train: 0, val: 0, test: 0 };
+    for (const item of written.items) {
+      if (item.error) continue;
+      sizes[item.split]++;
+      if (item.split === 'train') achieved.set(item.label, (achieved.get(item.label) ?? 0) + 1);
+    }
+    const validation = validateResampling(result.plan, achieved);
+    ctx.term.info(planTable(result.plan, validation));
+    ctx.term.info(
+      `validation: total variation distance ${validation.totalVariationDistance.toFixed(5)}; largest gap ${pct(Math.abs(validation.largestGap.gap))} at ${validation.largestGap.label}`,
+    );
+    ctx.term.info(`written: ${SPLIT_NAMES.map((s) => `${s} ${sizes[s]}`).join(', ')} -> ${resampledDir}`);
+    const rate = written.augmentSeconds > 0 ? written.augmented / written.augmentSeconds : 0;
+    ctx.term.info(
+      `copies ${written.copied} in ${written.copySeconds.toFixed(1)} s; augmented ${written.augmented} in ${written.augmentSeconds.toFixed(1)} s (${rate.toFixed(1)} images/s, concurrency ${concurrency})`,
+    );
+    if (written.failed > 0) ctx.term.warn(`${written.failed} outputs failed (see the error column of ${csvFile})`);
+
+    let chart: string | undefined;
+    if (!ctx.values['no-chart']) {
+      try {
+        const { renderGroupedBarChart } = await import('@agekit/plot');
+        const png = await renderGroupedBarChart({
+          title: `Training split: target (${result.plan.strategy}) vs achieved, TV distance ${validation.totalVariationDistance.toFixed(4)}`,
+          xLabel: 'age',
+          yLabel: 'images',
+          labels: result.plan.rows.map((r) => r.label),
+          series: [
+            { name: 'before', values: result.plan.rows.map((r) => r.currentCount) },
+            { name: 'target', values: result.plan.rows.map((r) => r.targetCount) },
+            { name: 'achieved', values: result.plan.rows.map((r) => achieved.get(r.label) ?? 0) },
+          ],
+        });
+        await writeFileAtomic(outputs.path(chartFile), png);
+        chart = chartFile;
+        ctx.term.info(`chart: ${chartFile}`);
+      } catch (error) {
+        ctx.term.warn(`chart not written: ${(error as Error).message}`);
+      }
+    }
+    await outputs.commit();
+    ctx.term.info(`csv: ${csvFile}; total time ${formatDuration((performance.now() - started) / 1000)}`);
+    ctx.term.result({
+      input,
+      output: resampledDir,
+      csv: csvFile,
+      chart,
+      seed,
+      splitSizes: result.splitSizes,
+      written: sizes,
+      plan: result.plan,
+      validation,
+      skipped: skipped.length,
+      excluded: result.excluded.length,
+      failed: written.failed,
+      augmented: written.augmented,
+      augmentImagesPerSecond: rate,
+      seconds: (performance.now() - started) / 1000,
+    });
+    return written.failed > 0 && ctx.values['strict'] ? EXIT.failed : EXIT.ok;
   }
-  ctx.term.info(`csv: ${csvFile}; total time ${formatDuration((performance.now() - started) / 1000)}`);
-  ctx.term.result({
-    input,
-    output: resampledDir,
-    csv: csvFile,
-    chart,
-    seed,
-    splitSizes: result.splitSizes,
-    written: sizes,
-    plan: result.plan,
-    validation,
-    skipped: skipped.length,
-    excluded: result.excluded.length,
-    failed: written.failed,
-    augmented: written.augmented,
-    augmentImagesPerSecond: rate,
-    seconds: (performance.now() - started) / 1000,
-  });
-  return written.failed > 0 && ctx.values['strict'] ? EXIT.failed : EXIT.ok;
 }
 
 export const command: CliCommand = {

@@ -1,6 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { describeError, formatDuration, ProgressTracker, writeFileAtomic } from '@agekit/dataset';
+import { describeError, formatDuration, ProgressTracker, StageOutputs, writeFileAtomic } from '@agekit/dataset';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
 import { buildFigures, type FigureSpec } from '../visualize/figures';
 import { renderIndexHtml, type HtmlSection } from '../visualize/html';
@@ -32,6 +32,9 @@ const SECTIONS: Record<FigureSpec['section'], { title: string; intro: string }> 
   flagged: { title: 'Flagged examples', intro: 'The worst examples of each quality flag, read from the dataset.' },
   processed: { title: 'After processing', intro: 'Before/after comparison from csv/processing.csv.' },
 };
+
+/** Folders of visualizations/ that other stages write (resample's chart): kept when visualize replaces the rest. */
+const OTHER_STAGES = ['resample'];
 
 async function listPngs(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -84,49 +87,55 @@ async function run(ctx: CommandContext): Promise<number> {
   if (!dataRoot && sheetSize > 0) ctx.term.warn('no --data: contact sheets of flagged images skipped (ids in metadata.csv are relative to the dataset root)');
 
   const vizDir = path.join(out, 'visualizations');
-  const plot = await import('@agekit/plot');
-  const figures = buildFigures({ rows, processing, thresholds, dataRoot: sheetSize > 0 ? dataRoot : undefined, sheetSize }, plot);
-  const tracker = new ProgressTracker(figures.length, ctx.term.progress('visualize'), 0);
-  const written: FigureSpec[] = [];
-  const warnings: string[] = [];
-  for (const figure of figures) {
-    try {
-      const { png, warnings: w } = await figure.render();
-      await writeFileAtomic(path.join(vizDir, figure.file), png);
-      written.push(figure);
-      for (const line of w ?? []) {
-        warnings.push(line);
-        ctx.term.warn(line);
+  const { written, warnings, flagged, figureCount } = await StageOutputs.write(
+    { inputs: [metadataFile, processing ? processingFile : undefined, dataRoot], folders: [{ path: vizDir, keep: OTHER_STAGES }] },
+    async (outputs) => {
+      const staging = outputs.path(vizDir);
+      const plot = await import('@agekit/plot');
+      const figures = buildFigures({ rows, processing, thresholds, dataRoot: sheetSize > 0 ? dataRoot : undefined, sheetSize }, plot);
+      const tracker = new ProgressTracker(figures.length, ctx.term.progress('visualize'), 0);
+      const written: FigureSpec[] = [];
+      const warnings: string[] = [];
+      for (const figure of figures) {
+        try {
+          const { png, warnings: w } = await figure.render();
+          await writeFileAtomic(path.join(staging, figure.file), png);
+          written.push(figure);
+          for (const line of w ?? []) {
+            warnings.push(line);
+            ctx.term.warn(line);
+          }
+          tracker.tick(true);
+        } catch (error) {
+          const line = `${figure.file}: not rendered: ${describeError(error)}`;
+          warnings.push(line);
+          ctx.term.warn(line);
+          tracker.tick(false);
+        }
       }
-      tracker.tick(true);
-    } catch (error) {
-      const line = `${figure.file}: not rendered: ${describeError(error)}`;
-      warnings.push(line);
-      ctx.term.warn(line);
-      tracker.tick(false);
-    }
-  }
 
-  // index.html: our figures by section, then any other PNGs under visualizations/ (e.g. from resample or train).
-  const ours = new Set(written.map((f) => f.file));
-  const others = (await listPngs(vizDir)).filter((f) => !ours.has(f));
-  const sections: HtmlSection[] = (Object.keys(SECTIONS) as FigureSpec['section'][]).map((s) => ({
-    ...SECTIONS[s],
-    figures: written.filter((f) => f.section === s).map((f) => ({ file: f.file, caption: f.caption })),
-  }));
-  sections.push({
-    title: 'Other stages',
-    intro: 'Figures written by other agekit stages into the same folder.',
-    figures: others.map((f) => ({ file: f, caption: f.replace(/\.png$/, '').replace(/[/_]/g, ' ') })),
-  });
-  const flagged = rows.filter((r) => r.flags.length > 0).length;
-  const summary = [
-    `${rows.length.toLocaleString('en-US')} images in ${path.basename(metadataFile)}; ${flagged.toLocaleString('en-US')} with at least one quality flag; ${failed.length.toLocaleString('en-US')} unreadable.`,
-    `Thresholds: ${DRAWN_THRESHOLDS.map((k) => `${k} ${thresholds[k]}`).join(', ')} (${source ? path.basename(source) : 'defaults'}).`,
-    processing ? `${processing.length.toLocaleString('en-US')} rows in ${path.basename(processingFile)}.` : 'No processing.csv: before/after figures not drawn.',
-  ];
-  await writeFileAtomic(path.join(vizDir, 'index.html'), renderIndexHtml('agekit: dataset visualizations', summary, sections));
+      // index.html: our figures by section, then any other PNGs under visualizations/ (e.g. from resample or train).
+      const others = (await Promise.all(OTHER_STAGES.map(async (d) => (await listPngs(path.join(vizDir, d))).map((f) => `${d}/${f}`)))).flat();
+      const sections: HtmlSection[] = (Object.keys(SECTIONS) as FigureSpec['section'][]).map((s) => ({
+        ...SECTIONS[s],
+        figures: written.filter((f) => f.section === s).map((f) => ({ file: f.file, caption: f.caption })),
+      }));
+      sections.push({
+        title: 'Other stages',
+        intro: 'Figures written by other agekit stages into the same folder.',
+        figures: others.map((f) => ({ file: f, caption: f.replace(/\.png$/, '').replace(/[/_]/g, ' ') })),
+      });
+      const flagged = rows.filter((r) => r.flags.length > 0).length;
+      const summary = [
+        `${rows.length.toLocaleString('en-US')} images in ${path.basename(metadataFile)}; ${flagged.toLocaleString('en-US')} with at least one quality flag; ${failed.length.toLocaleString('en-US')} unreadable.`,
+        `Thresholds: ${DRAWN_THRESHOLDS.map((k) => `${k} ${thresholds[k]}`).join(', ')} (${source ? path.basename(source) : 'defaults'}).`,
+        processing ? `${processing.length.toLocaleString('en-US')} rows in ${path.basename(processingFile)}.` : 'No processing.csv: before/after figures not drawn.',
+      ];
+      await writeFileAtomic(path.join(staging, 'index.html'), renderIndexHtml('agekit: dataset visualizations', summary, sections));
 
+      return { written, warnings, flagged, figureCount: figures.length };
+    },
+  );
   const seconds = (performance.now() - started) / 1000;
   ctx.term.info(`visualize: wrote ${written.length} figures + index.html to ${path.relative(ctx.cwd, vizDir) || vizDir} in ${formatDuration(seconds)}${warnings.length ? ` (${warnings.length} warnings)` : ''}`);
   ctx.term.result({
@@ -141,7 +150,7 @@ async function run(ctx: CommandContext): Promise<number> {
     warnings,
     seconds: Number(seconds.toFixed(2)),
   });
-  const notRendered = figures.length - written.length;
+  const notRendered = figureCount - written.length;
   if (notRendered > 0) return EXIT.failed;
   if (strict && warnings.length > 0) {
     ctx.term.error(`--strict: ${warnings.length} images could not be read for the contact sheets`);

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { csvField, csvLine, CsvTextWriter, labelOf, readDataset, type Dataset, type DatasetLayout, type DatasetRecord, type ProgressCallback } from '@agekit/dataset';
+import { csvField, csvLine, CsvTextWriter, labelOf, readDataset, StageOutputs, type Dataset, type DatasetLayout, type DatasetRecord, type ProgressCallback } from '@agekit/dataset';
 import {
   checkQuality,
   FLAG_NAMES,
@@ -201,9 +201,12 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
   if (!native && options.workers > 1 && options.workerScript && !(options.limit !== undefined && options.limit < minImages)) {
     prestarted = startWorkers(options.workers, { workerScript: options.workerScript, workerArgs: options.workerArgs });
   }
+  const csvFile = path.join(options.out, 'csv', 'metadata.csv');
   let dataset: Dataset;
+  let outputs: StageOutputs;
   try {
     dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv });
+    outputs = await StageOutputs.begin({ inputs: [options.data, options.labelsCsv], files: [csvFile] });
   } catch (error) {
     for (const child of prestarted) if (child.connected) child.disconnect();
     throw error;
@@ -249,8 +252,7 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
     }),
     options.thresholds.nearDuplicateMaxDistance,
   );
-  const csvFile = path.join(options.out, 'csv', 'metadata.csv');
-  const writer = await CsvTextWriter.open(csvFile, METADATA_COLUMNS);
+  const writer = await CsvTextWriter.open(outputs.path(csvFile), METADATA_COLUMNS);
   const flagCounts = Object.fromEntries(FLAG_NAMES.map((f) => [f, 0])) as Record<QualityFlag, number>;
   const failures: ExploreSummary['failures'] = [];
   const decoders = { native: 0, canvas: 0, sharp: 0 };
@@ -277,9 +279,13 @@ export async function explore(options: ExploreOptions): Promise<ExploreSummary> 
       else for (let f = 0; f < FLAG_NAMES.length; f++) if (mask & (1 << f)) flagCounts[FLAG_NAMES[f]]++;
       await writer.writeLine(`${heads[i]},${csvField(duplicateOf)},${csvField(nearDuplicateOf)},${tail}`);
     }
+    // entries that are not records (a path leaving the dataset, a symlink loop, a bad label): an error row each
+    for (const p of dataset.problems) await writer.writeLine(`${csvLine([p.path, '', '', '', ''])}${FAILED_HEAD_PADDING},,,${tailText(undefined, p.reason)}`);
     await writer.close();
+    await outputs.commit();
   } catch (error) {
     await writer.abort();
+    await outputs.abort();
     throw error;
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { decodeImage, describeError, ImageDecodeError, IMAGE_EXTENSIONS, ProgressTracker, writeFileAtomic, type Progress } from '@agekit/dataset';
+import { decodeImage, describeError, ImageDecodeError, IMAGE_EXTENSIONS, listImageFiles, ProgressTracker, writeFileAtomic, type Progress } from '@agekit/dataset';
 import type { PhotoAnalyzer, PhotoFace } from './analyze';
 
 /** One input image: where it is and where its annotated copy goes. */
@@ -27,7 +27,6 @@ export interface PredictSummary {
   results: PredictImageResult[];
 }
 
-const EXTENSIONS = new Set(IMAGE_EXTENSIONS);
 
 /** The annotated copy's name: PNG and JPEG keep their name and format; anything else becomes `<name>.png`. */
 export function annotatedName(name: string): { name: string; format: 'png' | 'jpeg' } {
@@ -54,9 +53,13 @@ export async function listInputs(args: string[], cwd: string, annotateDir?: stri
       continue;
     }
     if (stat.isDirectory()) {
-      const entries = (await fs.readdir(abs, { recursive: true })).map(String).filter((f) => EXTENSIONS.has(path.extname(f).toLowerCase()));
-      entries.sort();
-      for (const rel of entries) inputs.push({ file: path.join(abs, rel), name: path.join(arg, rel), annotated: annotateDir ? path.resolve(annotateDir, annotatedName(rel).name) : undefined });
+      // the one safe listing: links are followed only inside the folder, a link looped back is reported once
+      const listing = await listImageFiles(abs, { extensions: IMAGE_EXTENSIONS, maxDepth: Infinity });
+      for (const p of listing.problems) missing.push({ file: path.join(arg, p.path), ok: false, error: { reason: p.code, message: p.reason } });
+      for (const file of listing.files) {
+        const rel = path.relative(abs, file);
+        inputs.push({ file, name: path.join(arg, rel), annotated: annotateDir ? path.resolve(annotateDir, annotatedName(rel).name) : undefined });
+      }
     } else {
       inputs.push({ file: abs, name: arg, annotated: annotateDir ? path.resolve(annotateDir, annotatedName(path.basename(abs)).name) : undefined });
     }

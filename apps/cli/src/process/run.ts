@@ -4,7 +4,7 @@ import {
   decodeImage,
   describeError,
   encodeImage,
-  formatForPath,
+  encodeFormatOf,
   mapSettled,
   readCsv,
   readImageBytes,
@@ -117,22 +117,23 @@ export async function processRecord(record: DatasetRecord, options: ProcessOptio
     return { id: record.id, status: 'unchanged', flagsBefore: [], flagsAfter: [], operations: '', before: m, after: m, ssim: 1 };
   }
   const original = await decodeImage(record.file, { channels: 'keep', maxPixels: options.maxPixels });
-  const format = formatForPath(record.id);
+  // a GIF, BMP or TIFF cannot be written back under its own name (its id): its bytes are kept as they are
+  const format = encodeFormatOf(record.id);
   const result = await enhanceImage(original, {
     guard: options.guard,
     candidates: options.candidates,
     beamWidth: options.beamWidth,
     flags: known,
-    roundTrip: roundTripFor(format, options.jpegQuality),
+    roundTrip: format ? roundTripFor(format, options.jpegQuality) : undefined,
   });
-  if (result.operations.length === 0) {
+  if (result.operations.length === 0 || !format) {
     // nothing helped (or nothing to do): keep the original bytes rather than re-encode them
     await copyFileAtomic(record.file, target);
     return {
       id: record.id,
-      status: result.status,
+      status: format ? result.status : result.flagsBefore.length ? 'unresolved' : 'unchanged',
       flagsBefore: result.flagsBefore,
-      flagsAfter: result.flagsAfter,
+      flagsAfter: format ? result.flagsAfter : result.flagsBefore,
       operations: '',
       before: result.before,
       after: result.before,

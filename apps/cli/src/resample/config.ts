@@ -21,6 +21,8 @@ export interface ResampleConfig {
   split: { train: number; val: number; test: number };
   augmentation: Required<AugmentationOptions>;
   output: { quality: number; concurrency: number };
+  /** Images whose shorter side (before processing) is below this many pixels are left out. */
+  minSide: number;
 }
 
 const ratio = { type: 'number', minimum: 0, maximum: 1 } as const;
@@ -33,6 +35,7 @@ export const resampleConfigSchema = {
     description: { type: 'string' },
     data: { type: 'string' },
     seed: { type: 'integer', minimum: 0, default: 42 },
+    minSide: { type: 'integer', minimum: 1, default: 32 },
     ages: {
       type: 'object',
       additionalProperties: false,

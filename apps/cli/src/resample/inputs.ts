@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { DatasetError, readCsv } from '@agekit/dataset';
+import { DatasetError, readCsv, type DatasetRecord, type ProgressCallback } from '@agekit/dataset';
+import { findDuplicates, loadNativeQuality } from '@agekit/quality';
 import {
   ageClasses,
   classOfAge,
@@ -14,6 +15,7 @@ import {
   type EqualizeClasses,
   type SamplingStrategy,
 } from '@agekit/resample';
+import { analyzeFiles } from '../explore/pool';
 import type { ResampleConfig, TargetConfig } from './config';
 
 /** Turn the config's target into a sampling strategy (loading distribution files relative to `baseDir`). */
@@ -70,52 +72,111 @@ export function classifier(ages: ResampleConfig['ages'], byAgeOnly: boolean): { 
   };
 }
 
-export interface MetadataInfo {
-  /** Ids whose metadata row has a non-empty `error`. */
-  failed: Map<string, string>;
-  /** Group of each id: the row's `group`, joined with its duplicate_of / near_duplicate_of (union-find). */
-  groupOf: Map<string, string>;
-  rows: number;
-}
+/**
+ * Groups of ids that must stay in one split (a source image and its copies or near-copies): union-find, with the
+ * smallest name as each group's root, so groups do not depend on the order links are added.
+ */
+export class GroupUnion {
+  private readonly parent = new Map<string, string>();
 
-/** Read `csv/metadata.csv` (agekit explore): failed images and duplicate groups. */
-export async function readMetadata(file: string): Promise<MetadataInfo> {
-  if (!existsSync(file)) throw new DatasetError(file, 'no such metadata file');
-  const rows = await readCsv(file);
-  if (rows.length > 0 && !('id' in rows[0])) throw new DatasetError(file, `no id column (found ${Object.keys(rows[0]).join(', ')})`);
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
+  find(x: string): string {
     let root = x;
-    for (let up = parent.get(root); up !== undefined && up !== root; up = parent.get(root)) root = up;
+    for (let up = this.parent.get(root); up !== undefined && up !== root; up = this.parent.get(root)) root = up;
     let cur = x;
     while (cur !== root) {
-      const next = parent.get(cur) ?? root;
-      parent.set(cur, root);
+      const next = this.parent.get(cur) ?? root;
+      this.parent.set(cur, root);
       cur = next;
     }
     return root;
-  };
-  const union = (a: string, b: string): void => {
-    const ra = find(a);
-    const rb = find(b);
+  }
+
+  union(a: string, b: string): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
     if (ra === rb) return;
-    // the smaller name becomes the root, so groups do not depend on row order
-    if (ra < rb) parent.set(rb, ra);
-    else parent.set(ra, rb);
-  };
+    if (ra < rb) this.parent.set(rb, ra);
+    else this.parent.set(ra, rb);
+  }
+
+  /** The group of `id` without the `group:` prefix of a named group. */
+  groupOf(id: string): string {
+    return this.find(id).replace(/^group:/, '');
+  }
+}
+
+export interface MetadataInfo {
+  /** Ids whose metadata row has a non-empty `error`. */
+  failed: Map<string, string>;
+  rows: number;
+}
+
+/** Read `csv/metadata.csv` (agekit explore): failed images, and duplicate links joined into `groups`. */
+export async function readMetadata(file: string, groups: GroupUnion): Promise<MetadataInfo> {
+  if (!existsSync(file)) throw new DatasetError(file, 'no such metadata file');
+  const rows = await readCsv(file);
+  if (rows.length > 0 && !('id' in rows[0])) throw new DatasetError(file, `no id column (found ${Object.keys(rows[0]).join(', ')})`);
   const failed = new Map<string, string>();
   for (const row of rows) {
     const id = row['id'];
     if (!id) continue;
-    if (!parent.has(id)) parent.set(id, id);
     if (row['error']) failed.set(id, row['error']);
     const group = row['group'];
-    if (group && group !== id) union(id, `group:${group}`);
+    if (group && group !== id) groups.union(id, `group:${group}`);
     for (const column of ['duplicate_of', 'near_duplicate_of']) {
-      for (const other of (row[column] ?? '').split(';').map((s) => s.trim()).filter(Boolean)) union(id, other);
+      for (const other of (row[column] ?? '').split(';').map((s) => s.trim()).filter(Boolean)) groups.union(id, other);
     }
   }
-  const groupOf = new Map<string, string>();
-  for (const row of rows) if (row['id']) groupOf.set(row['id'], find(row['id']).replace(/^group:/, ''));
-  return { failed, groupOf, rows: rows.length };
+  return { failed, rows: rows.length };
+}
+
+/** Ids of `csv/processing.csv` (agekit process) that resample leaves out: failed, or smaller than minSide before. */
+export async function readProcessingExclusions(file: string, minSide: number): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const row of await readCsv(file)) {
+    const id = row['id'];
+    if (!id) continue;
+    if (row['status'] === 'error') out.set(id, `processing failed: ${row['error']}`);
+    const side = Math.min(Number(row['width_before']), Number(row['height_before']));
+    if (side < minSide) out.set(id, `${row['width_before']}x${row['height_before']} before processing: below minSide ${minSide}`);
+  }
+  return out;
+}
+
+export interface ScreenOptions {
+  /** Images whose shorter side is below this are left out. */
+  minSide: number;
+  /** Perceptual-hash distance up to which two images are near-duplicates (explore's nearDuplicateMaxDistance). */
+  nearDuplicateMaxDistance: number;
+  maxPixels: number;
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * Measure every input image with explore's engine (native when built): byte-identical and near-duplicate images
+ * are joined into one group in `groups`, and the unreadable and the too small are returned as left out (id -> why).
+ */
+export async function screenImages(records: readonly DatasetRecord[], groups: GroupUnion, options: ScreenOptions): Promise<Map<string, string>> {
+  const { outcomes } = await analyzeFiles(
+    records.map((r) => r.file),
+    { native: loadNativeQuality(), workers: 1, maxPixels: options.maxPixels, onProgress: options.onProgress },
+  );
+  const leftOut = new Map<string, string>();
+  const hashed = records.map((r, i) => {
+    const o = outcomes[i];
+    if (!o.ok) {
+      leftOut.set(r.id, o.error.message);
+      return { id: r.id };
+    }
+    const { width, height, pixelHash, phash } = o.value.metrics;
+    if (Math.min(width, height) < options.minSide) leftOut.set(r.id, `${width}x${height}: below minSide ${options.minSide}`);
+    return { id: r.id, pixelHash, phash };
+  });
+  const duplicates = findDuplicates(hashed, options.nearDuplicateMaxDistance);
+  records.forEach((r, i) => {
+    for (const link of [duplicates.duplicateOf[i], duplicates.nearDuplicateOf[i]]) {
+      for (const other of (link ?? '').split(';').filter(Boolean)) groups.union(r.id, other);
+    }
+  });
+  return leftOut;
 }

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { isInside } from '@agekit/dataset';
 import type { ContactSheetItem } from '@agekit/plot';
 import type { MetadataRow, ProcessingMetric, ProcessingRow } from './metadata';
 import type { VisualizeThresholds } from './thresholds';
@@ -258,7 +259,8 @@ export function buildFigures(inp: FigureInputs, plot: Plot): FigureSpec[] {
     const root = inp.dataRoot;
     for (const flag of flags) {
       const order = worstOrder(flag);
-      const flagged = rows.filter((r) => r.flags.includes(flag) && !r.error);
+      // an id that leaves the dataset folder (a hand-edited CSV) is never read
+      const flagged = rows.filter((r) => r.flags.includes(flag) && !r.error && isInside(path.resolve(root, r.id), root));
       const worst = flagged
         .map((r, i) => ({ r, i, k: order.key(r) }))
         .sort((a, b) => (Number.isNaN(a.k) ? 1 : Number.isNaN(b.k) ? -1 : a.k - b.k || a.i - b.i))

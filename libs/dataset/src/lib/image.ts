@@ -188,10 +188,16 @@ export async function encodeImage(image: PixelImage, format: EncodeFormat = 'png
   return s.png({ compressionLevel: 6 }).toBuffer();
 }
 
-/** The encode format for a file name's extension (.jpg/.jpeg -> jpeg, .webp -> webp, else png). */
-export function formatForPath(file: string): EncodeFormat {
+/** The format a file name's extension asks for, when agekit can write it (.jpg/.jpeg, .png, .webp); else undefined. */
+export function encodeFormatOf(file: string): EncodeFormat | undefined {
   const lower = file.toLowerCase();
   if (lower.endsWith('.jpg') || lower.endsWith('.jpeg')) return 'jpeg';
   if (lower.endsWith('.webp')) return 'webp';
-  return 'png';
+  if (lower.endsWith('.png')) return 'png';
+  return undefined;
+}
+
+/** The encode format for a file name's extension (.jpg/.jpeg -> jpeg, .webp -> webp, else png). */
+export function formatForPath(file: string): EncodeFormat {
+  return encodeFormatOf(file) ?? 'png';
 }

@@ -37,7 +37,7 @@ describe('readDataset', () => {
       ['31/c.jpeg', 31, '31/c.jpeg'],
     ]);
     expect(ds.records[0].file).toBe(path.join(dir, '20', 'a.jpg'));
-    expect(ds.problems).toEqual([{ path: 'stray.jpg', reason: expect.stringContaining('label folder') }]);
+    expect(ds.problems).toEqual([{ path: 'stray.jpg', code: 'not-in-label-folder', reason: expect.stringContaining('label folder') }]);
   });
 
   it('reads non-numeric folders as age groups', async () => {

@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { DatasetError } from './errors';
+import { isInside } from './files';
+import { checkInsideRoot, datasetProblem, listImageFiles, realFolder, type DatasetProblem } from './paths';
 
 export type DatasetLayout = 'folder-per-label' | 'utkface' | 'labels-csv';
 
@@ -22,12 +24,6 @@ export interface DatasetRecord {
   group: string;
   /** Extra fields the layout carries (UTKFace: gender, race, datetime; CSV: any other column). */
   extra?: Record<string, string>;
-}
-
-/** Something in the dataset folder that is not a usable record (a bad file name, a missing file). */
-export interface DatasetProblem {
-  path: string;
-  reason: string;
 }
 
 export interface Dataset {
@@ -101,26 +97,6 @@ export function parseSimpleCsv(text: string): Record<string, string>[] | undefin
   return rows;
 }
 
-async function listFiles(dir: string, extensions: string[], maxDepth: number, depth = 0): Promise<string[]> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    throw new DatasetError(dir, `cannot list folder: ${(error as Error).message}`);
-  }
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (depth < maxDepth) out.push(...(await listFiles(full, extensions, maxDepth, depth + 1)));
-    } else if (extensions.some((ext) => entry.name.toLowerCase().endsWith(ext))) {
-      out.push(full);
-    }
-  }
-  return out.sort();
-}
-
 async function exists(file: string): Promise<boolean> {
   try {
     await fs.access(file);
@@ -133,7 +109,7 @@ async function exists(file: string): Promise<boolean> {
 /** Decide a folder's layout from what is in it. */
 export async function detectLayout(root: string, extensions = IMAGE_EXTENSIONS): Promise<DatasetLayout> {
   if (await exists(path.join(root, 'labels.csv'))) return 'labels-csv';
-  const files = await listFiles(root, extensions, 1);
+  const { files } = await listImageFiles(root, { extensions, maxDepth: 1 });
   if (files.length === 0) throw new DatasetError(root, 'no images found (and no labels.csv)');
   const direct = files.filter((f) => path.dirname(f) === root);
   const utk = direct.filter((f) => parseUtkName(path.basename(f)));
@@ -160,10 +136,13 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
     partial = await readLabelsCsv(options.labelsCsv ?? path.join(absRoot, 'labels.csv'), absRoot, problems);
   } else if (layout === 'utkface') {
     partial = [];
-    for (const file of await listFiles(absRoot, extensions, 0)) {
+    const listing = await listImageFiles(absRoot, { extensions, maxDepth: 0, reportDeeperFolders: true });
+    problems.push(...listing.problems);
+    for (const file of listing.files) {
       const parsed = parseUtkName(path.basename(file));
       if (!parsed) {
-        problems.push({ path: toId(absRoot, file), reason: 'file name is not <age>_<gender>_<race>_<datetime>.jpg' });
+        const id = toId(absRoot, file);
+        problems.push(datasetProblem(id, 'bad-name', `${id}: file name is not <age>_<gender>_<race>_<datetime>.jpg`));
         continue;
       }
       const extra: Record<string, string> = {};
@@ -174,11 +153,13 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
     }
   } else {
     partial = [];
-    for (const file of await listFiles(absRoot, extensions, 1)) {
+    const listing = await listImageFiles(absRoot, { extensions, maxDepth: 1, reportDeeperFolders: true });
+    problems.push(...listing.problems);
+    for (const file of listing.files) {
       const id = toId(absRoot, file);
       const parts = id.split('/');
       if (parts.length !== 2) {
-        problems.push({ path: id, reason: 'not inside a label folder (<root>/<age or group>/<file>)' });
+        problems.push(datasetProblem(id, 'not-in-label-folder', `${id}: not inside a label folder (<root>/<age or group>/<file>)`));
         continue;
       }
       const label = parts[0];
@@ -220,34 +201,47 @@ async function readLabelsCsv(
   if (!ageCol && !groupLabelCol) throw new DatasetError(csvFile, `no label column (expected age or age_group; found ${columns.join(', ')})`);
   const sourceCol = ['group', 'source'].find((c) => columns.includes(c));
   const csvDir = path.dirname(path.resolve(csvFile));
+  const realRoot = realFolder(root);
+  const csvName = isInside(csvFile, root) ? toId(root, path.resolve(csvFile)) : csvFile;
   const out: Array<Omit<DatasetRecord, 'group'> & { group?: string }> = [];
   const seen = new Set<string>();
   for (const [index, row] of rows.entries()) {
-    const line = index + 2;
+    const where = `${csvName} line ${index + 2}`;
     const rel = row[fileCol];
     if (!rel) {
-      problems.push({ path: `${csvFile}:${line}`, reason: 'empty file name' });
+      problems.push(datasetProblem(`${csvName}:${index + 2}`, 'empty-name', `${where}: empty file name`));
+      continue;
+    }
+    if (path.isAbsolute(rel)) {
+      problems.push(datasetProblem(rel, 'outside-dataset', `${where}: ${rel} is an absolute path (paths in a labels CSV are relative to it, inside ${root})`));
       continue;
     }
     const file = resolveUnder(csvDir, rel);
+    const escape = checkInsideRoot(file, root, realRoot, rel, where);
+    if (escape) {
+      problems.push(escape);
+      continue;
+    }
     const id = toId(root, file);
     if (seen.has(id)) {
-      problems.push({ path: `${csvFile}:${line}`, reason: `duplicate row for ${id}` });
+      problems.push(datasetProblem(rel, 'duplicate-row', `${where}: a second row for ${id}`));
       continue;
     }
     seen.add(id);
     const record: Omit<DatasetRecord, 'group'> & { group?: string } = { id, file };
     if (ageCol && row[ageCol] !== '') {
-      const age = Number(row[ageCol]);
-      if (!Number.isFinite(age) || age < 0 || age > 130) {
-        problems.push({ path: `${csvFile}:${line}`, reason: `age '${row[ageCol]}' is not a number from 0 to 130` });
+      // whole years only: 32.5 is a labelling error to report, not a value to round
+      const text = row[ageCol];
+      const age = /^\d{1,3}(\.0*)?$/.test(text) ? Number(text) : NaN;
+      if (!(age >= 0 && age <= 130)) {
+        problems.push(datasetProblem(rel, 'bad-label', `${where}: age '${text}' is not a whole number from 0 to 130`));
         continue;
       }
-      record.age = Math.round(age);
+      record.age = age;
     }
     if (groupLabelCol && row[groupLabelCol]) record.ageGroup = row[groupLabelCol];
     if (record.age === undefined && record.ageGroup === undefined) {
-      problems.push({ path: `${csvFile}:${line}`, reason: 'no label' });
+      problems.push(datasetProblem(rel, 'bad-label', `${where}: no label`));
       continue;
     }
     if (sourceCol && row[sourceCol]) record.group = row[sourceCol];

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { convertLayersModel, type ConvertResult, type InputLayout } from './convert';
 import { CPP_CMAKELISTS, CPP_MAIN, buildCppExample, findCppToolchain, runCppExample } from './cpp';
 import { normalizePixels, readImagePixels, validatePreprocessSpec, writePresizedImage, type PreprocessSpec, type ResizeKernel } from './preprocess';
@@ -66,7 +66,7 @@ export interface Bundle {
 export interface WriteBundleOptions {
   model: tf.LayersModel;
   description: ExportModelDescription;
-  /** Output directory (replaced atomically: written next to it, then renamed). */
+  /** Folder to write the bundle into (created; the caller stages it, see writeBundle). */
   out: string;
   inputLayout?: InputLayout;
   sourceModel?: string;
@@ -197,30 +197,17 @@ export function writeBundle(options: WriteBundleOptions): { bundle: Bundle; conv
     removedLayers: converted.removedLayers,
   };
 
+  // written straight into `out`: the caller stages it (the exporter writes to a temporary folder, verifies it, and
+  // only then renames it into place; see @agekit/dataset's StageOutputs)
   const out = resolve(options.out);
-  mkdirSync(dirname(out), { recursive: true });
-  const temp = mkdtempSync(join(dirname(out), `.${basename(out)}.tmp-`));
-  try {
-    writeFileSync(join(temp, 'model.onnx'), converted.bytes);
-    writeFileSync(join(temp, 'preprocess.json'), JSON.stringify(preprocess, null, 2) + '\n');
-    writeFileSync(join(temp, 'labels.json'), JSON.stringify(labels, null, 2) + '\n');
-    writeFileSync(join(temp, 'bundle.json'), JSON.stringify(manifest, null, 2) + '\n');
-    writeFileSync(join(temp, 'README.md'), readme(d, preprocess, labels, converted));
-    mkdirSync(join(temp, 'cpp'));
-    writeFileSync(join(temp, 'cpp', 'main.cpp'), CPP_MAIN);
-    writeFileSync(join(temp, 'cpp', 'CMakeLists.txt'), CPP_CMAKELISTS);
-    if (existsSync(out)) {
-      const old = `${temp}.old`;
-      renameSync(out, old);
-      renameSync(temp, out);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(temp, out);
-    }
-  } catch (error) {
-    rmSync(temp, { recursive: true, force: true });
-    throw error;
-  }
+  mkdirSync(join(out, 'cpp'), { recursive: true });
+  writeFileSync(join(out, 'model.onnx'), converted.bytes);
+  writeFileSync(join(out, 'preprocess.json'), JSON.stringify(preprocess, null, 2) + '\n');
+  writeFileSync(join(out, 'labels.json'), JSON.stringify(labels, null, 2) + '\n');
+  writeFileSync(join(out, 'bundle.json'), JSON.stringify(manifest, null, 2) + '\n');
+  writeFileSync(join(out, 'README.md'), readme(d, preprocess, labels, converted));
+  writeFileSync(join(out, 'cpp', 'main.cpp'), CPP_MAIN);
+  writeFileSync(join(out, 'cpp', 'CMakeLists.txt'), CPP_CMAKELISTS);
   return { bundle: { dir: out, onnxPath: join(out, 'model.onnx'), preprocess, labels, manifest }, converted };
 }
 
@@ -230,6 +217,22 @@ function readJson<T>(file: string): T {
     return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (error) {
     throw new Error(`${file}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+}
+
+/** What a bundle folder holds (writeBundle's files); nothing else. */
+export const BUNDLE_ENTRIES: readonly string[] = ['model.onnx', 'preprocess.json', 'labels.json', 'bundle.json', 'README.md', 'cpp'];
+
+/**
+ * True when `dir` holds an agekit bundle and nothing else (its bundle.json says so, and every entry is a bundle
+ * file), so replacing it loses none of a user's files.
+ */
+export function isBundleFolder(dir: string): boolean {
+  try {
+    const manifest = JSON.parse(readFileSync(join(dir, 'bundle.json'), 'utf8')) as { format?: string };
+    return manifest.format === 'agekit-onnx-bundle' && readdirSync(dir).every((name) => BUNDLE_ENTRIES.includes(name));
+  } catch {
+    return false;
   }
 }
 

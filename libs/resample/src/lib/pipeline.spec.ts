@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { createRng, readDataset, type DatasetRecord } from '@agekit/dataset';
+import { createRng, readDataset, StageOutputs, type DatasetRecord } from '@agekit/dataset';
 import { ageClasses, classOfAge, uniformDistribution } from './distribution';
 import { countByLabel } from './plan';
 import { planDatasetResampling, writeResampledDataset, type ResampleDatasetOptions } from './pipeline';
@@ -121,8 +121,8 @@ describe('planDatasetResampling + writeResampledDataset (synthetic data set)', (
     const meta = await sharp(path.join(outA, aug.output)).metadata();
     const src = await sharp(aug.record.file).metadata();
     expect([meta.width, meta.height, meta.channels]).toEqual([src.width, src.height, 3]);
-    // the folder is replaced atomically on a second write, and no temporary folder stays behind
-    await writeResampledDataset(c.items, { outDir: outA });
+    // staged by StageOutputs, the folder is replaced whole on a second write, and no temporary folder stays behind
+    await StageOutputs.write({ inputs: [], folders: [outA] }, (outputs) => writeResampledDataset(c.items, { outDir: outputs.path(outA) }));
     const left = (await fs.readdir(dir)).filter((n) => n.includes('.tmp-'));
     expect(left).toEqual([]);
     const files = await fs.readdir(path.join(outA, 'train', '25'));
@@ -136,7 +136,11 @@ describe('planDatasetResampling + writeResampledDataset (synthetic data set)', (
     const result = await writeResampledDataset(broken, { outDir });
     expect(result.failed).toBe(1 + plan.items.filter((i) => i.copy > 0).length);
     expect(result.items[0].error).toMatch(/nope\.jpg/);
-    await expect(writeResampledDataset(broken, { outDir: path.join(dir, 'strict'), strict: true })).rejects.toThrow(/failed \(strict\)/);
-    await expect(fs.access(path.join(dir, 'strict'))).rejects.toThrow();
+    const strictDir = path.join(dir, 'strict');
+    await expect(
+      StageOutputs.write({ inputs: [], folders: [strictDir] }, (outputs) => writeResampledDataset(broken, { outDir: outputs.path(strictDir), strict: true })),
+    ).rejects.toThrow(/failed \(strict\)/);
+    await expect(fs.access(strictDir)).rejects.toThrow();
+    expect((await fs.readdir(dir)).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
 });

@@ -6,11 +6,11 @@ import {
   describeError,
   ImageDecodeError,
   readImageBytes,
+  encodeFormatOf,
   formatForPath,
   hashString,
   mapSettled,
   splitGrouped,
-  temporaryPathFor,
   type DatasetRecord,
   type ProgressCallback,
   type SplitRatios,
@@ -122,8 +122,6 @@ async function copyImage(source: string, target: string): Promise<void> {
   await fs.writeFile(target, bytes);
 }
 
-const ENCODABLE = new Set(['.jpg', '.jpeg', '.png', '.webp']);
-
 /** Unique output paths: `<split>/<age>/<file name>`; augmented copies `<stem>__aug<k><ext>`; clashes get a hash of the source id. */
 class OutputNames {
   private readonly taken = new Set<string>();
@@ -134,7 +132,7 @@ class OutputNames {
     let ext = path.posix.extname(base);
     let stem = base.slice(0, base.length - ext.length);
     if (copy > 0) {
-      if (!ENCODABLE.has(ext.toLowerCase())) ext = '.png';
+      if (!encodeFormatOf(ext)) ext = '.png';
       stem = `${stem}__aug${copy}`;
     }
     let candidate = `${split}/${folder}/${stem}${ext}`;
@@ -146,7 +144,7 @@ class OutputNames {
 }
 
 export interface WriteResampledOptions {
-  /** The resampled dataset folder to create (replaced atomically if it exists). */
+  /** The folder to write the resampled dataset into (see writeResampledDataset on staging it). */
   outDir: string;
   /** Files in flight at once (default 4). */
   concurrency?: number;
@@ -175,71 +173,54 @@ export interface WriteResampledResult {
 }
 
 /**
- * Write the outputs into a temporary sibling of `outDir`, then swap it into place, so a reader
- * never sees half a dataset. Plain copies are byte copies of files checked to be images (signature
- * and header); augmented copies are made with sharp,
- * `concurrency` at a time. A failed item becomes an `error` (or, with `strict`, aborts the write).
+ * Write the outputs into `outDir` (created if absent). The caller stages it: @agekit/dataset's StageOutputs gives a
+ * temporary folder renamed into place whole, so a reader never sees half a dataset. Plain copies are byte copies of
+ * files checked to be images (signature and header); augmented copies are made with sharp, `concurrency` at a time. A failed item becomes an `error` (or, with `strict`, aborts the write).
  */
 export async function writeResampledDataset(items: readonly OutputItem[], options: WriteResampledOptions): Promise<WriteResampledResult> {
-  const finalDir = path.resolve(options.outDir);
-  const temp = temporaryPathFor(finalDir);
-  await fs.mkdir(temp, { recursive: true });
+  const outDir = path.resolve(options.outDir);
+  await fs.mkdir(outDir, { recursive: true });
   const written: WrittenItem[] = items.map((item) => ({
     ...item,
     transform: item.augmentation ? formatTransform(item.augmentation) : 'copy',
     error: '',
   }));
-  try {
-    const folders = new Set(items.map((i) => path.posix.dirname(i.output)));
-    for (const folder of folders) await fs.mkdir(path.join(temp, folder), { recursive: true });
-    const copies = written.filter((i) => !i.augmentation);
-    const augments = written.filter((i) => i.augmentation);
-    const concurrency = options.concurrency ?? 4;
-    let start = performance.now();
-    const copyResults = await mapSettled(copies, (item) => copyImage(item.record.file, path.join(temp, item.output)), {
-      concurrency,
-      onProgress: options.onCopyProgress,
+  const folders = new Set(items.map((i) => path.posix.dirname(i.output)));
+  for (const folder of folders) await fs.mkdir(path.join(outDir, folder), { recursive: true });
+  const copies = written.filter((i) => !i.augmentation);
+  const augments = written.filter((i) => i.augmentation);
+  const concurrency = options.concurrency ?? 4;
+  let start = performance.now();
+  const copyResults = await mapSettled(copies, (item) => copyImage(item.record.file, path.join(outDir, item.output)), {
+    concurrency,
+    onProgress: options.onCopyProgress,
+  });
+  const copySeconds = (performance.now() - start) / 1000;
+  start = performance.now();
+  const augmentResults = await mapSettled(
+    augments,
+    async (item) => {
+      const target = path.join(outDir, item.output);
+      const image = await augmentImage(item.record.file, item.augmentation as AugmentParams, { format: formatForPath(target), quality: options.quality });
+      await fs.writeFile(target, image.data);
+    },
+    { concurrency, onProgress: options.onAugmentProgress },
+  );
+  const augmentSeconds = (performance.now() - start) / 1000;
+  let failed = 0;
+  const note = (list: WrittenItem[], results: Awaited<ReturnType<typeof mapSettled>>): void => {
+    results.forEach((r, i) => {
+      if (!r.ok) {
+        list[i].error = describeError(r.error);
+        failed++;
+      }
     });
-    const copySeconds = (performance.now() - start) / 1000;
-    start = performance.now();
-    const augmentResults = await mapSettled(
-      augments,
-      async (item) => {
-        const target = path.join(temp, item.output);
-        const image = await augmentImage(item.record.file, item.augmentation as AugmentParams, { format: formatForPath(target), quality: options.quality });
-        await fs.writeFile(target, image.data);
-      },
-      { concurrency, onProgress: options.onAugmentProgress },
-    );
-    const augmentSeconds = (performance.now() - start) / 1000;
-    let failed = 0;
-    const note = (list: WrittenItem[], results: Awaited<ReturnType<typeof mapSettled>>): void => {
-      results.forEach((r, i) => {
-        if (!r.ok) {
-          list[i].error = describeError(r.error);
-          failed++;
-        }
-      });
-    };
-    note(copies, copyResults);
-    note(augments, augmentResults);
-    if (failed > 0 && options.strict) {
-      const first = written.find((i) => i.error);
-      throw new Error(`${failed} output(s) failed (strict), first: ${first?.record.file}: ${first?.error}`);
-    }
-    const old = temporaryPathFor(finalDir);
-    const hadOld = await fs.rename(finalDir, old).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return false;
-        throw error;
-      },
-    );
-    await fs.rename(temp, finalDir);
-    if (hadOld) await fs.rm(old, { recursive: true, force: true });
-    return { items: written, copied: copies.length - copyResults.filter((r) => !r.ok).length, augmented: augments.length - augmentResults.filter((r) => !r.ok).length, failed, copySeconds, augmentSeconds };
-  } catch (error) {
-    await fs.rm(temp, { recursive: true, force: true });
-    throw error;
+  };
+  note(copies, copyResults);
+  note(augments, augmentResults);
+  if (failed > 0 && options.strict) {
+    const first = written.find((i) => i.error);
+    throw new Error(`${failed} output(s) failed (strict), first: ${first?.record.file}: ${first?.error}`);
   }
+  return { items: written, copied: copies.length - copyResults.filter((r) => !r.ok).length, augmented: augments.length - augmentResults.filter((r) => !r.ok).length, failed, copySeconds, augmentSeconds };
 }
