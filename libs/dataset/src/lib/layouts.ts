@@ -171,7 +171,10 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
     const group = options.groupOf ? options.groupOf(r) : (r.group ?? r.id);
     return { ...r, group };
   });
-  if (records.length === 0) throw new DatasetError(absRoot, `no labelled images found (layout ${layout})`);
+  if (records.length === 0) {
+    const first = problems[0] ? `: ${problems.length} entries refused, first ${problems[0].reason}` : '';
+    throw new DatasetError(absRoot, `no labelled images found (layout ${layout})${first}`);
+  }
   return { root: absRoot, layout, records, problems };
 }
 
