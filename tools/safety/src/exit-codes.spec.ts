@@ -63,7 +63,14 @@ beforeAll(async () => {
   setup.push(await cli(['resample', '--out', 'out', '--target', 'not-majority']));
   setup.push(await trainer(['train', '--config', trainConfig, '--data', 'out/resampled_dataset', '--out', 'out/model']));
   setup.push(await exporter(['export', '--model', 'out/model', '--out', 'out/bundle', '--data', 'out/resampled_dataset', '--images', '16', '--min-images', '4']));
+  await fs.cp(sandbox, path.join(work, 'pristine'), { recursive: true, verbatimSymlinks: true });
 }, 600_000);
+
+/** Put the sandbox back as the set-up left it, so what one case destroyed does not fail the next. */
+async function restoreSandbox(): Promise<void> {
+  await fs.rm(sandbox, { recursive: true, force: true });
+  await fs.cp(path.join(work, 'pristine'), sandbox, { recursive: true, verbatimSymlinks: true });
+}
 
 afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
@@ -119,6 +126,7 @@ describe('exit codes', () => {
 });
 
 describe('--out refusals (exit 2, one line, no stack trace, nothing written)', () => {
+  beforeEach(restoreSandbox);
   const cases: Array<[string, AppName, string[]]> = [
     ['explore --out a regular file', 'cli', ['explore', '--data', 'data', '--out', 'afile.txt']],
     ['explore --out inside --data', 'cli', ['explore', '--data', 'data', '--out', 'data/20']],
@@ -139,6 +147,7 @@ describe('--out refusals (exit 2, one line, no stack trace, nothing written)', (
 });
 
 describe('exporter: what is at --out', () => {
+  beforeEach(restoreSandbox);
   const exportArgs = (out: string, ...more: string[]) => ['export', '--model', 'out/model', '--out', out, '--data', 'out/resampled_dataset', '--images', '8', '--min-images', '2', ...more];
 
   it.each([
