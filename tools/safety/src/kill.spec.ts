@@ -24,7 +24,7 @@ import {
 } from './sandbox.testing';
 
 /** Enough images that each stage is still running when it is killed, few enough for the time budget. */
-const IMAGES = 600;
+const IMAGES = 400;
 /** Side of the faces: under the quality config's minSide (100), so process has to upscale every image. */
 const FACE_SIDE = 96;
 

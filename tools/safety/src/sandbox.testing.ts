@@ -55,8 +55,8 @@ export function startApp(app: AppName, args: string[], cwd: string, timeoutMs = 
   const child = spawn(process.execPath, [APPS[app], ...args], { cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   // a hung stage (a followed symlink loop, a deadlock) must fail its test, not the whole suite
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<AppRun>((resolve, reject) => {
