@@ -54,7 +54,7 @@ interface KillCase {
 /** A temporary entry anywhere under the sandbox's out/ folder. */
 async function tempEntryUnderOut(): Promise<boolean> {
   try {
-    return temporaryLeftovers(await snapshotTree(path.join(sandbox, 'out'))).length > 0;
+    return temporaryLeftovers(await snapshotTree(path.join(sandbox, 'out'), { hash: false })).length > 0;
   } catch {
     return false;
   }

@@ -107,9 +107,11 @@ export function sha256(bytes: Uint8Array): string {
 
 /**
  * Every path under `root` (relative, '/'-separated) -> 'dir', 'file <sha256>' or 'link -> <target>'. Symlinks are
- * recorded, never followed, so a loop or a link leaving the sandbox is seen as itself.
+ * recorded, never followed, so a loop or a link leaving the sandbox is seen as itself. `hash: false` lists names only
+ * (cheap enough to poll).
  */
-export async function snapshotTree(root: string): Promise<Map<string, string>> {
+export async function snapshotTree(root: string, options: { hash?: boolean } = {}): Promise<Map<string, string>> {
+  const hash = options.hash ?? true;
   const out = new Map<string, string>();
   const walk = async (dir: string, rel: string): Promise<void> => {
     for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
@@ -119,7 +121,7 @@ export async function snapshotTree(root: string): Promise<Map<string, string>> {
       else if (entry.isDirectory()) {
         out.set(id, 'dir');
         await walk(full, id);
-      } else if (entry.isFile()) out.set(id, `file ${sha256(await fs.readFile(full))}`);
+      } else if (entry.isFile()) out.set(id, hash ? `file ${sha256(await fs.readFile(full))}` : 'file');
       else out.set(id, 'other');
     }
   };
