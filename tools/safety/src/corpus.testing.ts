@@ -2,7 +2,6 @@
  * The hostile-input corpus of issue #17, made by the tests in a temporary sandbox (never committed):
  *   <sandbox>/data/     the dataset root, in one of the three layouts (labels CSV, folder per label, UTKFace names)
  *   <sandbox>/outside/  real images outside the root that labels-CSV rows and a symlink point at (must never change)
- *   <sandbox>/photos/   a few face crops in nested folders with a directory symlink loop (predict, exporter verify)
  *   <sandbox>/out/      where the stages write
  * Good images are synthetic faces (@agekit/synth); every entry says what a stage must do with it.
  */
@@ -57,10 +56,6 @@ export interface Corpus {
   root: string;
   /** `<sandbox>/outside`: images the dataset points at but that are not in it. */
   outside: string;
-  /** `<sandbox>/photos`: face crops in nested folders plus a directory symlink loop. */
-  photos: string;
-  /** Number of image files in photos/ (each must be predicted once). */
-  photoCount: number;
   entries: CorpusEntry[];
 }
 
@@ -128,7 +123,6 @@ function csvField(value: string): string {
 export async function makeCorpus(sandbox: string, layout: CorpusLayout): Promise<Corpus> {
   const root = path.join(sandbox, 'data');
   const outside = path.join(sandbox, 'outside');
-  const photos = path.join(sandbox, 'photos');
   await fs.mkdir(root, { recursive: true });
   await fs.mkdir(outside, { recursive: true });
   const entries: CorpusEntry[] = [];
@@ -252,8 +246,7 @@ export async function makeCorpus(sandbox: string, layout: CorpusLayout): Promise
     await fs.writeFile(path.join(root, 'labels.csv'), `\ufeff${lines.join('\r\n')}\r\n`);
   }
 
-  const photoCount = await makePhotos(photos);
-  return { layout, sandbox, root, outside, photos, photoCount, entries };
+  return { layout, sandbox, root, outside, entries };
 }
 
 /** Face crops in nested folders plus a directory symlink loop back to the top (a/b/loop -> ../..); returns the image count. */
