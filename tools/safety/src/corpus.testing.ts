@@ -103,8 +103,10 @@ async function noise(width: number, height: number, format: 'png' | 'jpeg'): Pro
   return format === 'png' ? s.png().toBuffer() : s.jpeg().toBuffer();
 }
 
+/** Two frames at 64 px: under minSide, so process has to correct (re-encode) it rather than copy its bytes. */
 async function animated(face: Buffer, format: 'gif' | 'webp'): Promise<Buffer> {
-  const frames = [face, await sharp(face).negate().jpeg().toBuffer()];
+  const small = await sharp(face).resize(64, 64).jpeg().toBuffer();
+  const frames = [small, await sharp(small).negate().jpeg().toBuffer()];
   const joined = sharp(frames, { join: { animated: true } });
   return format === 'gif' ? joined.gif().toBuffer() : joined.webp().toBuffer();
 }
@@ -174,8 +176,8 @@ export async function makeCorpus(sandbox: string, layout: CorpusLayout): Promise
   await put({ id: idFor(layout, HOSTILE_AGE, 'cmyk', 'jpg'), kind: 'odd', what: 'CMYK JPEG' }, await sharp(hostileFace).toColourspace('cmyk').jpeg().toBuffer());
   await put({ id: idFor(layout, HOSTILE_AGE, 'deep16', 'png'), kind: 'odd', what: '16-bit PNG' }, await sharp(hostileFace).toColourspace('rgb16').png().toBuffer());
   await put({ id: idFor(layout, HOSTILE_AGE, 'alpha', 'png'), kind: 'odd', what: 'RGBA PNG' }, await sharp(hostileFace).ensureAlpha(0.5).png().toBuffer());
-  await put({ id: idFor(layout, HOSTILE_AGE, 'anim', 'gif'), kind: 'odd', what: 'animated GIF' }, await animated(hostileFace, 'gif'));
-  await put({ id: idFor(layout, HOSTILE_AGE, 'anim', 'webp'), kind: 'odd', what: 'animated WebP' }, await animated(hostileFace, 'webp'));
+  await put({ id: idFor(layout, HOSTILE_AGE, 'anim', 'gif'), kind: 'odd', what: 'animated GIF (64 px)' }, await animated(hostileFace, 'gif'));
+  await put({ id: idFor(layout, HOSTILE_AGE, 'anim', 'webp'), kind: 'odd', what: 'animated WebP (64 px)' }, await animated(hostileFace, 'webp'));
   await put({ id: idFor(layout, HOSTILE_AGE, 'exif6', 'jpg'), kind: 'odd', what: 'JPEG with EXIF orientation 6' }, await sharp(hostileFace).jpeg().withMetadata({ orientation: 6 }).toBuffer());
   await put({ id: idFor(layout, HOSTILE_AGE, 'one', 'png'), kind: 'odd', what: '1x1 image' }, await noise(1, 1, 'png'));
   // 4x4000 in one layout only: process upscales it to 100x100000, which costs ~15 s on this machine
