@@ -4,6 +4,6 @@ module.exports = {
   rootDir: __dirname,
   moduleNameMapper: require('ts-jest').pathsToModuleNameMapper(require('../tsconfig.base.json').compilerOptions.paths, { prefix: '<rootDir>/../' }),
   coverageDirectory: '../coverage/tools',
-  // tools/synth is its own project (synth) with its own tests
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/synth/'],
+  // tools/synth and tools/safety are their own projects with their own tests
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/synth/', '<rootDir>/safety/'],
 };
