@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, OutputPathError, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, loadConfig, OutputPathError, StageOutputs, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
 import {
   countParameters,
   evaluateModel,
@@ -115,6 +115,7 @@ async function train(values: Record<string, string | boolean | undefined>, io: I
   const workersFlag = values.workers === undefined || values.workers === 'auto' ? values.workers : num('workers');
   if (typeof workersFlag === 'number' && workersFlag < 1) throw new UsageError(`--workers must be a whole number >= 1 or 'auto' (got ${workersFlag})`);
   const workers = (workersFlag as number | 'auto' | undefined) ?? config.training.workers;
+  await StageOutputs.check({ inputs: [dataDir, configFile], folders: [outDir] }); // before any work or output
   const backend = await initBackend({ backend: (values.backend as BackendChoice | undefined) ?? config.backend });
   const threads = resolveWorkerCount(workers, backend.name);
   io.err(

@@ -62,7 +62,8 @@ export const command: CliCommand = {
     const annotateFlag = stringFlag(ctx, 'annotate');
     const annotateDir = annotateFlag ? path.resolve(ctx.cwd, annotateFlag) : undefined;
 
-    const { inputs, missing } = await listInputs(args, ctx.cwd, annotateDir);
+    const { inputs, missing, skipped } = await listInputs(args, ctx.cwd, annotateDir);
+    for (const line of skipped) ctx.term.warn(line);
     const clash = annotationClash(inputs);
     if (clash) throw new UsageError(`--annotate ${annotateFlag}: ${clash}; choose another folder`);
     if (inputs.length === 0 && missing.length === 0) throw new UsageError(`no image files in ${args.join(', ')}`);

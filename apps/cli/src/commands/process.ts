@@ -6,7 +6,7 @@ import { enhanceConfigSchema, resolveCandidates, FIXABLE_FLAGS, type EnhanceConf
 import { DEFAULT_THRESHOLDS, qualityConfigSchema, type QualityConfig, type QualityThresholds } from '@agekit/quality';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand } from '../lib/command';
 import { processJob } from '../process/pool';
-import { summarize, writeProcessedLabels, writeProcessingCsv, type ProcessSummary } from '../process/run';
+import { summarize, writeProcessedLabels, writeProcessingCsv, type ProcessingRow, type ProcessSummary } from '../process/run';
 
 /** The metadata.csv columns process reads. */
 const METADATA_COLUMNS = ['flags', 'error', 'width', 'height', 'laplacian_variance', 'mean_intensity', 'std_intensity'];
@@ -26,7 +26,7 @@ async function loadThresholds(cwd: string, file: string | undefined): Promise<{ 
 
 function formatSummary(s: ProcessSummary): string[] {
   const lines = [
-    `${s.images} images in ${s.seconds.toFixed(1)} s (${s.imagesPerSecond.toFixed(1)}/s): ${s.unchanged} unchanged (copied), ${s.resolved} resolved, ${s.unresolved} unresolved, ${s.errors} errors (${s.skipped} skipped: explore could not read them)`,
+    `${s.images} images in ${s.seconds.toFixed(1)} s (${s.imagesPerSecond.toFixed(1)}/s): ${s.unchanged} unchanged (copied), ${s.resolved} resolved, ${s.unresolved} unresolved, ${s.errors} errors (${s.skipped} skipped: unreadable in explore, or refused by the dataset reader)`,
     `${'flag'.padEnd(16)}${'flagged'.padStart(9)}${'resolved'.padStart(10)}${'unresolved'.padStart(12)}${'pass all'.padStart(10)}${'share'.padStart(9)}`,
   ];
   for (const flag of FIXABLE_FLAGS) {
@@ -113,8 +113,11 @@ flags:
         const written = new Set(job.rows.filter((r) => r.status !== 'error').map((r) => r.id));
         await writeProcessedLabels(path.join(dataRoot, 'labels.csv'), dataRoot, outputs.path(processedDir), written);
       }
-      await writeProcessingCsv(outputs.path(processingCsv), job.rows);
-      return { rows: job.rows, used: job.threads, seconds: (performance.now() - start) / 1000 };
+      // entries the dataset refused (outside the root, a link loop, a bad label): an error row each, as in metadata.csv
+      const refused = dataset.problems.map((p): ProcessingRow => ({ id: p.path, status: 'error', flagsBefore: [], flagsAfter: [], operations: '', error: p.reason, skipped: true }));
+      const rows = [...job.rows, ...refused];
+      await writeProcessingCsv(outputs.path(processingCsv), rows);
+      return { rows, used: job.threads, seconds: (performance.now() - start) / 1000 };
     });
     const summary = summarize(rows, seconds);
     for (const r of rows) if (r.status === 'error' && !r.skipped) term.warn(`${r.id}: ${r.error}`);

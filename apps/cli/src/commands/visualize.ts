@@ -74,6 +74,9 @@ async function run(ctx: CommandContext): Promise<number> {
     configFlag !== undefined,
   );
 
+  const vizDir = path.join(out, 'visualizations');
+  const plan = { inputs: [metadataFile, processingFile, dataRoot], folders: [{ path: vizDir, keep: OTHER_STAGES }] };
+  await StageOutputs.check(plan); // an --out it may not use fails before any work or output
   const rows = await readMetadata(metadataFile);
   const failed = rows.filter((r) => r.error);
   ctx.term.info(`visualize: ${rows.length} rows from ${path.relative(ctx.cwd, metadataFile) || metadataFile}${failed.length ? ` (${failed.length} unreadable images)` : ''}; thresholds from ${source ? path.relative(ctx.cwd, source) : 'the defaults'}`);
@@ -86,9 +89,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if (processing) ctx.term.info(`visualize: ${processing.length} rows from ${path.relative(ctx.cwd, processingFile) || processingFile}`);
   if (!dataRoot && sheetSize > 0) ctx.term.warn('no --data: contact sheets of flagged images skipped (ids in metadata.csv are relative to the dataset root)');
 
-  const vizDir = path.join(out, 'visualizations');
   const { written, warnings, flagged, figureCount } = await StageOutputs.write(
-    { inputs: [metadataFile, processing ? processingFile : undefined, dataRoot], folders: [{ path: vizDir, keep: OTHER_STAGES }] },
+    plan,
     async (outputs) => {
       const staging = outputs.path(vizDir);
       const plot = await import('@agekit/plot');

@@ -40,9 +40,10 @@ export function annotatedName(name: string): { name: string; format: 'png' | 'jp
  * Expand the arguments: a file is one input (whatever its extension: a bad one is reported later), a folder gives its
  * image files (by extension, recursively, sorted). A missing path is returned as a problem, not thrown.
  */
-export async function listInputs(args: string[], cwd: string, annotateDir?: string): Promise<{ inputs: PredictInput[]; missing: PredictImageResult[] }> {
+export async function listInputs(args: string[], cwd: string, annotateDir?: string): Promise<{ inputs: PredictInput[]; missing: PredictImageResult[]; skipped: string[] }> {
   const inputs: PredictInput[] = [];
   const missing: PredictImageResult[] = [];
+  const skipped: string[] = [];
   for (const arg of args) {
     const abs = path.resolve(cwd, arg);
     let stat;
@@ -55,7 +56,11 @@ export async function listInputs(args: string[], cwd: string, annotateDir?: stri
     if (stat.isDirectory()) {
       // the one safe listing: links are followed only inside the folder, a link looped back is reported once
       const listing = await listImageFiles(abs, { extensions: IMAGE_EXTENSIONS, maxDepth: Infinity });
-      for (const p of listing.problems) missing.push({ file: path.join(arg, p.path), ok: false, error: { reason: p.code, message: p.reason } });
+      for (const p of listing.problems) {
+        // a loop or a nested folder is not an image: a warning; a dangling or escaping link is a file that failed
+        if (p.code === 'symlink-loop') skipped.push(`${path.join(arg, p.path)}: ${p.reason}`);
+        else missing.push({ file: path.join(arg, p.path), ok: false, error: { reason: p.code, message: p.reason } });
+      }
       for (const file of listing.files) {
         const rel = path.relative(abs, file);
         inputs.push({ file, name: path.join(arg, rel), annotated: annotateDir ? path.resolve(annotateDir, annotatedName(rel).name) : undefined });
@@ -64,7 +69,7 @@ export async function listInputs(args: string[], cwd: string, annotateDir?: stri
       inputs.push({ file: abs, name: arg, annotated: annotateDir ? path.resolve(annotateDir, annotatedName(path.basename(abs)).name) : undefined });
     }
   }
-  return { inputs, missing };
+  return { inputs, missing, skipped };
 }
 
 /** An annotated copy must never replace an input, nor two copies the same file: the first such clash is returned. */

@@ -62,7 +62,7 @@ export interface ProcessingRow {
   after?: ImageMeasurement;
   ssim?: number;
   error?: string;
-  /** The metadata row had an error: the image was skipped, not written. */
+  /** Not processed: its metadata row had an error, or the dataset refused the entry (a DatasetProblem). */
   skipped?: boolean;
 }
 
@@ -241,7 +241,7 @@ export interface ProcessSummary {
   resolved: number;
   unresolved: number;
   errors: number;
-  /** Of the errors: images skipped because their metadata row had an error. */
+  /** Of the errors: entries skipped (a metadata error row, or refused by the dataset reader). */
   skipped: number;
   perFlag: Record<FixableFlag, FlagSummary>;
   seconds: number;

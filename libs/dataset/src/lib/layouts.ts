@@ -163,8 +163,11 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
         continue;
       }
       const label = parts[0];
-      if (/^\d{1,3}$/.test(label)) partial.push({ id, file, age: Number(label) });
-      else partial.push({ id, file, ageGroup: label });
+      if (/^\d+$/.test(label)) {
+        const age = Number(label);
+        if (age > 130) problems.push(datasetProblem(id, 'bad-label', `${id}: age folder '${label}' is not a whole number from 0 to 130`));
+        else partial.push({ id, file, age });
+      } else partial.push({ id, file, ageGroup: label });
     }
   }
   const records: DatasetRecord[] = partial.map((r) => {

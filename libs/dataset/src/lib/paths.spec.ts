@@ -64,6 +64,7 @@ describe('listing a folder never leaves it and never loops', () => {
   it('folder-per-label: a link back to an ancestor, a link out, a dangling link, a folder named x.jpg and a subfolder are reported', async () => {
     await put(path.join(root, '30', 'a.jpg'));
     await put(path.join(root, '30', 'sub', 'deep.jpg'));
+    await put(path.join(root, '999', 'old.jpg'));
     await fs.mkdir(path.join(root, '31', 'x.jpg'), { recursive: true });
     await put(path.join(root, '31', 'b.jpg'));
     await fs.symlink(root, path.join(root, 'loop'));
@@ -73,7 +74,7 @@ describe('listing a folder never leaves it and never loops', () => {
     const ds = await readDataset(root, { layout: 'folder-per-label' });
     expect(ds.records.map((r) => r.id)).toEqual(['30/a.jpg', '31/b.jpg']);
     expect(codes(ds.problems)).toEqual(
-      ['not-a-file 31/x.jpg', 'not-found 30/dangling.jpg', 'outside-dataset 30/out.jpg', 'outside-dataset 32', 'symlink-loop loop', 'unexpected-folder 30/sub'].sort(),
+      ['not-a-file 31/x.jpg', 'not-found 30/dangling.jpg', 'outside-dataset 30/out.jpg', 'outside-dataset 32', 'symlink-loop loop', 'unexpected-folder 30/sub/deep.jpg', 'bad-label 999/old.jpg'].sort(),
     );
   });
 

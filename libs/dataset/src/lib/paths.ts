@@ -142,7 +142,15 @@ export async function listImageFiles(root: string, options: ListImagesOptions): 
       if (isDir) {
         if (depth < options.maxDepth) await walk(full, realChild, depth + 1, new Set([...open, realChild]));
         else if (isImageName(entry.name)) problems.push(datasetProblem(id, 'not-a-file', `${id} is a folder, not an image`));
-        else if (options.reportDeeperFolders) problems.push(datasetProblem(id, 'unexpected-folder', `${id}: a folder deeper than this layout reads (not read)`));
+        else if (options.reportDeeperFolders) {
+          // name every image it holds, so none is dropped silently (the folder itself when it holds none)
+          const inner = await listImageFiles(full, { extensions: options.extensions, maxDepth: 8 });
+          for (const file of inner.files) {
+            const fileId = relId(absRoot, file);
+            problems.push(datasetProblem(fileId, 'unexpected-folder', `${fileId}: in ${id}/, deeper than this layout reads (not read)`));
+          }
+          if (inner.files.length === 0) problems.push(datasetProblem(id, 'unexpected-folder', `${id}: a folder deeper than this layout reads (not read)`));
+        }
       } else if (isImageName(entry.name)) {
         files.push(full);
       }
