@@ -44,6 +44,7 @@ describe('loadNativeAddon', () => {
     await fs.writeFile(broken, 'not a shared object');
     process.env[PATH_ENV] = broken;
     expect(loadNativeAddon(spec())).toEqual({ file: broken, reason: expect.stringMatching(/broken\.node failed to load: /) });
+    expect(loadNativeAddon({ ...spec(), requires: 'libfoo.so.1' }).reason).toMatch(/broken\.node failed to load: .* \(it needs libfoo\.so\.1\)$/);
 
     // a CommonJS module stands in for a compiled addon (require loads both)
     const good = path.join(dir, 'good.js');

@@ -18,6 +18,8 @@ export interface NativeAddonSpec {
   abi: number;
   /** How to build it, for the "not found" reason (e.g. 'node tools/scripts/build-native.mjs model'). */
   buildHint: string;
+  /** Shared libraries the addon links, for the "failed to load" reason (e.g. 'libdnnl.so.2, Debian: libdnnl2'). */
+  requires?: string;
   /** Load the file (default: require); e.g. to set environment variables around the load. */
   load?: (require: () => unknown) => unknown;
 }
@@ -69,6 +71,7 @@ export function loadNativeAddon<T extends { abi?: unknown }>(spec: NativeAddonSp
     if (binding.abi !== spec.abi) throw new Error(`ABI ${String(binding.abi)}, expected ${spec.abi} (rebuild it)`);
     return { binding, file };
   } catch (error) {
-    return { file, reason: `${file} failed to load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { file, reason: `${file} failed to load: ${message}${spec.requires ? ` (it needs ${spec.requires})` : ''}` };
   }
 }
