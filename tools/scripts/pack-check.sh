@@ -17,8 +17,12 @@ export NX_DAEMON=false NX_TUI=false
 # onnxruntime-node's documented switch: no CUDA download at install (its CPU binaries ship in the package)
 export ONNXRUNTIME_NODE_INSTALL=skip
 scratch=$(mktemp -d /tmp/agekit-pack-XXXXXX)
-trap 'rm -rf "$scratch"' EXIT
+# removing the scratch trees (two installs, ~1 GB) runs in the background: it needs no waiting for
+trap '(rm -rf "$scratch" &)' EXIT
 fail() { echo "pack-check: $*" >&2; exit 1; }
+phases=()
+phase() { phases+=("$1 $((SECONDS - phase_start))s"); phase_start=$SECONDS; }
+phase_start=$SECONDS
 
 npx nx run-many -t build --projects=tag:type:lib,tag:type:app --output-style=static >"$scratch/build.log" 2>&1 || { cat "$scratch/build.log"; fail "build failed"; }
 
@@ -26,11 +30,13 @@ npx nx run-many -t build --projects=tag:type:lib,tag:type:app --output-style=sta
 npm_config_offline=true npx nx release publish --dry-run --registry=http://127.0.0.1:9 --output-style=static >"$scratch/publish.txt" 2>&1 ||
   { cat "$scratch/publish.txt"; fail "nx release publish --dry-run failed"; }
 node tools/scripts/pack-check.mjs dry-run "$scratch/publish.txt"
+phase "build + publish dry run"
 
 npm pack --json --pack-destination "$scratch" dist/libs/* dist/apps/* >"$scratch/pack.json" 2>"$scratch/pack.log" || { cat "$scratch/pack.log"; fail "npm pack failed"; }
 node tools/scripts/pack-check.mjs tarballs "$scratch/pack.json"
 version=$(node -p 'require("./dist/libs/dataset/package.json").version')
 ls "$scratch"/agekit-*-"$version".tgz | sed 's|.*/|  packed |'
+phase "pack"
 
 install=(--prefer-offline --no-audit --no-fund --loglevel=error)
 # the global cli install runs while the scratch project installs (both mostly wait on the disk)
@@ -78,6 +84,7 @@ async function main(): Promise<void> {
 }
 main();
 TS
+phase "install of the library tarballs"
 "$root/node_modules/.bin/tsc" -p tsconfig.json || fail "the scratch project does not type-check against the installed packages"
 out=$(node out/check.js)
 echo "  scratch project: $out"
@@ -97,7 +104,9 @@ grep -q "no prebuilt for $(node -p 'process.platform + "-" + process.arch') in @
   fail "without its prebuilt, @agekit/quality should report the fallback and why: $out"
 echo "  without the prebuilt: @agekit/quality falls back: $reason"
 
+phase "type-check + run"
 wait "$global_pid" || { cat "$scratch/global.log"; fail "npm install -g of the cli tarball failed"; }
+phase "global cli install (waited for)"
 agekit="$scratch/global/bin/agekit"
 [ "$("$agekit" --version)" = "$version" ] || fail "agekit --version: $("$agekit" --version), expected $version"
 (cd "$root" && npx tsx tools/synth/main.ts --out "$scratch/faces" --count 40 --seed 3 >/dev/null)
@@ -106,4 +115,6 @@ rows=$(($(wc -l <"$scratch/explore/csv/metadata.csv") - 1))
 [ "$rows" = 40 ] || fail "agekit explore wrote $rows rows for 40 images"
 grep -q "native engine" <<<"$explore" || fail "the installed cli did not use the native engine: $explore"
 echo "  global cli: agekit --version $version; agekit explore: $rows rows, $(grep -o 'native engine[^;]*' <<<"$explore" | head -1)"
+phase "cli run"
+echo "  time: ${phases[*]/%/;} total ${SECONDS}s"
 echo "pack-check: every package installs from its packed tarball and works outside the workspace"
