@@ -46,7 +46,7 @@ function checkFiles(name, files, info, problems) {
 }
 
 function dryRun(file) {
-  const text = readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*m/g, ''); // eslint-disable-line no-control-regex
+  const text = readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*m/g, ''); // npm's colours
   const packages = expectedPackages();
   const problems = [];
   const listed = new Map();
