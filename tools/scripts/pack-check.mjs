@@ -2,7 +2,7 @@
 // The assertions of tools/scripts/pack-check.sh on what the release ships (exits 1 with the reasons when one fails):
 //   node tools/scripts/pack-check.mjs dry-run FILE    FILE: output of `nx release publish --dry-run`: every package of
 //       libs/* and apps/* is listed with files from its dist folder only (no TypeScript sources, specs, tsconfig, jest or
-//       project files), with package.json, LICENSE (and README.md for a library), and quality's and model's prebuilt
+//       project files), with package.json, LICENSE, README.md, and quality's and model's prebuilt
 //       native addons for this platform
 //   node tools/scripts/pack-check.mjs tarballs FILE   FILE: `npm pack --json` output: each tarball's main, types, bin
 //       and exports resolve to files inside it, and internal @agekit/* dependencies name the released version
@@ -40,7 +40,7 @@ function checkFiles(name, files, info, problems) {
   for (const file of files) {
     for (const [pattern, what] of FORBIDDEN) if (pattern.test(file)) problems.push(`${name}: ships ${what} ${file}`);
   }
-  const must = ['package.json', 'LICENSE', ...(info.kind === 'libs' ? ['README.md'] : [])];
+  const must = ['package.json', 'LICENSE', 'README.md'];
   if (ADDONS[name] && ['linux-x64'].includes(prebuildFolder)) must.push(`prebuilds/${prebuildFolder}/${ADDONS[name]}`);
   for (const file of must) if (!files.includes(file)) problems.push(`${name}: ${file} missing`);
 }

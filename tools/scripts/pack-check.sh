@@ -18,7 +18,7 @@ export NX_DAEMON=false NX_TUI=false
 export ONNXRUNTIME_NODE_INSTALL=skip
 scratch=$(mktemp -d /tmp/agekit-pack-XXXXXX)
 # removing the scratch trees (two installs, ~1 GB) runs in the background: it needs no waiting for
-trap '(rm -rf "$scratch" &)' EXIT
+trap '(rm -rf "$scratch" >/dev/null 2>&1 &)' EXIT
 fail() { echo "pack-check: $*" >&2; exit 1; }
 phases=()
 phase() { phases+=("$1 $((SECONDS - phase_start))s"); phase_start=$SECONDS; }
