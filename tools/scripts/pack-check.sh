@@ -24,7 +24,8 @@ phases=()
 phase() { phases+=("$1 $((SECONDS - phase_start))s"); phase_start=$SECONDS; }
 phase_start=$SECONDS
 
-npx nx run-many -t build --projects=tag:type:lib,tag:type:app --output-style=static >"$scratch/build.log" 2>&1 || { cat "$scratch/build.log"; fail "build failed"; }
+npx nx run-many -t build --projects=tag:type:lib,tag:type:app --output-style=static >"$scratch/build.log" 2>&1 ||
+  { cat "$scratch/build.log"; fail "build failed"; }
 
 # npm publish --dry-run asks the registry about the version unless offline
 npm_config_offline=true npx nx release publish --dry-run --registry=http://127.0.0.1:9 --output-style=static >"$scratch/publish.txt" 2>&1 ||
@@ -32,7 +33,8 @@ npm_config_offline=true npx nx release publish --dry-run --registry=http://127.0
 node tools/scripts/pack-check.mjs dry-run "$scratch/publish.txt"
 phase "build + publish dry run"
 
-npm pack --json --pack-destination "$scratch" dist/libs/* dist/apps/* >"$scratch/pack.json" 2>"$scratch/pack.log" || { cat "$scratch/pack.log"; fail "npm pack failed"; }
+npm pack --json --pack-destination "$scratch" dist/libs/* dist/apps/* >"$scratch/pack.json" 2>"$scratch/pack.log" ||
+  { cat "$scratch/pack.log"; fail "npm pack failed"; }
 node tools/scripts/pack-check.mjs tarballs "$scratch/pack.json"
 version=$(node -p 'require("./dist/libs/dataset/package.json").version')
 ls "$scratch"/agekit-*-"$version".tgz | sed 's|.*/|  packed |'
@@ -50,10 +52,14 @@ libs=()
 for tgz in "$scratch"/agekit-*-"$version".tgz; do
   case "$tgz" in */agekit-cli-* | */agekit-trainer-* | */agekit-exporter-*) ;; *) libs+=("$tgz") ;; esac
 done
-npm install "${install[@]}" "${libs[@]}" @types/node@20 >"$scratch/install.log" 2>&1 || { cat "$scratch/install.log"; fail "npm install of the library tarballs failed"; }
+npm install "${install[@]}" "${libs[@]}" @types/node@20 >"$scratch/install.log" 2>&1 ||
+  { cat "$scratch/install.log"; fail "npm install of the library tarballs failed"; }
 # skipLibCheck as in the workspace: tfjs's and onnx-proto's own .d.ts do not compile strictly (Long, PyJsonValue)
 cat >tsconfig.json <<'JSON'
-{ "compilerOptions": { "strict": true, "module": "commonjs", "target": "ES2022", "esModuleInterop": true, "skipLibCheck": true, "outDir": "out", "types": ["node"] } }
+{
+  "compilerOptions": { "strict": true, "module": "commonjs", "target": "ES2022", "esModuleInterop": true, "skipLibCheck": true, "outDir": "out",
+                       "types": ["node"] }
+}
 JSON
 cat >check.ts <<'TS'
 import { createRng, splitGrouped, rgbToGray, encodeImage, decodeImage } from '@agekit/dataset';
@@ -92,8 +98,8 @@ node -e '
   const r = JSON.parse(process.argv[1]), prebuilt = (lib, file) => `node_modules/@agekit/${lib}/prebuilds/${process.platform}-${process.arch}/${file}`;
   const bad = [];
   if (JSON.stringify(r.gray) !== "[76,29]") bad.push("dataset: gray " + JSON.stringify(r.gray));
-  if (!r.quality.native || !r.quality.native.endsWith(prebuilt("quality", "agekit_quality.node"))) bad.push("quality: native engine not loaded from its package: " + JSON.stringify(r.quality));
-  if (!r.model.native || !r.model.native.endsWith(prebuilt("model", "agekit_model.node"))) bad.push("model: native kernels not loaded from its package: " + JSON.stringify(r.model));
+  if (!r.quality.native?.endsWith(prebuilt("quality", "agekit_quality.node"))) bad.push("quality: engine not from its package: " + JSON.stringify(r.quality));
+  if (!r.model.native?.endsWith(prebuilt("model", "agekit_model.node"))) bad.push("model: native kernels not from its package: " + JSON.stringify(r.model));
   for (const [lib, n] of Object.entries(r.functions)) if (n === 0) bad.push(lib + ": no functions imported");
   if (bad.length) { console.error("pack-check: " + bad.join("\n  ")); process.exit(1); }
 ' "$out"

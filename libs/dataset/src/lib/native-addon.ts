@@ -62,7 +62,8 @@ export function loadNativeAddon<T extends { abi?: unknown }>(spec: NativeAddonSp
     return {
       reason: explicit
         ? `${path.resolve(explicit)} (from ${spec.pathEnv}) not found`
-        : `${spec.file} not found (build it with \`${spec.buildHint}\`; no prebuilt for ${prebuildFolder()} in @agekit/${spec.lib}; looked in native/build/Release and prebuilds/${prebuildFolder()} next to it and above)`,
+        : `${spec.file} not found (build it with \`${spec.buildHint}\`; no prebuilt for ${prebuildFolder()} in @agekit/${spec.lib}; ` +
+          `looked in native/build/Release and prebuilds/${prebuildFolder()} next to it and above)`,
     };
   }
   try {
