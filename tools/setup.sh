@@ -4,6 +4,7 @@
 # - oneDNN (libdnnl-dev: @agekit/model's native training kernels; the same library PyTorch's CPU convolutions use).
 # - OpenCV (C++ headers for the exported bundle's example; python3-opencv/onnx/sklearn for cross-checks).
 # - onnxruntime-node: skip its CUDA download (CPU binaries ship in the package).
+# - node-gyp (a devDependency) builds the native addons.
 # - @tensorflow/tfjs-node(-gpu) are optional: their install downloads libtensorflow and fails offline; npm carries on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,12 +19,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# `npm install` (which follows package-lock.json) rather than `npm ci`: the registry reachable here has
-# only the Linux builds of some optional platform packages (e.g. @unrs/resolver-binding-*), so the lock
-# cannot list the others and `npm ci` refuses it as out of sync; `npm install` skips them as optional.
+# npm ci: the lock lists every platform's optional bindings (e.g. @unrs/resolver-binding-*), so npm ci accepts it;
+# ONNXRUNTIME_NODE_INSTALL=skip is onnxruntime-node's switch against its CUDA download (the CPU binaries ship in the package).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "setup: npm install (locked versions)"
-  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
+  echo "setup: npm ci (locked versions)"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
 node tools/scripts/build-native.mjs # native addons: quality's explore engine (C + libjpeg), model's training kernels (oneDNN); set -e: a failed build fails setup
 echo "setup: done"

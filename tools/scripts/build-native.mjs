@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Builds agekit's native addons with npm's bundled node-gyp (offline: the system's Node headers, --nodedir=/usr, when
-// /usr/include/node/node_api.h exists):
-//   quality -> libs/quality/native/build/Release/agekit_quality.node (explore engine: C11, libjpeg)
-//   model   -> libs/model/native/build/Release/agekit_model.node (training kernels: oneDNN)
+// Builds agekit's native addons with node-gyp (the workspace's devDependency; offline: the system's Node headers,
+// --nodedir=/usr, when /usr/include/node/node_api.h exists):
+//   quality -> libs/quality/native/build/Release/agekit_quality.node (explore engine: C11, libjpeg-turbo linked statically)
+//   model   -> libs/model/native/build/Release/agekit_model.node (training kernels: oneDNN, linked against libdnnl)
+// and copies each into libs/<lib>/native/prebuilds/<platform>-<arch>/, which the library's build puts in its package
+// (dist/libs/<lib>/prebuilds/...), so npm users get the engine without a compiler. The Nx target `<lib>:build-native`
+// runs this with declared inputs and outputs.
 // Exits non-zero when a build fails. Each library still works without its addon (a slower path).
 // Usage: node tools/scripts/build-native.mjs [quality|model ...] [--stale] [--debug]
 //   --stale  build only addons that are missing or older than their sources (test-all.sh uses it)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +24,14 @@ const ADDONS = {
 };
 const require = createRequire(import.meta.url);
 
-/** node-gyp's CLI: npm's bundled copy (next to the npm running us, or next to node), else a local install. */
+/** node-gyp's CLI: the workspace's devDependency, else npm's bundled copy (next to the npm running us, or next to node). */
 function findNodeGyp() {
   const candidates = [];
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    // not installed in the workspace: fall back to npm's copy
+  }
   if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
   if (process.env.npm_execpath) candidates.push(path.join(path.dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   const nodeBin = path.dirname(process.execPath);
@@ -35,11 +43,6 @@ function findNodeGyp() {
     candidates.push(path.join(path.dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
     candidates.push(path.join(path.dirname(npmCli), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   }
-  try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
-  } catch {
-    // not installed locally
-  }
   return candidates.find((c) => existsSync(c));
 }
 
@@ -47,7 +50,7 @@ function findNodeGyp() {
 function newest(p) {
   const st = statSync(p);
   if (!st.isDirectory()) return st.mtimeMs;
-  return readdirSync(p).reduce((m, name) => (name === 'build' ? m : Math.max(m, newest(path.join(p, name)))), 0);
+  return readdirSync(p).reduce((m, name) => (name === 'build' || name === 'prebuilds' ? m : Math.max(m, newest(path.join(p, name)))), 0);
 }
 
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
@@ -61,7 +64,7 @@ for (const name of names) {
 const selected = (names.length ? names : Object.keys(ADDONS)).filter((name) => existsSync(path.join(root, ADDONS[name].dir, 'binding.gyp')));
 const gyp = findNodeGyp();
 if (!gyp) {
-  console.error('build-native: node-gyp not found (it ships with npm); install npm or set npm_config_node_gyp');
+  console.error('build-native: node-gyp not found (a devDependency: run npm ci; or set npm_config_node_gyp)');
   process.exit(1);
 }
 let failed = 0;
@@ -69,7 +72,8 @@ for (const name of selected) {
   const addon = ADDONS[name];
   const dir = path.join(root, addon.dir);
   const out = path.join(dir, 'build', flags.includes('--debug') ? 'Debug' : 'Release', `${addon.target}.node`);
-  if (flags.includes('--stale') && existsSync(out) && statSync(out).mtimeMs >= newest(dir)) {
+  const prebuilt = path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, `${addon.target}.node`);
+  if (flags.includes('--stale') && existsSync(out) && existsSync(prebuilt) && statSync(out).mtimeMs >= newest(dir)) {
     console.log(`build-native: ${name}: up to date (${path.relative(root, out)})`);
     continue;
   }
@@ -87,5 +91,15 @@ for (const name of selected) {
     continue;
   }
   console.log(`build-native: ${name}: built ${path.relative(root, out)}`);
+  if (!flags.includes('--debug')) publishPrebuild(dir, out);
+}
+
+/** Copy a release build to native/prebuilds/<platform>-<arch>/ (temporary name, then rename), where packaging finds it. */
+function publishPrebuild(dir, built) {
+  const target = path.join(dir, 'prebuilds', `${process.platform}-${process.arch}`, path.basename(built));
+  mkdirSync(path.dirname(target), { recursive: true });
+  copyFileSync(built, `${target}.tmp`);
+  renameSync(`${target}.tmp`, target);
+  console.log(`build-native: prebuilt ${path.relative(root, target)}`);
 }
 process.exit(failed ? 1 : 0);

@@ -1,9 +1,30 @@
 #!/usr/bin/env bash
-# Scaffold an app: tools/scripts/new-app.sh NAME "description". Writes apps/NAME/{project.json,tsconfig*.json,jest.config.js}.
+# Scaffold an app: tools/scripts/new-app.sh NAME "description". Writes apps/NAME/{package.json,README.md,project.json,
+# tsconfig*.json,jest.config.js}. The app is released as the npm package @agekit/NAME with bin agekit-NAME
+# (bundle-app.mjs adds main and the dependencies the bundle imports).
 set -euo pipefail
 name=$1; desc=${2:-"agekit $1"}
 dir=apps/$name
 mkdir -p "$dir/src"
+version=$(node -p 'require("./libs/dataset/package.json").version') # fixed versioning: every package shares it
+cat > "$dir/package.json" <<JSON
+{
+  "name": "@agekit/$name",
+  "version": "$version",
+  "description": "$desc",
+  "license": "MIT",
+  "bin": {
+    "agekit-$name": "./main.js"
+  },
+  "engines": {
+    "node": ">=20"
+  },
+  "publishConfig": {
+    "access": "public"
+  }
+}
+JSON
+printf '# @agekit/%s\n\n%s\n' "$name" "$desc" > "$dir/README.md"
 cat > "$dir/project.json" <<JSON
 {
   "name": "$name",
@@ -15,7 +36,14 @@ cat > "$dir/project.json" <<JSON
     "build": {
       "executor": "nx:run-commands",
       "outputs": ["{workspaceRoot}/dist/$dir"],
-      "inputs": ["production", "^production", "{workspaceRoot}/tools/scripts/bundle-app.mjs"],
+      "inputs": [
+        "production",
+        "^production",
+        "{workspaceRoot}/tools/scripts/bundle-app.mjs",
+        "{workspaceRoot}/package.json",
+        "{workspaceRoot}/LICENSE",
+        { "externalDependencies": ["esbuild"] }
+      ],
       "options": { "command": "node tools/scripts/bundle-app.mjs $dir/src/main.ts dist/$dir/main.js" }
     },
     "lint": {

@@ -37,7 +37,7 @@ cat > "$dir/project.json" <<JSON
         "outputPath": "dist/$dir",
         "main": "$dir/src/index.ts",
         "tsConfig": "$dir/tsconfig.lib.json",
-        "assets": ["$dir/*.md"]
+        "assets": ["$dir/*.md", { "input": ".", "glob": "LICENSE", "output": "." }]
       }
     },
     "lint": {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): type-check everything, lint + test + build every project,
-# prove the architecture rules bite, prove a built library installs from its tarball, and close with
+# prove the architecture rules bite, prove every package installs from its tarball (tools/scripts/pack-check.sh), and close with
 # one line "tests: N passed, N failed, N skipped" summed over every project's Jest run.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,8 +8,8 @@ export NX_DAEMON=false NX_TUI=false
 status=0
 step() { echo; echo "== $*"; }
 
-step "native addons (built by setup; rebuilt here when missing or older than their sources)"
-node tools/scripts/build-native.mjs --stale || status=1
+step "native addons (the cached Nx target build-native of quality and model: rebuilt when their sources change)"
+npx nx run-many -t build-native --output-style=static || status=1
 
 step "type-check (tsc over libs, apps, tools and their tests)"
 npx tsc -p tsconfig.json || status=1
@@ -21,8 +21,8 @@ npx nx run-many -t lint test build --output-style=static || status=1
 step "architecture: forbidden imports fail the lint"
 bash tools/scripts/check-boundaries.sh || status=1
 
-step "publishable: a packed library works outside the workspace"
-bash tools/scripts/pack-check.sh dataset || status=1
+step "publishable: the release publishes from dist; every package installs from its tarball and works outside the workspace"
+bash tools/scripts/pack-check.sh || status=1
 
 node -e '
   const fs = require("fs"), path = require("path");

@@ -4,13 +4,14 @@ import { ConfigError, DatasetError, OutputPathError } from '@agekit/dataset';
 import { COMMANDS } from './commands';
 import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
 import { Terminal } from './lib/terminal';
+import { cliVersion } from './lib/version';
 
 function topUsage(): string {
   const names = Object.keys(COMMANDS);
   const width = Math.max(...names.map((n) => n.length), 8);
   return `agekit: face images -> checked, cleaned, rebalanced dataset -> small age model -> ONNX bundle
 
-usage: agekit <command> [flags]   (agekit <command> --help for its flags)
+usage: agekit <command> [flags]   (agekit <command> --help for its flags; agekit --version)
 
 commands:
 ${names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`).join('\n')}
@@ -24,6 +25,10 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${topUsage()}\n`);
     return name ? EXIT.ok : EXIT.usage;
+  }
+  if (name === '--version') {
+    process.stdout.write(`${cliVersion()}\n`);
+    return EXIT.ok;
   }
   const entry = COMMANDS[name];
   if (!entry) {

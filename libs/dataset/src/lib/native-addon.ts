@@ -18,6 +18,8 @@ export interface NativeAddonSpec {
   abi: number;
   /** How to build it, for the "not found" reason (e.g. 'node tools/scripts/build-native.mjs model'). */
   buildHint: string;
+  /** Shared libraries the addon links, for the "failed to load" reason (e.g. 'libdnnl.so.2, Debian: libdnnl2'). */
+  requires?: string;
   /** Load the file (default: require); e.g. to set environment variables around the load. */
   load?: (require: () => unknown) => unknown;
 }
@@ -25,9 +27,10 @@ export interface NativeAddonSpec {
 export type NativeAddonResult<T> = { binding: T; file: string; reason?: undefined } | { binding?: undefined; file?: string; reason: string };
 
 /**
- * Where the addon may be: the env override, else native/build/Release next to the library (sources: src/lib, built:
- * dist/libs/<lib>/src/lib, installed: node_modules/@agekit/<lib>/src/lib) or libs/<lib>/native/build/Release in any
- * folder above (a bundled app inside the workspace).
+ * Where the addon may be: the env override, else, from the library's folder upwards, native/build/Release (a build in
+ * the workspace: sources in libs/<lib>/src/lib, compiled in dist/libs/<lib>/src/lib), prebuilds/<platform>-<arch> (the
+ * prebuilt shipped in the npm package: node_modules/@agekit/<lib>/prebuilds, or a bundled app's own prebuilds folder)
+ * and libs/<lib>/native/build/Release (a bundled app inside the workspace).
  */
 export function nativeAddonCandidates(spec: Pick<NativeAddonSpec, 'file' | 'lib' | 'from' | 'pathEnv'>): string[] {
   const explicit = process.env[spec.pathEnv];
@@ -36,12 +39,18 @@ export function nativeAddonCandidates(spec: Pick<NativeAddonSpec, 'file' | 'lib'
   let dir = spec.from;
   for (let depth = 0; depth < 10; depth++) {
     list.push(path.join(dir, 'native', 'build', 'Release', spec.file));
+    list.push(path.join(dir, 'prebuilds', prebuildFolder(), spec.file));
     list.push(path.join(dir, 'libs', spec.lib, 'native', 'build', 'Release', spec.file));
     const parent = path.dirname(dir);
     if (parent === dir) break;
     dir = parent;
   }
   return list;
+}
+
+/** The prebuilds folder for this machine, e.g. 'linux-x64' (where tools/scripts/build-native.mjs puts its copy). */
+export function prebuildFolder(): string {
+  return `${process.platform}-${process.arch}`;
 }
 
 /** Find, load and ABI-check a native addon; never throws: a missing or broken addon comes back with the reason. */
@@ -53,7 +62,8 @@ export function loadNativeAddon<T extends { abi?: unknown }>(spec: NativeAddonSp
     return {
       reason: explicit
         ? `${path.resolve(explicit)} (from ${spec.pathEnv}) not found`
-        : `${spec.file} not found (build it with \`${spec.buildHint}\`; looked in native/build/Release next to @agekit/${spec.lib} and its parent folders)`,
+        : `${spec.file} not found (build it with \`${spec.buildHint}\`; no prebuilt for ${prebuildFolder()} in @agekit/${spec.lib}; ` +
+          `looked in native/build/Release and prebuilds/${prebuildFolder()} next to it and above)`,
     };
   }
   try {
@@ -62,6 +72,7 @@ export function loadNativeAddon<T extends { abi?: unknown }>(spec: NativeAddonSp
     if (binding.abi !== spec.abi) throw new Error(`ABI ${String(binding.abi)}, expected ${spec.abi} (rebuild it)`);
     return { binding, file };
   } catch (error) {
-    return { file, reason: `${file} failed to load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    return { file, reason: `${file} failed to load: ${message}${spec.requires ? ` (it needs ${spec.requires})` : ''}` };
   }
 }

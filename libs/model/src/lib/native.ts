@@ -184,6 +184,7 @@ function loadInternal(): Loaded | undefined {
     disableEnv: NATIVE_KERNELS_DISABLE_ENV,
     abi: ABI,
     buildHint: 'node tools/scripts/build-native.mjs model; needs libdnnl-dev',
+    requires: 'libdnnl.so.2 and libgomp.so.1; Debian: apt-get install libdnnl2',
     load: withWaitPolicy,
   });
   reason = result.reason;

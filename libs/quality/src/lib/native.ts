@@ -303,6 +303,7 @@ export function loadNativeQuality(): NativeQuality | undefined {
     disableEnv: NATIVE_DISABLE_ENV,
     abi: ABI,
     buildHint: 'node tools/scripts/build-native.mjs quality',
+    requires: 'libjpeg.so.62; Debian: apt-get install libjpeg62-turbo',
   });
   reason = result.reason;
   if (result.binding) loaded = wrap(result.binding, result.file);
