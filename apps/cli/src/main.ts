@@ -5,6 +5,10 @@ import { COMMANDS } from './commands';
 import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
 import { Terminal } from './lib/terminal';
 
+// Bundled (esbuild), this file is the module explore's worker processes load (see @agekit/dataset's
+// resolveWorkerEntry); runCli below runs only when this is the process's entry, never in those workers.
+export { runExploreWorker } from '@agekit/quality';
+
 function topUsage(): string {
   const names = Object.keys(COMMANDS);
   const width = Math.max(...names.map((n) => n.length), 8);

@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, encodeImage, type PixelImage } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
-import { measureImage, METRIC_NAMES, type ImageMetrics } from './metrics';
-import { loadNativeQuality, NATIVE_DISABLE_ENV, nativeQualityUnavailableReason, type NativeOutcome, type NativeQuality } from './native';
+import { measureImage, type ImageMetrics } from './metrics';
+import { loadNativeQuality, METRIC_NAMES, NATIVE_DISABLE_ENV, nativeMetricSlots, nativeQualityUnavailableReason, type NativeOutcome, type NativeQuality } from './native';
 
 jest.setTimeout(120_000);
 
