@@ -91,6 +91,15 @@ if (disabled) {
       expect(loadNativeQuality()).toBe(nq);
     });
 
+    it('the engine names its metric slots: every numeric metric of the table but entropy (from its histogram), once', () => {
+      expect([...nq.metricNames].sort()).toEqual(METRIC_NAMES.filter((m) => m !== 'entropy').sort());
+      const { slots, perImage } = nativeMetricSlots(nq.metricNames);
+      expect(perImage).toBe(nq.metricNames.length);
+      for (const [name, slot] of slots) expect(nq.metricNames[slot]).toBe(name);
+      // an engine built from older sources, without a metric of the table, is refused by name
+      expect(() => nativeMetricSlots(nq.metricNames.filter((m) => m !== 'chromaMean'))).toThrow(/does not compute chromaMean/);
+    });
+
     it('computes exactly what measureImage computes on the same pixels (odd sizes, extremes, noise, gray and colour)', () => {
       const rng = { int: noise(7) };
       const cases: Array<[string, PixelImage]> = [

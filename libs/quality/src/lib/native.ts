@@ -87,6 +87,8 @@ export interface NativeBatchResult {
 export interface NativeQuality {
   /** The addon file loaded. */
   file: string;
+  /** The metric of each slot of the engine's per-image metrics array, as the addon names them. */
+  metricNames: readonly string[];
   /** Read, decode and measure files on libuv's thread pool; never rejects for a bad file (that is an outcome). */
   measureFiles(paths: readonly string[], options: NativeMeasureOptions): Promise<NativeBatchResult>;
   /** The native arithmetic on decoded pixels (1, 3 or 4 channels; alpha ignored), synchronously: what measureImage gives. */
@@ -244,6 +246,7 @@ function wrap(binding: NativeBinding, file: string): NativeQuality {
   };
   return {
     file,
+    metricNames: [...binding.metricNames],
     async measureFiles(paths, options) {
       const threads = Math.max(1, Math.floor(options.threads ?? 1));
       if (paths.length === 0) return { outcomes: [], times: { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 } };
