@@ -28,6 +28,7 @@ export {
   METADATA_COLUMNS,
   METADATA_CSV,
   METADATA_METRICS,
+  metadataFieldText,
   parseMetadataRow,
   readMetadataCsv,
   writeMetadataCsv,

@@ -93,8 +93,8 @@ export type MetadataRow = {
 
 interface MetadataColumn {
   name: string;
-  /** The field's text in a row (already CSV-escaped). */
-  format(row: MetadataRow): string;
+  /** The field's text in a row (before CSV quoting). */
+  text(row: MetadataRow): string;
   /** Set the field from its text. */
   parse(row: MetadataRow, text: string): void;
 }
@@ -110,7 +110,7 @@ const numberOf = (text: string): number => {
 function numberColumn(name: string, key: 'age' | 'width' | 'height' | 'channels' | MetadataNumberMetric): MetadataColumn {
   return {
     name,
-    format: (row) => numberText(row[key]),
+    text: (row) => numberText(row[key]),
     parse: (row, text) => {
       row[key] = numberOf(text);
     },
@@ -120,7 +120,7 @@ function numberColumn(name: string, key: 'age' | 'width' | 'height' | 'channels'
 function textColumn(name: string, key: 'id' | 'label' | 'ageGroup' | 'group' | 'format' | 'duplicateOf' | 'nearDuplicateOf' | 'reasons' | 'error' | MetadataHashMetric): MetadataColumn {
   return {
     name,
-    format: (row) => csvField(row[key]),
+    text: (row) => row[key],
     parse: (row, text) => {
       row[key] = text;
     },
@@ -131,7 +131,7 @@ function textColumn(name: string, key: 'id' | 'label' | 'ageGroup' | 'group' | '
 function flagColumn(flag: QualityFlag): MetadataColumn {
   return {
     name: `flag_${flag}`,
-    format: (row) => (row.error ? '' : row.flags.includes(flag) ? '1' : '0'),
+    text: (row) => (row.error ? '' : row.flags.includes(flag) ? '1' : '0'),
     parse: () => undefined, // the flags column holds the same information
   };
 }
@@ -152,7 +152,7 @@ const COLUMNS: readonly MetadataColumn[] = [
   textColumn('near_duplicate_of', 'nearDuplicateOf'),
   {
     name: 'flags',
-    format: (row) => csvField(row.flags.join(';')),
+    text: (row) => row.flags.join(';'),
     parse: (row, text) => {
       row.flags = text
         .split(';')
@@ -193,8 +193,17 @@ export function emptyMetadataRow(id: string): MetadataRow {
 /** One line of metadata.csv (without the line end), the fields in METADATA_COLUMNS order. */
 export function formatMetadataRow(row: MetadataRow): string {
   const fields: string[] = new Array(COLUMNS.length);
-  for (let i = 0; i < COLUMNS.length; i++) fields[i] = COLUMNS[i].format(row);
+  for (let i = 0; i < COLUMNS.length; i++) fields[i] = csvField(COLUMNS[i].text(row));
   return fields.join(',');
+}
+
+const COLUMN_BY_NAME = new Map(COLUMNS.map((c) => [c.name, c]));
+
+/** The text of one field of a row, as the file holds it (before CSV quoting); throws for a name that is not a column. */
+export function metadataFieldText(row: MetadataRow, column: string): string {
+  const found = COLUMN_BY_NAME.get(column);
+  if (!found) throw new Error(`metadata.csv has no column ${column}`);
+  return found.text(row);
 }
 
 /** A row from its fields by column name (missing columns read as empty). */
