@@ -16,7 +16,7 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
   onProgress?: ProgressCallback;
   /** Stop early: no further file is started (the ones not measured get an 'aborted' failure). */
   signal?: AbortSignal;
-  /** Workers already started with startWorkers (e.g. while the dataset was being scanned); used before forking more. */
+  /** Workers already started with startWorkers (e.g. while the dataset was being scanned); used before starting more. */
   started?: ChildProcess[];
   /**
    * The native engine (@agekit/quality's loadNativeQuality()): when given, this process feeds it batches on
@@ -174,7 +174,7 @@ async function jsPath(files: readonly string[], all: number[], options: AnalyzeF
         done();
       });
       child.on('error', () => {
-        // fork failed: the work still queued is done in-process below
+        // the process could not start: the work still queued is done in-process below
         done();
       });
       if (!child.connected || child.exitCode !== null || child.signalCode !== null) {
