@@ -116,7 +116,7 @@ async function jsPath(files: readonly string[], all: number[], options: AnalyzeF
   const outcomes = sink.outcomes;
   const analyzeOptions: AnalyzeOptions = { maxPixels: options.maxPixels, sharpOnly: options.sharpOnly };
   const started = [...(options.started ?? [])];
-  if (options.workers <= 1 || !options.workerEntry || all.length === 0) {
+  if (options.workers <= 1 || !options.workerEntry || all.length === 0 || options.signal?.aborted) {
     started.forEach(release);
     await inProcess(files, options, sink, all);
     return 0;
