@@ -6,6 +6,10 @@ import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
 import { Terminal } from './lib/terminal';
 import { cliVersion } from './lib/version';
 
+// Bundled (esbuild), this file is the module explore's worker processes load (see @agekit/dataset's
+// resolveWorkerEntry); runCli below runs only when this is the process's entry, never in those workers.
+export { runExploreWorker } from '@agekit/quality';
+
 function topUsage(): string {
   const names = Object.keys(COMMANDS);
   const width = Math.max(...names.map((n) => n.length), 8);

@@ -21,3 +21,22 @@ export {
   type ListImagesOptions,
 } from './lib/paths';
 export { OutputPathError, removeStaleTemporaries, staleTemporaries, StageOutputs, type StageFolder, type StageOutputPlan } from './lib/stage-output';
+export {
+  emptyMetadataRow,
+  FLAG_NAMES,
+  formatMetadataRow,
+  METADATA_COLUMNS,
+  METADATA_CSV,
+  METADATA_METRICS,
+  metadataFieldText,
+  parseMetadataRow,
+  readMetadataCsv,
+  writeMetadataCsv,
+  type MetadataHashMetric,
+  type MetadataMetric,
+  type MetadataNumberMetric,
+  type MetadataRow,
+  type QualityFlag,
+  type ReadMetadataOptions,
+} from './lib/artifacts/metadata';
+export { resolveWorkerEntry, startWorkerProcess, startWorkerThread, type WorkerEntry, type WorkerEntryOptions, type WorkerProcessOptions } from './lib/worker-pool';

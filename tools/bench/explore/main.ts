@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 /**
- * Benchmark: `agekit explore` against the OpenCV reference (/work/shared/reference/explore_opencv.py) on the
- * same images in one run: both rates and their ratio, then the largest disagreement of each metric between
- * the two CSVs and the share of images within tolerance (Laplacian variance 0.1% relative, mean/std 0.01).
+ * Benchmark: the explore stage (@agekit/quality's exploreDataset, called in this process) against the OpenCV
+ * reference (/work/shared/reference/explore_opencv.py) on the same images in one run: both rates and their ratio,
+ * then the largest disagreement of each metric between the two CSVs and the share of images within tolerance
+ * (Laplacian variance 0.1% relative, mean/std 0.01).
  *
  * With the native engine (libs/quality/native, built by `node tools/scripts/build-native.mjs`) it also prints a
  * profile: the share of the explore process's CPU time spent reading, decoding and measuring in C, and the rest
  * (JS: dataset scan, checks, duplicates, CSV, glue).
  *
- * --compare-js also runs `agekit explore --engine js` (worker processes) in the same run: its rate, the ratio of
- * the two engines and whether their CSVs are byte-identical.
+ * --compare-js also runs it with engine js (worker processes) in the same run: its rate, the ratio of the two
+ * engines and whether their CSVs are byte-identical.
  *
- * --cli bundle (default) runs the CLI as it ships (`agekit` = one esbuild bundle, what `nx build cli` makes),
- * bundled from the current sources into tmp/bench-explore/ before anything is timed; --cli tsx runs the
- * sources through tsx (`npm run agekit`), whose TypeScript loader adds ~0.5 s of start-up to the wall-clock.
+ * CPU time of a call: this process's (all threads) plus that of the worker processes it waited for (Linux
+ * /proc/self/stat cutime + cstime), NaN elsewhere.
  *
- * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--cli bundle|tsx] [--compare-js] [--keep DIR]
+ * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -23,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCsv } from '@agekit/dataset';
+import { exploreDataset, type ExploreDatasetOptions, type ExploreDatasetResult, type ExploreEngine } from '@agekit/quality';
 
 const REFERENCE = process.env['AGEKIT_REFERENCE_EXPLORE'] ?? '/work/shared/reference/explore_opencv.py';
 const PYTHON = process.env['AGEKIT_PYTHON'] ?? '/usr/bin/python3';
@@ -60,6 +61,31 @@ function run(cmd: string, args: string[]): Promise<RunResult> {
   });
 }
 
+/** CPU seconds (user + system) of this process and of its waited-for children; NaN without /proc. */
+async function cpuSecondsWithChildren(): Promise<number> {
+  const own = process.cpuUsage();
+  let children = NaN;
+  try {
+    const stat = await fs.readFile('/proc/self/stat', 'utf8');
+    // fields after the command name (which may hold spaces, inside parentheses): cutime and cstime are fields 16 and 17
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100; // USER_HZ, 100 on Linux whatever the kernel's tick rate
+    children = (Number(fields[13]) + Number(fields[14])) / ticksPerSecond;
+  } catch {
+    // not Linux: the children's time is unknown
+  }
+  return (own.user + own.system) / 1e6 + children;
+}
+
+/** Run the explore stage in this process; its result, wall-clock seconds and CPU seconds (worker processes included). */
+async function explore(options: ExploreDatasetOptions): Promise<{ summary: ExploreDatasetResult; seconds: number; cpuSeconds: number }> {
+  const cpuBefore = await cpuSecondsWithChildren();
+  const started = performance.now();
+  const summary = await exploreDataset(options);
+  const seconds = (performance.now() - started) / 1000;
+  return { summary, seconds, cpuSeconds: (await cpuSecondsWithChildren()) - cpuBefore };
+}
+
 interface Tolerance {
   column: string;
   kind: 'relative' | 'absolute';
@@ -90,17 +116,17 @@ async function main(): Promise<number> {
       workers: { type: 'string' },
       engine: { type: 'string' },
       'compare-js': { type: 'boolean', default: false },
-      cli: { type: 'string', default: 'bundle' },
       keep: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help || !values.data) {
-    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--cli bundle|tsx] [--compare-js] [--keep DIR]');
+    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]');
     return values.help ? 0 : 2;
   }
-  if (values.cli !== 'bundle' && values.cli !== 'tsx') {
-    console.log(`--cli must be bundle or tsx (got '${values.cli}')`);
+  const engineName = values.engine ?? 'auto';
+  if (!['auto', 'native', 'js'].includes(engineName)) {
+    console.log(`--engine must be auto, native or js (got '${engineName}')`);
     return 2;
   }
   const data = path.resolve(values.data);
@@ -127,35 +153,15 @@ async function main(): Promise<number> {
   if (ref.code !== 0) throw new Error(`reference failed (${ref.code}): ${ref.stderr}`);
   const refRate = Number(/= (\d+(?:\.\d+)?) img\/s/.exec(ref.stderr)?.[1] ?? NaN);
 
-  // the CLI: bundled from the current sources (inside the workspace, so the native addon is found next to it), or the sources via tsx
-  let cliArgs: string[];
-  if (values.cli === 'bundle') {
-    const bundle = path.join(ROOT, 'tmp', 'bench-explore', 'agekit.js');
-    const built = await run(process.execPath, [path.join(ROOT, 'tools', 'scripts', 'bundle-app.mjs'), 'apps/cli/src/main.ts', bundle]);
-    if (built.code !== 0) throw new Error(`bundling the CLI failed (${built.code}): ${built.stderr}`);
-    cliArgs = [bundle];
-  } else {
-    cliArgs = [require.resolve('tsx/cli'), 'apps/cli/src/main.ts'];
-  }
-  console.log(`agekit explore (${values.cli === 'bundle' ? 'bundled CLI' : 'sources via tsx'}) ...`);
-  const agekitArgs = [...cliArgs, 'explore', '--data', data, '--out', work, '--json', ...(values.limit ? ['--limit', values.limit] : [])];
-  if (values.workers) agekitArgs.push('--workers', values.workers);
-  if (values.engine) agekitArgs.push('--engine', values.engine);
-  const ours = await run(process.execPath, agekitArgs);
-  if (ours.code !== 0) throw new Error(`agekit explore failed (${ours.code}): ${ours.stderr}`);
-  const summary = JSON.parse(ours.stdout) as {
-    images: number;
-    seconds: number;
-    imagesPerSecond: number;
-    workers: number;
-    decoders: Record<string, number>;
-    failed: number;
-    engine?: string;
-    engineNote?: string;
-    engineCounts?: { native: number; js: number };
-    profile?: { readSeconds: number; decodeSeconds: number; metricsSeconds: number; processCpuSeconds: number };
+  const stageOptions: ExploreDatasetOptions = {
+    data,
+    out: work,
+    limit: values.limit ? Number(values.limit) : undefined,
+    workers: values.workers !== undefined ? Number(values.workers) : undefined,
   };
-
+  console.log(`exploreDataset (engine ${engineName}) ...`);
+  const ours = await explore({ ...stageOptions, engine: engineName as ExploreEngine });
+  const summary = ours.summary;
   console.log('\n== throughput (same machine, same run) ==');
   console.log(`reference (OpenCV, 1 process): ${refRate.toFixed(0)} img/s in its loop; ${(n / ref.seconds).toFixed(0)} img/s wall-clock incl. Python start-up (${ref.seconds.toFixed(1)}s)`);
   const engine = summary.engine ?? 'js';
@@ -166,13 +172,17 @@ async function main(): Promise<number> {
   console.log(`engine: ${engine}${summary.engineNote ? ` (${summary.engineNote})` : ''}`);
   console.log(
     `agekit explore (${how}; decoded by native ${summary.decoders['native'] ?? 0}, canvas ${summary.decoders['canvas']}, sharp ${summary.decoders['sharp']}): ` +
-      `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV); ${(n / ours.seconds).toFixed(0)} img/s wall-clock incl. Node${values.cli === 'tsx' ? '/tsx' : ''} start-up (${ours.seconds.toFixed(1)}s)`,
+      `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV; ${ours.seconds.toFixed(1)}s for the call)`,
   );
-  console.log(`ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (wall-clock)`);
+  console.log(
+    `ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (the call vs the reference's whole process)`,
+  );
   if (Number.isFinite(ref.cpuSeconds) && Number.isFinite(ours.cpuSeconds)) {
     // CPU time is what a loaded machine does not distort: total user+sys of each whole run, start-up included
     const perImage = (cpu: number): string => `${((1000 * cpu) / n).toFixed(2)} ms/image`;
-    console.log(`CPU (user+sys, whole run incl. start-up): reference ${ref.cpuSeconds.toFixed(2)}s = ${perImage(ref.cpuSeconds)}; agekit ${ours.cpuSeconds.toFixed(2)}s = ${perImage(ours.cpuSeconds)} (all processes)`);
+    console.log(
+      `CPU (user+sys): reference ${ref.cpuSeconds.toFixed(2)}s = ${perImage(ref.cpuSeconds)} (whole run incl. start-up); agekit ${ours.cpuSeconds.toFixed(2)}s = ${perImage(ours.cpuSeconds)} (the call, worker processes included)`,
+    );
     const workers = summary.workers || 1;
     console.log(
       `CPU-bound throughput on ${workers} core(s): agekit ${((workers * n) / ours.cpuSeconds).toFixed(0)} img/s vs reference ${(n / ref.cpuSeconds).toFixed(0)} img/s on 1 core = ` +
@@ -195,16 +205,12 @@ async function main(): Promise<number> {
 
   if (values['compare-js']) {
     const jsOut = path.join(work, 'engine-js');
-    const jsArgs = [...cliArgs, 'explore', '--data', data, '--out', jsOut, '--json', '--engine', 'js', ...(values.limit ? ['--limit', values.limit] : [])];
-    if (values.workers) jsArgs.push('--workers', values.workers);
-    console.log('agekit explore --engine js ...');
-    const js = await run(process.execPath, jsArgs);
-    if (js.code !== 0) throw new Error(`agekit explore --engine js failed (${js.code}): ${js.stderr}`);
-    const jsSummary = JSON.parse(js.stdout) as { imagesPerSecond: number; workers: number };
+    console.log('exploreDataset (engine js) ...');
+    const js = await explore({ ...stageOptions, out: jsOut, engine: 'js' });
     const same = (await fs.readFile(path.join(jsOut, 'csv', 'metadata.csv'), 'utf8')) === (await fs.readFile(path.join(work, 'csv', 'metadata.csv'), 'utf8'));
     console.log(
-      `js engine (${jsSummary.workers || 'in-process'} worker processes): ${jsSummary.imagesPerSecond.toFixed(0)} img/s in the stage, ${(n / js.seconds).toFixed(0)} img/s wall-clock; ` +
-        `${engine} / js = ${(summary.imagesPerSecond / jsSummary.imagesPerSecond).toFixed(2)}x (stage), ${(js.seconds / ours.seconds).toFixed(2)}x (wall-clock)` +
+      `js engine (${js.summary.workers || 'in-process'} worker processes): ${js.summary.imagesPerSecond.toFixed(0)} img/s in the stage; ` +
+        `${engine} / js = ${(summary.imagesPerSecond / js.summary.imagesPerSecond).toFixed(2)}x (stage)` +
         (Number.isFinite(js.cpuSeconds) ? `; CPU ${((1000 * js.cpuSeconds) / n).toFixed(2)} ms/image` : ''),
     );
     console.log(`CSV of the two engines: ${same ? 'byte-identical' : 'DIFFERENT'}`);

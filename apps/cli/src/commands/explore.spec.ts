@@ -2,12 +2,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { readCsv } from '@agekit/dataset';
+import { METADATA_COLUMNS, readCsv } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
-import { analyzeFiles } from '../explore/pool';
-import { METADATA_COLUMNS } from '../explore/run';
 
 jest.setTimeout(180_000);
 
@@ -192,41 +190,4 @@ describe('agekit explore', () => {
       }
     },
   );
-
-  it('worker processes give the same outcomes as in-process measuring', async () => {
-    const files = (await fs.readdir(path.join(tmp, 'bad', '30'))).map((f) => path.join(tmp, 'bad', '30', f));
-    const synthFiles = (await fs.readdir(path.join(tmp, 'synth'), { recursive: true })).filter((f) => f.endsWith('.jpg')).slice(0, 12).map((f) => path.join(tmp, 'synth', f));
-    const all = [...files, ...synthFiles];
-    const local = await analyzeFiles(all, { workers: 1, maxPixels: 50_000_000 });
-    const seen: Array<[number, unknown]> = [];
-    const forked = await analyzeFiles(all, {
-      workers: 2,
-      maxPixels: 50_000_000,
-      workerScript: path.join(__dirname, '../explore/worker-main.ts'),
-      execArgv: ['--import', 'tsx'],
-      batchSize: 3,
-      onOutcome: (index, outcome) => seen.push([index, outcome]),
-    });
-    expect(forked.workers).toBe(2);
-    expect(forked.outcomes).toEqual(local.outcomes);
-    // onOutcome saw each file once, with its outcome
-    expect(seen.map(([i]) => i).sort((a, b) => a - b)).toEqual(all.map((_, i) => i));
-    for (const [i, outcome] of seen) expect(outcome).toBe(forked.outcomes[i]);
-  });
-
-  it('onOutcome: a throw is rethrown by analyzeFiles after the work settles, with no further calls', async () => {
-    const files = (await fs.readdir(path.join(tmp, 'bad', '30'))).map((f) => path.join(tmp, 'bad', '30', f));
-    let calls = 0;
-    await expect(
-      analyzeFiles(files, {
-        workers: 1,
-        maxPixels: 50_000_000,
-        onOutcome: () => {
-          calls++;
-          throw new Error('formatting failed');
-        },
-      }),
-    ).rejects.toThrow('formatting failed');
-    expect(calls).toBe(1);
-  });
 });

@@ -1,16 +1,10 @@
 import { existsSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig, validateConfig } from '@agekit/dataset';
-import { qualityConfigSchema, type QualityConfig } from '@agekit/quality';
+import { EngineUnavailableError, exploreDataset, qualityConfigSchema, type ExploreDatasetResult, type ExploreEngine, type QualityConfig } from '@agekit/quality';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
-import { runExploreWorker, WORKER_ENV } from '../explore/pool';
-import { EngineUnavailableError, explore, type ExploreEngine, type ExploreSummary } from '../explore/run';
 
 const DEFAULT_CONFIG = 'configs/quality.json';
-
-/** Below this many images, forking workers costs more than it saves. */
-const MIN_IMAGES_FOR_WORKERS = 200;
 
 async function readConfig(ctx: CommandContext): Promise<QualityConfig> {
   const given = stringFlag(ctx, 'config');
@@ -19,7 +13,7 @@ async function readConfig(ctx: CommandContext): Promise<QualityConfig> {
   return validateConfig<QualityConfig>({}, qualityConfigSchema, '<defaults>');
 }
 
-function printSummary(ctx: CommandContext, s: ExploreSummary): void {
+function printSummary(ctx: CommandContext, s: ExploreDatasetResult): void {
   const { term } = ctx;
   term.info(`explore: ${s.images} images (${s.layout}) from ${s.dataset}`);
   term.info(`  read ${s.read}, failed ${s.failed}, clean (no flag) ${s.clean}`);
@@ -59,7 +53,6 @@ export const command: CliCommand = {
     'sharp-only': { type: 'boolean', default: false },
   },
   async run(ctx) {
-    if (process.env[WORKER_ENV] === '1' && process.send) return runExploreWorker();
     const config = await readConfig(ctx);
     const dataFlag = stringFlag(ctx, 'data') ?? config.data;
     if (!dataFlag) throw new UsageError('no dataset: pass --data DIR or set "data" in the config');
@@ -74,31 +67,21 @@ export const command: CliCommand = {
     if (workersFlag !== undefined && !(Number.isInteger(workersFlag) && workersFlag >= 0)) throw new UsageError(`--workers must be a whole number >= 0 (got ${workersFlag})`);
     const engine = (stringFlag(ctx, 'engine') ?? 'auto') as ExploreEngine;
     if (!['auto', 'native', 'js'].includes(engine)) throw new UsageError(`--engine must be auto, native or js (got '${engine}')`);
-    const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
-    let workers = workersFlag ?? config.workers;
-    if (workers === 0) workers = cores;
-    // worker processes: from sources (tsx) a small worker entry; bundled, this CLI itself (with WORKER_ENV set).
-    // Not inside a test runner, where there is no CLI entry to fork: measure in-process there.
-    const fromSources = __filename.endsWith('.ts');
-    const script = process.env['JEST_WORKER_ID'] ? undefined : fromSources ? path.join(__dirname, '..', 'explore', 'worker-main.ts') : process.argv[1];
-    let summary: ExploreSummary;
+    let summary: ExploreDatasetResult;
     try {
-      summary = await explore({
-      data,
-      out,
-      layout,
-      labelsCsv: labels ? path.resolve(ctx.cwd, labels) : undefined,
-      thresholds: config.thresholds,
-      workers,
-      maxPixels: config.maxPixels,
-      workerScript: script,
-      workerArgs: fromSources ? [] : ['explore'],
-      sharpOnly: Boolean(ctx.values['sharp-only']),
-      engine,
-      limit,
-      minImagesForWorkers: MIN_IMAGES_FOR_WORKERS,
-      onProgress: ctx.term.progress('explore'),
-    });
+      summary = await exploreDataset({
+        data,
+        out,
+        layout,
+        labelsCsv: labels ? path.resolve(ctx.cwd, labels) : undefined,
+        thresholds: config.thresholds,
+        workers: workersFlag ?? config.workers,
+        maxPixels: config.maxPixels,
+        sharpOnly: Boolean(ctx.values['sharp-only']),
+        engine,
+        limit,
+        onProgress: ctx.term.progress('explore'),
+      });
     } catch (error) {
       if (error instanceof EngineUnavailableError) {
         ctx.term.error(`explore: --engine native: ${error.message}`);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadConfig, readCsv, readDataset, validateConfig, DatasetError, StageOutputs, type Schema } from '@agekit/dataset';
+import { loadConfig, metadataFieldText, readDataset, readMetadataCsv, validateConfig, DatasetError, StageOutputs, type Schema } from '@agekit/dataset';
 import { enhanceConfigSchema, resolveCandidates, FIXABLE_FLAGS, type EnhanceConfig } from '@agekit/enhance';
 import { DEFAULT_THRESHOLDS, qualityConfigSchema, type QualityConfig, type QualityThresholds } from '@agekit/quality';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand } from '../lib/command';
@@ -9,7 +9,7 @@ import { processJob } from '../process/pool';
 import { summarize, writeProcessedLabels, writeProcessingCsv, type ProcessingRow, type ProcessSummary } from '../process/run';
 
 /** The metadata.csv columns process reads. */
-const METADATA_COLUMNS = ['flags', 'error', 'width', 'height', 'laplacian_variance', 'mean_intensity', 'std_intensity'];
+const METADATA_READ = ['flags', 'error', 'width', 'height', 'laplacian_variance', 'mean_intensity', 'std_intensity'];
 
 async function loadEnhanceConfig(cwd: string, file: string | undefined): Promise<EnhanceConfig> {
   const chosen = file ?? path.join(cwd, 'configs', 'enhance.json');
@@ -85,8 +85,8 @@ flags:
     if (!existsSync(metadataFile)) throw new DatasetError(metadataFile, 'no metadata CSV: run `agekit explore` first (or pass --metadata)');
     const { rows, used, seconds } = await StageOutputs.write(plan, async (outputs) => {
       const metadata = new Map<string, Record<string, string>>();
-      for (const row of await readCsv(metadataFile)) {
-        if (row['id']) metadata.set(row['id'], Object.fromEntries(METADATA_COLUMNS.map((c) => [c, row[c] ?? ''])));
+      for (const row of await readMetadataCsv(metadataFile)) {
+        if (row.id) metadata.set(row.id, Object.fromEntries(METADATA_READ.map((c) => [c, metadataFieldText(row, c)])));
       }
       for (const problem of dataset.problems) term.warn(`${problem.path}: ${problem.reason}`);
       const missing = dataset.records.filter((r) => !metadata.has(r.id)).length;

@@ -1,7 +1,7 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { DatasetError, readCsv, type DatasetRecord, type ProgressCallback } from '@agekit/dataset';
-import { findDuplicates, loadNativeQuality } from '@agekit/quality';
+import { DatasetError, readCsv, readMetadataCsv, type DatasetRecord, type ProgressCallback } from '@agekit/dataset';
+import { analyzeFiles, findDuplicates, loadNativeQuality } from '@agekit/quality';
 import {
   ageClasses,
   classOfAge,
@@ -15,7 +15,6 @@ import {
   type EqualizeClasses,
   type SamplingStrategy,
 } from '@agekit/resample';
-import { analyzeFiles } from '../explore/pool';
 import type { ResampleConfig, TargetConfig } from './config';
 
 /** Turn the config's target into a sampling strategy (loading distribution files relative to `baseDir`). */
@@ -113,18 +112,16 @@ export interface MetadataInfo {
 
 /** Read `csv/metadata.csv` (agekit explore): failed images, and duplicate links joined into `groups`. */
 export async function readMetadata(file: string, groups: GroupUnion): Promise<MetadataInfo> {
-  if (!existsSync(file)) throw new DatasetError(file, 'no such metadata file');
-  const rows = await readCsv(file);
-  if (rows.length > 0 && !('id' in rows[0])) throw new DatasetError(file, `no id column (found ${Object.keys(rows[0]).join(', ')})`);
+  const rows = await readMetadataCsv(file);
   const failed = new Map<string, string>();
   for (const row of rows) {
-    const id = row['id'];
+    const id = row.id;
     if (!id) continue;
-    if (row['error']) failed.set(id, row['error']);
-    const group = row['group'];
+    if (row.error) failed.set(id, row.error);
+    const group = row.group;
     if (group && group !== id) groups.union(id, `group:${group}`);
-    for (const column of ['duplicate_of', 'near_duplicate_of']) {
-      for (const other of (row[column] ?? '').split(';').map((s) => s.trim()).filter(Boolean)) groups.union(id, other);
+    for (const link of [row.duplicateOf, row.nearDuplicateOf]) {
+      for (const other of link.split(';').map((s) => s.trim()).filter(Boolean)) groups.union(id, other);
     }
   }
   return { failed, rows: rows.length };

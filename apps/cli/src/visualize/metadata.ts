@@ -1,25 +1,11 @@
 import { existsSync } from 'node:fs';
-import { readCsv, DatasetError } from '@agekit/dataset';
+import { readCsv, readMetadataCsv, DatasetError, type MetadataRow as MetadataCsvRow } from '@agekit/dataset';
 
-/** One row of csv/metadata.csv (CONTRACTS.md), typed; missing numbers are NaN. */
-export interface MetadataRow {
-  id: string;
-  label: string;
-  age: number;
-  ageGroup: string;
-  width: number;
-  height: number;
-  laplacianVariance: number;
-  meanIntensity: number;
-  stdIntensity: number;
-  /** Id of the image this one is an exact copy of ('' if none). */
-  duplicateOf: string;
-  /** Id of the image this one nearly duplicates ('' if none). */
-  nearDuplicateOf: string;
-  flags: string[];
-  reasons: string;
-  error: string;
-}
+/** The fields of a metadata.csv row (@agekit/dataset's contract) the figures use; missing numbers are NaN. */
+export type MetadataRow = Pick<
+  MetadataCsvRow,
+  'id' | 'label' | 'age' | 'ageGroup' | 'width' | 'height' | 'laplacianVariance' | 'meanIntensity' | 'stdIntensity' | 'duplicateOf' | 'nearDuplicateOf' | 'flags' | 'reasons' | 'error'
+>;
 
 /** One row of csv/processing.csv (CONTRACTS.md). */
 export interface ProcessingRow {
@@ -61,24 +47,7 @@ function checkColumns(file: string, rows: Record<string, string>[], required: st
 
 export async function readMetadata(file: string): Promise<MetadataRow[]> {
   if (!existsSync(file)) throw new DatasetError(file, "not found (run 'agekit explore' first, or pass --out to the folder that holds csv/metadata.csv)");
-  const rows = await readCsv(file);
-  checkColumns(file, rows, METADATA_REQUIRED);
-  return rows.map((r) => ({
-    id: r['id'],
-    label: r['label'] ?? '',
-    age: num(r['age']),
-    ageGroup: r['age_group'] ?? '',
-    width: num(r['width']),
-    height: num(r['height']),
-    laplacianVariance: num(r['laplacian_variance']),
-    meanIntensity: num(r['mean_intensity']),
-    stdIntensity: num(r['std_intensity']),
-    duplicateOf: r['duplicate_of'] ?? '',
-    nearDuplicateOf: r['near_duplicate_of'] ?? '',
-    flags: flagList(r['flags']),
-    reasons: r['reasons'] ?? '',
-    error: r['error'] ?? '',
-  }));
+  return readMetadataCsv(file, { required: METADATA_REQUIRED });
 }
 
 export async function readProcessing(file: string): Promise<ProcessingRow[]> {

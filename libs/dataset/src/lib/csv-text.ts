@@ -64,7 +64,15 @@ export class CsvTextWriter {
     if (this.failed) throw this.failed;
     const chunk = this.pending;
     this.pending = '';
-    if (chunk && !this.out.write(chunk)) await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
+    if (chunk && !this.out.write(chunk)) {
+      // the listener that loses the race is removed (a listener per flush would pile up on a long file)
+      const settled = new AbortController();
+      try {
+        await Promise.race([once(this.out, 'drain', { signal: settled.signal }), once(this.out, 'error', { signal: settled.signal })]);
+      } finally {
+        settled.abort();
+      }
+    }
     if (this.failed) throw this.failed;
   }
 

@@ -15,7 +15,7 @@
 
 #include "engine.h"
 
-#define AQ_ABI 1
+#define AQ_ABI 2
 
 #define CHECK(env, call)                                                      \
   do {                                                                        \
@@ -350,7 +350,13 @@ static napi_value measure_pixels(napi_env env, napi_callback_info cbinfo) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn, abi;
+  napi_value fn, abi, names, name;
+  CHECK(env, napi_create_array_with_length(env, AQ_METRICS, &names));
+  for (uint32_t i = 0; i < AQ_METRICS; i++) {
+    CHECK(env, napi_create_string_utf8(env, aq_metric_names[i], NAPI_AUTO_LENGTH, &name));
+    CHECK(env, napi_set_element(env, names, i, name));
+  }
+  CHECK(env, napi_set_named_property(env, exports, "metricNames", names));
   CHECK(env, napi_create_function(env, "measureFiles", NAPI_AUTO_LENGTH, measure_files, NULL, &fn));
   CHECK(env, napi_set_named_property(env, exports, "measureFiles", fn));
   CHECK(env, napi_create_function(env, "measurePixels", NAPI_AUTO_LENGTH, measure_pixels, NULL, &fn));

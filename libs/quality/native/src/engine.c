@@ -64,6 +64,19 @@ static void init_luts(void) {
 }
 
 /* Called once, on the JS thread, before any work is queued (addon.c refuses work until then). */
+const char *const aq_metric_names[AQ_METRICS] = {
+  [AQ_M_LAPLACIAN_VARIANCE] = "laplacianVariance",
+  [AQ_M_MEAN] = "meanIntensity",
+  [AQ_M_STD] = "stdIntensity",
+  [AQ_M_RMS_CONTRAST] = "rmsContrast",
+  [AQ_M_DARK_SCORE] = "darkScore",
+  [AQ_M_LIGHT_SCORE] = "lightScore",
+  [AQ_M_CLIPPED_SHADOWS] = "clippedShadows",
+  [AQ_M_CLIPPED_HIGHLIGHTS] = "clippedHighlights",
+  [AQ_M_ASPECT_RATIO] = "aspectRatio",
+  [AQ_M_CHROMA_MEAN] = "chromaMean",
+};
+
 void aq_set_cos_table(const double *table) {
   memcpy(cos_table, table, sizeof cos_table);
   if (!cos_ready) init_luts();

@@ -36,6 +36,10 @@ enum aq_metric {
   AQ_METRICS
 };
 
+/* The ImageMetrics name (@agekit/dataset's METADATA_METRICS) of each slot of enum aq_metric, exported to JS as
+   metricNames: the binding maps the engine's outputs by name, so the table and this enum cannot drift apart. */
+extern const char *const aq_metric_names[AQ_METRICS];
+
 /* Int32s per image in the info array: status, width, height, components. */
 #define AQ_INFO 4
 /* Histogram bins per image: R, G, B (3 x 256) for colour, the first 256 = gray for gray images. */

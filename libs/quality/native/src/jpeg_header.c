@@ -1,4 +1,4 @@
-/* The JPEG marker walk of apps/cli/src/explore/jpeg-header.ts, in C: keep the two in step. */
+/* The JPEG marker walk of libs/quality/src/lib/explore/jpeg-header.ts, in C: keep the two in step. */
 #include "jpeg_header.h"
 
 static unsigned u16_at(const uint8_t *b, size_t o, int little) {

@@ -1,4 +1,4 @@
-/* The JPEG marker walk of apps/cli/src/explore/jpeg-header.ts, in C (same rules, same results). */
+/* The JPEG marker walk of libs/quality/src/lib/explore/jpeg-header.ts, in C (same rules, same results). */
 #ifndef AGEKIT_QUALITY_JPEG_HEADER_H
 #define AGEKIT_QUALITY_JPEG_HEADER_H
 

@@ -1,26 +1,10 @@
 import type { ImageMetrics } from './metrics';
 import type { QualityThresholds } from './thresholds';
 
-/** Every flag a check can raise, in CSV column order. */
-export const FLAG_NAMES = [
-  'blurry',
-  'noisy',
-  'dark',
-  'bright',
-  'low_texture',
-  'low_resolution',
-  'underexposed',
-  'overexposed',
-  'clipped_shadows',
-  'clipped_highlights',
-  'low_information',
-  'odd_aspect_ratio',
-  'grayscale',
-  'duplicate',
-  'near_duplicate',
-] as const;
+// The flag names are part of metadata.csv's contract (a flag_<name> column each): defined there, named FLAG_NAMES here too.
+import { FLAG_NAMES, type QualityFlag } from '@agekit/dataset';
 
-export type QualityFlag = (typeof FLAG_NAMES)[number];
+export { FLAG_NAMES, type QualityFlag };
 
 export interface QualityCheck {
   /** Raised flags, in FLAG_NAMES order. */

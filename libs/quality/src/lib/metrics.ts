@@ -43,21 +43,6 @@ export interface ImageMetrics {
   phash: string;
 }
 
-/** Metric names in CSV order (snake_case columns are derived from these). */
-export const METRIC_NAMES = [
-  'laplacianVariance',
-  'meanIntensity',
-  'stdIntensity',
-  'rmsContrast',
-  'darkScore',
-  'lightScore',
-  'clippedShadows',
-  'clippedHighlights',
-  'entropy',
-  'aspectRatio',
-  'chromaMean',
-] as const;
-
 /**
  * Gray exactly as OpenCV 4.x's cvtColor(COLOR_BGR2GRAY) rounds it for 8-bit images: @agekit/dataset's
  * rgbToGray, Y = (R*9798 + G*19235 + B*3735 + 16384) >> 15, equal to cv2 4.6 on all 16.7M colours.

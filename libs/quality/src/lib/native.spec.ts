@@ -4,8 +4,8 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage, encodeImage, type PixelImage } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
-import { measureImage, METRIC_NAMES, type ImageMetrics } from './metrics';
-import { loadNativeQuality, NATIVE_DISABLE_ENV, nativeQualityUnavailableReason, type NativeOutcome, type NativeQuality } from './native';
+import { measureImage, type ImageMetrics } from './metrics';
+import { loadNativeQuality, METRIC_NAMES, NATIVE_DISABLE_ENV, nativeMetricSlots, nativeQualityUnavailableReason, type NativeOutcome, type NativeQuality } from './native';
 
 jest.setTimeout(120_000);
 
@@ -89,6 +89,15 @@ if (disabled) {
         delete process.env[NATIVE_DISABLE_ENV];
       }
       expect(loadNativeQuality()).toBe(nq);
+    });
+
+    it('the engine names its metric slots: every numeric metric of the table but entropy (from its histogram), once', () => {
+      expect([...nq.metricNames].sort()).toEqual(METRIC_NAMES.filter((m) => m !== 'entropy').sort());
+      const { slots, perImage } = nativeMetricSlots(nq.metricNames);
+      expect(perImage).toBe(nq.metricNames.length);
+      for (const [name, slot] of slots) expect(nq.metricNames[slot]).toBe(name);
+      // an engine built from older sources, without a metric of the table, is refused by name
+      expect(() => nativeMetricSlots(nq.metricNames.filter((m) => m !== 'chromaMean'))).toThrow(/does not compute chromaMean/);
     });
 
     it('computes exactly what measureImage computes on the same pixels (odd sizes, extremes, noise, gray and colour)', () => {

@@ -1,5 +1,8 @@
-import { loadNativeAddon, type PixelImage } from '@agekit/dataset';
+import { loadNativeAddon, METADATA_METRICS, type MetadataNumberMetric, type PixelImage } from '@agekit/dataset';
 import type { ImageMetrics } from './metrics';
+
+/** The numeric metrics in CSV order: the number entries of @agekit/dataset's METADATA_METRICS (the one metric table). */
+export const METRIC_NAMES: readonly MetadataNumberMetric[] = METADATA_METRICS.flatMap((m) => (m.kind === 'number' ? [m.name] : []));
 
 /**
  * The optional native engine (libs/quality/native: C, N-API, libjpeg): reads plain 8-bit JPEGs, decodes
@@ -17,9 +20,12 @@ export const NATIVE_DISABLE_ENV = 'AGEKIT_NO_NATIVE';
 export const NATIVE_PATH_ENV = 'AGEKIT_QUALITY_NATIVE';
 
 /** The addon's ABI this wrapper speaks (AQ_ABI in native/src/addon.c). */
-const ABI = 1;
-/** Values per image in the metrics array (AQ_METRICS) and its order (enum aq_metric in native/src/engine.h). */
-const METRICS_PER_IMAGE = 10;
+const ABI = 2;
+/**
+ * The metric the engine gives as a histogram (AQ_HIST bins per image) rather than a value: entropy is computed
+ * here from it (see metricsFrom). Every other numeric metric of the table is a slot of the engine's metrics array.
+ */
+const HISTOGRAM_METRIC: MetadataNumberMetric = 'entropy';
 const INFO_PER_IMAGE = 4;
 const HIST_PER_IMAGE = 768;
 const HASH_CHARS = 32;
@@ -41,6 +47,8 @@ interface BatchArrays {
 
 interface NativeBinding {
   abi: number;
+  /** The metric name of each slot of the per-image metrics array (enum aq_metric in native/src/engine.h). */
+  metricNames: string[];
   setCosTable(table: Float64Array): void;
   measureFiles(paths: string[], maxPixels: number, threads: number, timers: boolean, outputs?: Partial<Pick<BatchArrays, 'info' | 'metrics' | 'hist'>>): Promise<BatchArrays>;
   measurePixels(pixels: Uint8Array, width: number, height: number, channels: 1 | 3): { metrics: Float64Array; hist: Uint32Array; hashes: string };
@@ -79,6 +87,8 @@ export interface NativeBatchResult {
 export interface NativeQuality {
   /** The addon file loaded. */
   file: string;
+  /** The metric of each slot of the engine's per-image metrics array, as the addon names them. */
+  metricNames: readonly string[];
   /** Read, decode and measure files on libuv's thread pool; never rejects for a bad file (that is an outcome). */
   measureFiles(paths: readonly string[], options: NativeMeasureOptions): Promise<NativeBatchResult>;
   /** The native arithmetic on decoded pixels (1, 3 or 4 channels; alpha ignored), synchronously: what measureImage gives. */
@@ -175,7 +185,28 @@ function entropyOf(hist: Uint32Array, offset: number, bins: number): number {
   return e;
 }
 
+/** Where each numeric metric of the table is in the engine's per-image metrics array (by the names the addon gives). */
+interface MetricSlots {
+  /** Values per image in the metrics array (AQ_METRICS). */
+  perImage: number;
+  /** [name, slot] for every numeric metric but the histogram one, in table order. */
+  slots: Array<[MetadataNumberMetric, number]>;
+}
+
+/** Map the table onto the addon's slots; throws when the engine lacks a metric of the table (an addon from older sources). */
+export function nativeMetricSlots(engineNames: readonly string[]): MetricSlots {
+  const slots: Array<[MetadataNumberMetric, number]> = [];
+  for (const name of METRIC_NAMES) {
+    if (name === HISTOGRAM_METRIC) continue;
+    const slot = engineNames.indexOf(name);
+    if (slot < 0) throw new Error(`the native engine does not compute ${name} (rebuild it: node tools/scripts/build-native.mjs quality)`);
+    slots.push([name, slot]);
+  }
+  return { perImage: engineNames.length, slots };
+}
+
 function metricsFrom(
+  layout: MetricSlots,
   width: number,
   height: number,
   channels: 1 | 3 | 4,
@@ -186,27 +217,12 @@ function metricsFrom(
   hashes: string,
   so: number,
 ): ImageMetrics {
+  const metrics = { width, height, channels, pixelHash: hashes.slice(so, so + 16), phash: hashes.slice(so + 16, so + 32) } as ImageMetrics;
+  for (const [name, slot] of layout.slots) metrics[name] = m[mo + slot];
   // entropy in JS from the engine's histogram (as histogramEntropy computes it): glibc's log2 and V8's
   // Math.log2 differ in the last bit for ~1% of arguments, so the C side does not take logarithms
-  const entropy = entropyOf(hist, ho, channels === 1 ? 256 : HIST_PER_IMAGE);
-  return {
-    width,
-    height,
-    channels,
-    laplacianVariance: m[mo],
-    meanIntensity: m[mo + 1],
-    stdIntensity: m[mo + 2],
-    rmsContrast: m[mo + 3],
-    darkScore: m[mo + 4],
-    lightScore: m[mo + 5],
-    clippedShadows: m[mo + 6],
-    clippedHighlights: m[mo + 7],
-    entropy,
-    aspectRatio: m[mo + 8],
-    chromaMean: m[mo + 9],
-    pixelHash: hashes.slice(so, so + 16),
-    phash: hashes.slice(so + 16, so + 32),
-  };
+  metrics[HISTOGRAM_METRIC] = entropyOf(hist, ho, channels === 1 ? 256 : HIST_PER_IMAGE);
+  return metrics;
 }
 
 interface OutputArrays {
@@ -217,6 +233,8 @@ interface OutputArrays {
 }
 
 function wrap(binding: NativeBinding, file: string): NativeQuality {
+  const layout = nativeMetricSlots(binding.metricNames);
+  const metricsPerImage = layout.perImage;
   binding.setCosTable(cosTable());
   // output arrays handed back to the engine batch after batch (no allocation per batch); a set is in use
   // by one batch at a time, from the call until its outcomes are built
@@ -224,10 +242,11 @@ function wrap(binding: NativeBinding, file: string): NativeQuality {
   const outputsFor = (n: number): OutputArrays => {
     const k = spare.findIndex((o) => o.capacity >= n);
     if (k >= 0) return spare.splice(k, 1)[0];
-    return { info: new Int32Array(n * INFO_PER_IMAGE), metrics: new Float64Array(n * METRICS_PER_IMAGE), hist: new Uint32Array(n * HIST_PER_IMAGE), capacity: n };
+    return { info: new Int32Array(n * INFO_PER_IMAGE), metrics: new Float64Array(n * metricsPerImage), hist: new Uint32Array(n * HIST_PER_IMAGE), capacity: n };
   };
   return {
     file,
+    metricNames: [...binding.metricNames],
     async measureFiles(paths, options) {
       const threads = Math.max(1, Math.floor(options.threads ?? 1));
       if (paths.length === 0) return { outcomes: [], times: { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 } };
@@ -249,7 +268,7 @@ function wrap(binding: NativeBinding, file: string): NativeQuality {
             status: 'ok',
             format: 'jpeg',
             sourceChannels: components,
-            metrics: metricsFrom(r.info[io + 1], r.info[io + 2], components, r.metrics, i * METRICS_PER_IMAGE, r.hist, i * HIST_PER_IMAGE, r.hashes, i * HASH_CHARS),
+            metrics: metricsFrom(layout, r.info[io + 1], r.info[io + 2], components, r.metrics, i * metricsPerImage, r.hist, i * HIST_PER_IMAGE, r.hashes, i * HASH_CHARS),
           };
         } else if (status === STATUS_NOT_FOUND) outcomes[i] = { status: 'failed', reason: 'not-found', detail: 'no such file' };
         else if (status === STATUS_PERMISSION) outcomes[i] = { status: 'failed', reason: 'unreadable', detail: 'permission denied' };
@@ -275,7 +294,7 @@ function wrap(binding: NativeBinding, file: string): NativeQuality {
         }
       }
       const r = binding.measurePixels(pixels, width, height, channels === 1 ? 1 : 3);
-      return metricsFrom(width, height, channels, r.metrics, 0, r.hist, 0, r.hashes, 0);
+      return metricsFrom(layout, width, height, channels, r.metrics, 0, r.hist, 0, r.hashes, 0);
     },
   };
 }
@@ -306,7 +325,13 @@ export function loadNativeQuality(): NativeQuality | undefined {
     requires: 'libjpeg.so.62; Debian: apt-get install libjpeg62-turbo',
   });
   reason = result.reason;
-  if (result.binding) loaded = wrap(result.binding, result.file);
+  if (result.binding) {
+    try {
+      loaded = wrap(result.binding, result.file);
+    } catch (error) {
+      reason = `${result.file}: ${(error as Error).message}`;
+    }
+  }
   return loaded;
 }
 

@@ -82,6 +82,11 @@ export interface QualityConfig {
   thresholds: QualityThresholds;
 }
 
+/** Explore's default worker count: 0 = one per core. */
+export const DEFAULT_EXPLORE_WORKERS = 0;
+/** Explore's default pixel limit per image (larger images are refused: decompression bombs). */
+export const DEFAULT_MAX_PIXELS = 50_000_000;
+
 const num = (description: string, def: number, minimum = 0) => ({ type: 'number' as const, minimum, default: def, description });
 
 /** JSON schema of configs/quality.json (ajv fills the defaults). */
@@ -94,8 +99,8 @@ export const qualityConfigSchema: JSONSchemaType<QualityConfig> = {
     out: { type: 'string', nullable: true },
     layout: { type: 'string', enum: ['auto', 'folder-per-label', 'utkface', 'labels-csv'], default: 'auto' },
     labelsCsv: { type: 'string', nullable: true },
-    workers: { type: 'integer', minimum: 0, maximum: 64, default: 0 },
-    maxPixels: { type: 'integer', minimum: 1, default: 50_000_000 },
+    workers: { type: 'integer', minimum: 0, maximum: 64, default: DEFAULT_EXPLORE_WORKERS },
+    maxPixels: { type: 'integer', minimum: 1, default: DEFAULT_MAX_PIXELS },
     thresholds: {
       type: 'object',
       additionalProperties: false,

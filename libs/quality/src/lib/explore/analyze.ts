@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { ImageDecodeError } from '@agekit/dataset';
-import { measureImage, type ImageMetrics } from '@agekit/quality';
+import { measureImage, type ImageMetrics } from '../metrics';
 import { datasetIfLoaded, loadDataset } from './dataset-lazy';
 import { decodeForMetrics } from './decode';
 
-/** One image's measurements, as sent from a worker process. */
+/** One image's measurements (as sent from a worker process). */
 export interface AnalyzedImage {
   format: string;
   sourceChannels: number;

@@ -28,7 +28,7 @@ let canvasModule: CanvasModule | null | undefined;
 /**
  * node-canvas, loaded on first use; null when it cannot be loaded (not installed, no prebuilt binary for
  * this platform), in which case every file goes through sharp. Loaded with a runtime require so the
- * esbuild bundle of the CLI keeps it external (it is a native addon).
+ * esbuild bundle of an app keeps it external (it is a native addon).
  */
 function loadCanvas(): CanvasModule | null {
   if (canvasModule === undefined) {

@@ -1,25 +1,22 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { mapSettled, ProgressTracker, type ProgressCallback } from '@agekit/dataset';
-import type { NativeQuality, NativeStageTimes } from '@agekit/quality';
+import type { ChildProcess } from 'node:child_process';
+import { mapSettled, ProgressTracker, resolveWorkerEntry, startWorkerProcess, type ProgressCallback, type WorkerEntry } from '@agekit/dataset';
+import type { NativeQuality, NativeStageTimes } from '../native';
 import { analyzeFile, type AnalyzeOptions, type AnalyzeOutcome } from './analyze';
-import { WORKER_ENV, type BatchMessage, type ResultMessage } from './worker';
+import type { BatchMessage, ResultMessage } from './explore-worker';
 
-export { runExploreWorker, WORKER_ENV } from './worker';
-
-export interface PoolOptions extends AnalyzeOptions {
+export interface AnalyzeFilesOptions extends AnalyzeOptions {
   /** Worker processes; 1 = measure in this process. */
   workers: number;
-  /** Script to fork for a worker (the CLI entry); it must call runExploreWorker() when WORKER_ENV is set. */
-  workerScript?: string;
-  workerArgs?: string[];
-  /** Node flags for the workers (default: this process's, so a tsx parent gives tsx workers). */
-  execArgv?: string[];
+  /** The worker module (exploreWorkerEntry()); without it the JS path measures in this process. */
+  workerEntry?: WorkerEntry;
   /** Files per message to a worker (default 16). */
   batchSize?: number;
   /** Batches queued at each worker at once (default 8), so a worker never waits for a busy parent. */
   batchesInFlight?: number;
   onProgress?: ProgressCallback;
-  /** Workers already forked with startWorkers (e.g. while the dataset was being scanned); used before forking more. */
+  /** Stop early: no further file is started (the ones not measured get an 'aborted' failure). */
+  signal?: AbortSignal;
+  /** Workers already started with startWorkers (e.g. while the dataset was being scanned); used before starting more. */
   started?: ChildProcess[];
   /**
    * The native engine (@agekit/quality's loadNativeQuality()): when given, this process feeds it batches on
@@ -47,7 +44,7 @@ class OutcomeSink {
   constructor(
     readonly outcomes: AnalyzeOutcome[],
     private readonly tracker: ProgressTracker,
-    private readonly onOutcome: PoolOptions['onOutcome'],
+    private readonly onOutcome: AnalyzeFilesOptions['onOutcome'],
   ) {}
 
   set(index: number, outcome: AnalyzeOutcome): void {
@@ -63,7 +60,7 @@ class OutcomeSink {
   }
 }
 
-export interface PoolResult {
+export interface AnalyzeFilesResult {
   outcomes: AnalyzeOutcome[];
   /** Worker processes actually used (0 = in-process or none). */
   workers: number;
@@ -73,61 +70,24 @@ export interface PoolResult {
   nativeTimes: NativeStageTimes;
 }
 
-/**
- * Node flags for a worker. A TypeScript worker entry (the CLI run from sources with tsx) gets tsx's
- * CommonJS hook only (`--require tsx/cjs`): compiled in-thread, it starts ~0.35 CPU-s faster than with
- * tsx's full ESM loader (a loader thread plus a round trip per module). Other flags are kept.
- */
-function workerExecArgv(script: string): string[] {
-  if (!script.endsWith('.ts')) return process.execArgv;
-  let hook: string;
-  try {
-    hook = require.resolve('tsx/cjs');
-  } catch {
-    return process.execArgv;
-  }
-  const kept: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if ((a === '--require' || a === '-r' || a === '--import' || a === '--loader') && /[\\/]tsx[\\/]/.test(args[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^--(require|import|loader)=.*[\\/]tsx[\\/]/.test(a)) continue;
-    kept.push(a);
-  }
-  return [...kept, '--require', hook];
+/** The explore worker module (explore-worker.ts/.js beside this file, or an app bundle that re-exports runExploreWorker). */
+export function exploreWorkerEntry(): WorkerEntry | undefined {
+  return resolveWorkerEntry({ from: __filename, module: 'explore-worker', start: 'runExploreWorker' });
 }
 
-export interface WorkerSpawnOptions {
-  workerScript: string;
-  workerArgs?: string[];
-  execArgv?: string[];
-}
-
-function forkWorker(options: WorkerSpawnOptions): ChildProcess {
-  return fork(options.workerScript, options.workerArgs ?? [], {
-    env: { ...process.env, [WORKER_ENV]: '1' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    serialization: 'advanced',
-    execArgv: options.execArgv ?? workerExecArgv(options.workerScript),
-  });
+function startWorker(entry: WorkerEntry): ChildProcess {
+  const child = startWorkerProcess(entry);
+  child.on('error', () => undefined); // a failed start is seen (not connected) when the work is handed out
+  return child;
 }
 
 /**
- * Fork `count` workers now, so that their start-up (a Node process loading the decoder and the
+ * Start `count` workers now, so that their start-up (a Node process loading the decoder and the
  * metrics) overlaps the parent's own work; pass them to analyzeFiles as `started`. Workers that
  * analyzeFiles does not need are sent away (disconnected).
  */
-export function startWorkers(count: number, options: WorkerSpawnOptions): ChildProcess[] {
-  const children: ChildProcess[] = [];
-  for (let i = 0; i < count; i++) {
-    const child = forkWorker(options);
-    child.on('error', () => undefined); // a failed fork is seen (not connected) when the work is handed out
-    children.push(child);
-  }
-  return children;
+export function startWorkers(count: number, entry: WorkerEntry): ChildProcess[] {
+  return Array.from({ length: count }, () => startWorker(entry));
 }
 
 /** Let a worker go: it exits when its IPC channel closes. */
@@ -135,11 +95,14 @@ function release(child: ChildProcess): void {
   if (child.connected) child.disconnect();
 }
 
-async function inProcess(files: readonly string[], options: PoolOptions, sink: OutcomeSink, indices: number[]): Promise<void> {
+/** The outcome of a file left unmeasured because the work was stopped (options.signal). */
+const ABORTED: AnalyzeOutcome = { ok: false, error: { reason: 'aborted', message: 'stopped before this file was measured' } };
+
+async function inProcess(files: readonly string[], options: AnalyzeFilesOptions, sink: OutcomeSink, indices: number[]): Promise<void> {
   await mapSettled(
     indices,
     async (index) => {
-      sink.set(index, await analyzeFile(files[index], options));
+      sink.set(index, options.signal?.aborted ? ABORTED : await analyzeFile(files[index], options));
     },
     { concurrency: 4 },
   );
@@ -149,11 +112,11 @@ async function inProcess(files: readonly string[], options: PoolOptions, sink: O
  * The JS path over files[indices]: `workers` child processes (each with its own decoder and one core's
  * worth of work) or in-process; fills outcomes[index]; returns the worker processes used.
  */
-async function jsPath(files: readonly string[], all: number[], options: PoolOptions, sink: OutcomeSink): Promise<number> {
+async function jsPath(files: readonly string[], all: number[], options: AnalyzeFilesOptions, sink: OutcomeSink): Promise<number> {
   const outcomes = sink.outcomes;
   const analyzeOptions: AnalyzeOptions = { maxPixels: options.maxPixels, sharpOnly: options.sharpOnly };
   const started = [...(options.started ?? [])];
-  if (options.workers <= 1 || !options.workerScript || all.length === 0) {
+  if (options.workers <= 1 || !options.workerEntry || all.length === 0 || options.signal?.aborted) {
     started.forEach(release);
     await inProcess(files, options, sink, all);
     return 0;
@@ -166,13 +129,14 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
   let nextId = 0;
   await new Promise<void>((resolve) => {
     let alive = 0;
-    const script = options.workerScript as string;
-    const startWorker = (): void => {
-      const child: ChildProcess = started.shift() ?? forkWorker({ workerScript: script, workerArgs: options.workerArgs, execArgv: options.execArgv });
+    const entry = options.workerEntry as WorkerEntry;
+    const startOne = (): void => {
+      const child: ChildProcess = started.shift() ?? startWorker(entry);
       alive++;
       const pending = new Map<number, number[]>();
       let finished = false;
       const send = (): void => {
+        if (options.signal?.aborted) return; // the batches still queued are marked aborted in-process below
         const batch = queue.shift();
         if (!batch) return;
         const id = nextId++;
@@ -210,7 +174,7 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
         done();
       });
       child.on('error', () => {
-        // fork failed: the work still queued is done in-process below
+        // the process could not start: the work still queued is done in-process below
         done();
       });
       if (!child.connected || child.exitCode !== null || child.signalCode !== null) {
@@ -225,7 +189,7 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
         done();
       }
     };
-    for (let w = 0; w < options.workers && queue.length > 0; w++) startWorker();
+    for (let w = 0; w < options.workers && queue.length > 0; w++) startOne();
     started.splice(0).forEach(release);
     if (alive === 0) resolve();
   });
@@ -243,7 +207,7 @@ async function jsPath(files: readonly string[], all: number[], options: PoolOpti
 async function nativePath(
   native: NativeQuality,
   files: readonly string[],
-  options: PoolOptions,
+  options: AnalyzeFilesOptions,
   sink: OutcomeSink,
   times: NativeStageTimes,
 ): Promise<number[]> {
@@ -253,7 +217,7 @@ async function nativePath(
   const notHandled: number[] = [];
   let next = 0;
   const runOne = async (): Promise<void> => {
-    while (next < files.length) {
+    while (next < files.length && !options.signal?.aborted) {
       const start = next;
       const end = Math.min(files.length, start + batchSize);
       next = end;
@@ -282,6 +246,7 @@ async function nativePath(
     }
   };
   await Promise.all(Array.from({ length: inFlight }, runOne));
+  for (let index = next; index < files.length; index++) notHandled.push(index); // stopped early: left to the JS path, which marks them
   return notHandled.sort((a, b) => a - b);
 }
 
@@ -290,11 +255,11 @@ async function nativePath(
  * only the files it does not handle take the JS path; otherwise the JS path spreads the work over
  * `workers` child processes. A file that fails is an outcome, never a throw.
  */
-export async function analyzeFiles(files: readonly string[], options: PoolOptions): Promise<PoolResult> {
+export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions): Promise<AnalyzeFilesResult> {
   const outcomes: AnalyzeOutcome[] = new Array(files.length);
   const sink = new OutcomeSink(outcomes, new ProgressTracker(files.length, options.onProgress), options.onOutcome);
   const nativeTimes: NativeStageTimes = { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 };
-  let result: PoolResult;
+  let result: AnalyzeFilesResult;
   if (options.native && files.length > 0) {
     const rest = await nativePath(options.native, files, options, sink, nativeTimes);
     const workers = rest.length < (options.minFilesForWorkers ?? 200) ? 1 : options.workers;

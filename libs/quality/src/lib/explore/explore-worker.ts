@@ -1,9 +1,7 @@
-// The worker side of the explore pool. Kept apart from pool.ts (which loads @agekit/dataset) so that a
-// worker process loads only node-canvas, @agekit/quality and the decode/measure code.
+// The worker side of the explore pool, started by pool.ts through @agekit/dataset's worker-pool helper. Kept apart
+// from pool.ts (which loads @agekit/dataset) so that a worker process loads only node-canvas and the decode/measure
+// code (@agekit/dataset's sharp path only when a file needs it).
 import { analyzeFile, type AnalyzeOptions, type AnalyzeOutcome } from './analyze';
-
-/** Environment variable that turns a forked CLI process into an explore worker. */
-export const WORKER_ENV = 'AGEKIT_EXPLORE_WORKER';
 
 export interface BatchMessage {
   type: 'batch';
@@ -18,8 +16,7 @@ export interface ResultMessage {
   outcomes: AnalyzeOutcome[];
 }
 
-
-/** The worker side: measure batches sent by the parent until it disconnects. */
+/** The worker side: measure batches sent by the parent until it disconnects (an app bundle re-exports it). */
 export function runExploreWorker(): Promise<number> {
   return new Promise<number>(() => {
     const queue: BatchMessage[] = [];

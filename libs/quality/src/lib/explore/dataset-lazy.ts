@@ -12,9 +12,9 @@ let module_: DatasetModule | undefined;
 
 /**
  * A plain require (not import()): a TypeScript worker runs under tsx's CommonJS hook only (see
- * workerExecArgv in pool.ts), and the CLI bundler inlines a literal require like an import. It requires
+ * @agekit/dataset's worker-pool.ts), and a bundler inlines a literal require like an import. It requires
  * a local re-export, not '@agekit/dataset' itself: Nx would take that for a lazy-loaded library and
- * then forbid every static import of it in the app.
+ * then forbid every static import of it.
  */
 export function loadDataset(): DatasetModule {
   module_ ??= require('./dataset-module') as DatasetModule;
