@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, OutputPathError, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, loadConfig, OutputPathError, writeFileAtomic, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
   countParameters,
   evaluateModel,
@@ -24,7 +24,7 @@ import {
 } from '@agekit/model';
 import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
-import { resolveSplits, type SplitName } from './data';
+import { resolveSplits } from './data';
 import { beginRunFolder } from './run-folder';
 import { runTransferCommand } from './transfer';
 import { fmt, progressPrinter } from './format';

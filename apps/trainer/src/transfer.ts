@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, createRng, OutputPathError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
+import { ConfigError, createRng, OutputPathError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
   BACKBONES,
   backboneInfo,
@@ -50,7 +50,7 @@ import {
   type TaskSpec,
 } from '@agekit/model';
 import type { Io } from './main';
-import { resolveSplits, type SplitName } from './data';
+import { resolveSplits } from './data';
 import { scheduleSchema, splitSchema } from './config';
 import { fmt, progressPrinter } from './format';
 import { beginRunFolder } from './run-folder';

@@ -21,3 +21,15 @@ export {
   type ListImagesOptions,
 } from './lib/paths';
 export { OutputPathError, removeStaleTemporaries, staleTemporaries, StageOutputs, type StageFolder, type StageOutputPlan } from './lib/stage-output';
+export {
+  RESAMPLE_CHART_FILE,
+  RESAMPLED_DATASET_FOLDER,
+  RESAMPLING_CSV_COLUMNS,
+  RESAMPLING_CSV_FILE,
+  readResamplingCsv,
+  resampledSplitFolder,
+  SPLIT_NAMES,
+  writeResamplingCsv,
+  type ResamplingRow,
+  type SplitName,
+} from './lib/artifacts/resampling';
