@@ -31,7 +31,8 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
     return EXIT.usage;
   }
   const command = await entry.load();
-  const help = `usage: agekit ${command.name} ${command.usage}\n\n${COMMON_USAGE}`;
+  // commands that take the stage flags list them; the others (serve) take only their own
+  const help = `usage: agekit ${command.name} ${command.usage}${'config' in command.options ? `\n\n${COMMON_USAGE}` : ''}`;
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
