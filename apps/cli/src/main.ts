@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, DatasetError, OutputPathError } from '@agekit/dataset';
+import { EXIT, exitCodeOf, packageVersion, UsageError } from '@agekit/dataset';
 import { COMMANDS } from './commands';
-import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
+import { COMMON_USAGE } from './lib/command';
 import { Terminal } from './lib/terminal';
 
 function topUsage(): string {
@@ -10,7 +10,7 @@ function topUsage(): string {
   const width = Math.max(...names.map((n) => n.length), 8);
   return `agekit: face images -> checked, cleaned, rebalanced dataset -> small age model -> ONNX bundle
 
-usage: agekit <command> [flags]   (agekit <command> --help for its flags)
+usage: agekit <command> [flags]   (agekit <command> --help for its flags; agekit --version)
 
 commands:
 ${names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n].summary}`).join('\n')}
@@ -21,9 +21,17 @@ exit codes: 0 ok, 1 failed, 2 bad usage`;
 /** Run the CLI with argv (without node and script); returns the exit code. */
 export async function runCli(argv: string[], term?: Terminal): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    process.stderr.write(`${topUsage()}\n`);
+    return EXIT.usage;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${topUsage()}\n`);
-    return name ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion(__dirname)}\n`);
+    return EXIT.ok;
   }
   const entry = COMMANDS[name];
   if (!entry) {
@@ -52,21 +60,11 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
       terminal.error(`${error.message}\n\n${help}`);
       return EXIT.usage;
     }
-    if (error instanceof ConfigError) {
-      terminal.error(error.message);
-      return EXIT.usage;
-    }
-    if (error instanceof OutputPathError) {
-      terminal.error(error.message);
-      return EXIT.usage;
-    }
-    if (error instanceof DatasetError) {
-      terminal.error(error.message);
-      return EXIT.failed;
-    }
     // one line; the stack only when asked for (AGEKIT_DEBUG=1), for a bug report
-    terminal.error(error instanceof Error ? (process.env['AGEKIT_DEBUG'] === '1' ? (error.stack ?? error.message) : error.message) : String(error));
-    return EXIT.failed;
+    const code = exitCodeOf(error);
+    const debug = code === EXIT.failed && process.env['AGEKIT_DEBUG'] === '1';
+    terminal.error(error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error));
+    return code;
   }
 }
 

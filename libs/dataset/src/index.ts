@@ -33,3 +33,4 @@ export {
   type ResamplingRow,
   type SplitName,
 } from './lib/artifacts/resampling';
+export { clipToWidth, EXIT, exitCodeOf, packageVersion, UsageError } from './lib/cli';
