@@ -25,7 +25,7 @@ export default [
             { sourceTag: 'scope:plot', onlyDependOnLibsWithTags: ['scope:synth'] },
             { sourceTag: 'scope:quality', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:enhance', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality', 'scope:synth'] },
-            { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
+            { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality', 'scope:synth'] },
             { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:model', 'scope:synth'] },
             { sourceTag: 'scope:face', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:model', 'scope:synth'] },

@@ -4,7 +4,7 @@ import { distributionFromFile, parseDistributionFile } from '@agekit/resample';
 import { distributionFromCsvText, formatDistributionJson, metaFor } from './build';
 
 const root = path.resolve(__dirname, '../..');
-const committed = path.join(root, 'configs/distributions/australia-erp-2021.json');
+const committed = path.join(root, 'libs/resample/src/lib/distributions/australia-erp-2021.json');
 // A copy of the ABS CSV rows (public data, CC BY 4.0) kept beside this test, so it never reads ../shared.
 const csvCopy = path.join(__dirname, 'fixtures/australia-erp-2021.csv');
 

@@ -19,7 +19,7 @@ export const KNOWN_SOURCES: Record<string, DistributionMeta> = {
       url: 'https://www.abs.gov.au/statistics/people/population/national-state-and-territory-population',
       licence: 'CC BY 4.0 (Australian Bureau of Statistics)',
       referenceDate: '2021-06-30',
-      notes: ['Age 100 means 100 years and over.', 'Total 25,685,412 persons.', 'Regenerate: npx tsx tools/distributions/main.ts --csv australia-erp-2021.csv --out configs/distributions/australia-erp-2021.json'],
+      notes: ['Age 100 means 100 years and over.', 'Total 25,685,412 persons.', 'Regenerate: npx tsx tools/distributions/main.ts --csv australia-erp-2021.csv --out libs/resample/src/lib/distributions/australia-erp-2021.json'],
     },
     openEndedLast: true,
   },

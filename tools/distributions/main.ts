@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Regenerate a target distribution JSON (configs/distributions/*.json) from an age,count CSV.
+ * Regenerate a target distribution JSON (configs/distributions/*.json for your own, libs/resample/src/lib/distributions/*.json for the built-in ones) from an age,count CSV.
  * Usage: npx tsx tools/distributions/main.ts --csv FILE --out FILE [--name N] [--description D]
  *        [--source S] [--url U] [--licence L] [--reference-date YYYY-MM-DD] [--note TEXT]... [--open-ended-last]
  */

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { ConfigError, DatasetError, OutputPathError } from '@agekit/dataset';
+import { EXIT, exitCodeOf, packageVersion, UsageError } from '@agekit/dataset';
 import { COMMANDS } from './commands';
-import { COMMON_USAGE, EXIT, UsageError } from './lib/command';
+import { COMMON_USAGE } from './lib/command';
 import { Terminal } from './lib/terminal';
 import { cliVersion } from './lib/version';
 
@@ -26,9 +26,17 @@ exit codes: 0 ok, 1 failed, 2 bad usage`;
 /** Run the CLI with argv (without node and script); returns the exit code. */
 export async function runCli(argv: string[], term?: Terminal): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  if (!name) {
+    process.stderr.write(`${topUsage()}\n`);
+    return EXIT.usage;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${topUsage()}\n`);
-    return name ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(`${packageVersion(__dirname)}\n`);
+    return EXIT.ok;
   }
   if (name === '--version') {
     process.stdout.write(`${cliVersion()}\n`);
@@ -40,7 +48,8 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
     return EXIT.usage;
   }
   const command = await entry.load();
-  const help = `usage: agekit ${command.name} ${command.usage}\n\n${COMMON_USAGE}`;
+  // commands that take the stage flags list them; the others (serve) take only their own
+  const help = `usage: agekit ${command.name} ${command.usage}${'config' in command.options ? `\n\n${COMMON_USAGE}` : ''}`;
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
@@ -60,21 +69,11 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
       terminal.error(`${error.message}\n\n${help}`);
       return EXIT.usage;
     }
-    if (error instanceof ConfigError) {
-      terminal.error(error.message);
-      return EXIT.usage;
-    }
-    if (error instanceof OutputPathError) {
-      terminal.error(error.message);
-      return EXIT.usage;
-    }
-    if (error instanceof DatasetError) {
-      terminal.error(error.message);
-      return EXIT.failed;
-    }
     // one line; the stack only when asked for (AGEKIT_DEBUG=1), for a bug report
-    terminal.error(error instanceof Error ? (process.env['AGEKIT_DEBUG'] === '1' ? (error.stack ?? error.message) : error.message) : String(error));
-    return EXIT.failed;
+    const code = exitCodeOf(error);
+    const debug = code === EXIT.failed && process.env['AGEKIT_DEBUG'] === '1';
+    terminal.error(error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error));
+    return code;
   }
 }
 

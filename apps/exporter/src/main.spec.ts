@@ -79,6 +79,16 @@ describe('agekit-exporter', () => {
     expect(io.lines.join('\n')).toMatch(/only 4 images could be compared \(at least 64/);
   });
 
+  it('--version prints the package version; no command puts the usage on stderr (exit 2)', async () => {
+    const version = { out: [] as string[], err: [] as string[] };
+    expect(await runExporter(['--version'], { out: (l) => version.out.push(l), err: (l) => version.err.push(l) })).toBe(0);
+    expect(version.out.join('\n')).toMatch(/^\d+\.\d+\.\d+/);
+    const none = { out: [] as string[], err: [] as string[] };
+    expect(await runExporter([], { out: (l) => none.out.push(l), err: (l) => none.err.push(l) })).toBe(2);
+    expect(none.out).toEqual([]);
+    expect(none.err.join('\n')).toMatch(/usage:/);
+  });
+
   it('exits 2 on bad usage and 1 on a missing bundle', async () => {
     expect(await runExporter([], capture())).toBe(2);
     expect(await runExporter(['frobnicate'], capture())).toBe(2);

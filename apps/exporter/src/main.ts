@@ -3,12 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { initBackend, loadModel, type BackendChoice } from '@agekit/model';
-import { listImageFiles, OutputPathError, StageOutputs } from '@agekit/dataset';
+import { EXIT, exitCodeOf, listImageFiles, packageVersion, StageOutputs, UsageError } from '@agekit/dataset';
 import { BUNDLE_ENTRIES, describeAgekitModel, isBundleFolder, readBundle, verifyBundle, writeBundle, type Bundle, type BundleVerification, type InputLayout } from '@agekit/onnx';
-
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-class UsageError extends Error {}
 
 /** An input named on the command line that is missing: exit 1 with its one-line message. */
 class InputError extends Error {}
@@ -16,6 +12,7 @@ class InputError extends Error {}
 const USAGE = `agekit-exporter: tfjs age model -> verified ONNX bundle for C++ (OpenCV dnn / ONNX Runtime)
 
 usage:
+  agekit-exporter --version
   agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--force] [--no-verify] [verify flags]
   agekit-exporter verify --bundle DIR --data DIR [--model DIR] [verify flags]
 
@@ -196,9 +193,17 @@ async function verifyCommand(flags: Flags, io: ExporterIo): Promise<number> {
 /** Run the exporter with argv (without node and script); returns the exit code. */
 export async function runExporter(argv: string[], io: ExporterIo = defaultIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (!command) {
+    io.err(USAGE);
+    return EXIT.usage;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
     io.out(USAGE);
-    return command ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (command === '--version' || command === '-V') {
+    io.out(packageVersion(__dirname));
+    return EXIT.ok;
   }
   if (command !== 'export' && command !== 'verify') {
     io.err(`error: unknown command '${command}'\n\n${USAGE}`);
@@ -213,12 +218,11 @@ export async function runExporter(argv: string[], io: ExporterIo = defaultIo): P
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     return command === 'export' ? await exportCommand(flags, io) : await verifyCommand(flags, io);
   } catch (error) {
-    if (error instanceof UsageError || error instanceof OutputPathError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`error: ${(error as Error).message}\n\n${USAGE}`);
-      return EXIT.usage;
-    }
-    io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT.failed;
+    // the usage follows a usage error; a refused --out (also exit 2, as in every agekit app) is one line
+    const code = exitCodeOf(error);
+    const isUsage = error instanceof UsageError || String((error as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
+    io.err(`error: ${error instanceof Error ? error.message : String(error)}${isUsage ? `\n\n${USAGE}` : ''}`);
+    return code;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Schema } from '@agekit/dataset';
+import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
 import type { ArchitectureName, BackendChoice, LearningRateSchedule, MonitorMetric, TaskSpec } from '@agekit/model';
 
 /** configs/train.json */
@@ -66,7 +66,7 @@ export const trainConfigSchema: Schema = {
   additionalProperties: false,
   properties: {
     $schema: { type: 'string' },
-    data: { type: 'string', default: 'out/resampled_dataset' },
+    data: { type: 'string', default: `out/${RESAMPLED_DATASET_FOLDER}` },
     out: { type: 'string', default: 'models/run' },
     architecture: { enum: ['squeezenet', 'simple-cnn'], default: 'squeezenet' },
     task: {

@@ -1,8 +1,5 @@
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
-import { labelOf, readDataset, splitGrouped, type DatasetRecord, type SplitRatios } from '@agekit/dataset';
-
-export type SplitName = 'train' | 'val' | 'test';
+import { labelOf, readDataset, resampledSplitFolder, splitGrouped, type DatasetRecord, type SplitName, type SplitRatios } from '@agekit/dataset';
 
 export interface ResolvedSplits {
   /** 'folders': <data>/{train,val[,test]}; 'split': one dataset split here with splitGrouped. */
@@ -26,9 +23,9 @@ async function isDir(p: string): Promise<boolean> {
  */
 export async function resolveSplits(root: string, seed: number, ratios: SplitRatios): Promise<ResolvedSplits> {
   if (!(await isDir(root))) throw new Error(`${root}: dataset folder not found`);
-  if ((await isDir(path.join(root, 'train'))) && (await isDir(path.join(root, 'val')))) {
+  if ((await isDir(resampledSplitFolder(root, 'train'))) && (await isDir(resampledSplitFolder(root, 'val')))) {
     const read = async (name: SplitName): Promise<{ records: DatasetRecord[]; problems: ResolvedSplits['problems'] }> =>
-      (await isDir(path.join(root, name))) ? readDataset(path.join(root, name)) : { records: [], problems: [] };
+      (await isDir(resampledSplitFolder(root, name))) ? readDataset(resampledSplitFolder(root, name)) : { records: [], problems: [] };
     const [train, val, test] = await Promise.all([read('train'), read('val'), read('test')]);
     return { source: 'folders', train: train.records, val: val.records, test: test.records, problems: [...train.problems, ...val.problems, ...test.problems] };
   }

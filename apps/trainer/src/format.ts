@@ -1,4 +1,4 @@
-import { formatDuration, type Progress } from '@agekit/dataset';
+import { clipToWidth, formatDuration, type Progress } from '@agekit/dataset';
 
 /** Where the trainer's commands write: results to `out`, progress and diagnostics to `err`. */
 export interface ProgressSink {
@@ -15,6 +15,7 @@ export function progressPrinter(io: ProgressSink, label: string, everyMs = 10_00
     const now = performance.now();
     if (p.done < p.total && now - last < everyMs) return;
     last = now;
-    io.err(`${label}: ${p.done}/${p.total} (${p.rate.toFixed(1)}/s, eta ${formatDuration(p.etaSeconds)})${p.failed ? `, ${p.failed} failed` : ''}`);
+    const line = `${label}: ${p.done}/${p.total} (${p.rate.toFixed(1)}/s, eta ${formatDuration(p.etaSeconds)})${p.failed ? `, ${p.failed} failed` : ''}`;
+    io.err(clipToWidth(line, process.stderr.isTTY ? process.stderr.columns : undefined));
   };
 }

@@ -21,6 +21,16 @@ describe('agekit-trainer', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
+  it('--version prints the package version; usage errors put the usage on stderr only', async () => {
+    const version = capture();
+    expect(await main(['--version'], version)).toBe(0);
+    expect(version.lines.join('\n')).toMatch(/^\d+\.\d+\.\d+/);
+    const usage = capture();
+    expect(await main(['train', '--no-such-flag'], usage)).toBe(2);
+    expect(usage.lines).toEqual([]);
+    expect(usage.errors.join('\n')).toMatch(/usage: agekit-trainer/);
+  });
+
   it('exits 2 on usage errors and on a bad config (as every agekit app does), naming the field', async () => {
     expect(await main([], capture())).toBe(2);
     expect(await main(['bogus'], capture())).toBe(2);
@@ -50,19 +60,23 @@ describe('agekit-trainer', () => {
     const trained = capture();
     expect(await main(['train', '--config', file, '--json'], trained)).toBe(0);
     expect(trained.errors.join('\n')).toMatch(/backend: wasm/);
-    const trainJson = JSON.parse(trained.lines[trained.lines.length - 1]) as { validation: Record<string, number | null> };
+    // --json: stdout is the one JSON document, the text summary goes to stderr
+    expect(trained.lines).toHaveLength(1);
+    expect(trained.errors.join('\n')).toMatch(/best epoch/);
+    const trainJson = JSON.parse(trained.lines[0]) as { validation: Record<string, number | null> };
     for (const name of ['model.json', 'weights.bin', 'agekit-model.json', 'history.json']) {
       await expect(fs.stat(path.join(dir, 'run', name))).resolves.toBeTruthy();
     }
     const evaluated = capture();
     expect(await main(['evaluate', '--model', path.join(dir, 'run'), '--data', path.join(dir, 'data'), '--json'], evaluated)).toBe(0);
-    const evalJson = JSON.parse(evaluated.lines[evaluated.lines.length - 1]) as { evaluation: Record<string, number | null> };
+    expect(evaluated.lines).toHaveLength(1);
+    const evalJson = JSON.parse(evaluated.lines[0]) as { evaluation: Record<string, number | null> };
     expect(evalJson.evaluation.count).toBe(trainJson.validation.count);
     for (const metric of ['mae', 'cs5', 'accuracy', 'auc', 'loss']) {
       expect(evalJson.evaluation[metric]).not.toBeNull();
       expect(evalJson.evaluation[metric]).toBeCloseTo(trainJson.validation[metric] as number, 5);
     }
-    expect(evaluated.lines.join('\n')).toMatch(/confusion matrix/);
-    expect(evaluated.lines.join('\n')).toMatch(/MAE by age band: 20-29/);
+    expect(evaluated.errors.join('\n')).toMatch(/confusion matrix/);
+    expect(evaluated.errors.join('\n')).toMatch(/MAE by age band: 20-29/);
   }, 180_000);
 });

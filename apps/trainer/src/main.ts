@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, OutputPathError, StageOutputs, writeFileAtomic, type SplitRatios } from '@agekit/dataset';
+import { EXIT, exitCodeOf, loadConfig, packageVersion, StageOutputs, UsageError, writeFileAtomic, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
   countParameters,
   evaluateModel,
@@ -24,18 +24,16 @@ import {
 } from '@agekit/model';
 import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
-import { resolveSplits, type SplitName } from './data';
+import { resolveSplits } from './data';
 import { beginRunFolder } from './run-folder';
 import { runTransferCommand } from './transfer';
 import { fmt, progressPrinter } from './format';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+export { EXIT } from '@agekit/dataset';
 
 // Bundled (esbuild), this file is the module the data-parallel training threads load (see @agekit/model's
 // defaultWorkerEntry); `main` below runs only when this is the process's entry, never in those threads.
 export { runParallelTrainWorker } from '@agekit/model';
-
-class UsageError extends Error {}
 
 /** Where the app writes: `out` for results, `err` for progress and messages. */
 export interface Io {
@@ -43,7 +41,17 @@ export interface Io {
   err(line: string): void;
 }
 
-const USAGE = `usage: agekit-trainer <command> [flags]
+/** What a command writes to: under --json its text lines go to stderr and `result` is the one JSON document on stdout. */
+export interface CommandIo extends Io {
+  result(value: unknown): void;
+}
+
+function commandIo(io: Io, json: boolean): CommandIo {
+  if (json) return { out: (line) => io.err(line), err: (line) => io.err(line), result: (value) => io.out(JSON.stringify(value)) };
+  return { out: (line) => io.out(line), err: (line) => io.err(line), result: () => undefined };
+}
+
+const USAGE = `usage: agekit-trainer <command> [flags]   (agekit-trainer --version)
 commands:
   train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--workers N|auto] [--epochs N] [--resume] [--seed N] [--json]
   evaluate  --model DIR --data DIR [--split val|test|train|all] [--backend B] [--json]
@@ -97,7 +105,7 @@ async function writePlots(dir: string, history: EpochRecord[], e: Evaluation, la
   return files;
 }
 
-async function train(values: Record<string, string | boolean | undefined>, io: Io, cwd: string): Promise<number> {
+async function train(values: Record<string, string | boolean | undefined>, io: CommandIo, cwd: string): Promise<number> {
   if (typeof values.config !== 'string') throw new UsageError('train needs --config FILE');
   const configFile = path.resolve(cwd, values.config);
   const config = await loadConfig<TrainConfig>(configFile, trainConfigSchema);
@@ -188,14 +196,14 @@ async function train(values: Record<string, string | boolean | undefined>, io: I
     io.out(`best epoch ${result.bestEpoch} by validation ${result.monitor}${result.stoppedEarly ? ' (stopped early)' : ''}${result.resumedFromEpoch ? `, resumed after epoch ${result.resumedFromEpoch}` : ''}`);
     printEvaluation(io, 'validation', result.validation, task.labels);
     io.out(`saved: ${outDir} (model.json, weights.bin, agekit-model.json, history.json${plots.length ? ', plots/' : ''})`);
-    if (values.json) io.out(JSON.stringify({ out: outDir, backend: backend.name, parameters: architectureParams, bestEpoch: result.bestEpoch, validation: summary(result.validation) }));
+    io.result({ out: outDir, backend: backend.name, parameters: architectureParams, bestEpoch: result.bestEpoch, validation: summary(result.validation) });
     return EXIT.ok;
   } finally {
     await outputs.abort(); // nothing once committed; a failed run leaves the previous model as it was
   }
 }
 
-async function evaluate(values: Record<string, string | boolean | undefined>, io: Io, cwd: string): Promise<number> {
+async function evaluate(values: Record<string, string | boolean | undefined>, io: CommandIo, cwd: string): Promise<number> {
   if (typeof values.model !== 'string') throw new UsageError('evaluate needs --model DIR');
   if (typeof values.data !== 'string') throw new UsageError('evaluate needs --data DIR');
   const split = (values.split ?? 'val') as SplitName | 'all';
@@ -226,7 +234,7 @@ async function evaluate(values: Record<string, string | boolean | undefined>, io
   });
   io.out(`model: ${modelDir} (${metadata.architecture}, ${metadata.parameters.toLocaleString('en-US')} parameters, ${isClassification(metadata.task) ? `${metadata.task.labels.length} classes` : 'regression'})`);
   printEvaluation(io, `${split} (${splits.source === 'folders' ? 'split folder' : `split with seed ${seed}`})`, e, metadata.task.labels);
-  if (values.json) io.out(JSON.stringify({ model: modelDir, split, evaluation: summary(e), bands: e.bands, confusion: e.confusion }));
+  io.result({ model: modelDir, split, evaluation: summary(e), bands: e.bands, confusion: e.confusion });
   return EXIT.ok;
 }
 
@@ -238,7 +246,12 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       (command ? io.out : io.err)(USAGE);
       return command ? EXIT.ok : EXIT.usage;
     }
-    if (command === 'transfer' || command === 'peers') return await runTransferCommand(command, rest, io, cwd);
+    if (command === '--version' || command === '-V') {
+      io.out(packageVersion(__dirname));
+      return EXIT.ok;
+    }
+    const commandOut = commandIo(io, rest.includes('--json'));
+    if (command === 'transfer' || command === 'peers') return await runTransferCommand(command, rest, commandOut, cwd);
     const options = {
       config: { type: 'string' },
       data: { type: 'string' },
@@ -266,8 +279,8 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
     if (typeof values.backend === 'string' && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(values.backend)) {
       throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu (got '${values.backend}')`);
     }
-    if (command === 'train') return await train(values, io, cwd);
-    if (command === 'evaluate') return await evaluate(values, io, cwd);
+    if (command === 'train') return await train(values, commandOut, cwd);
+    if (command === 'evaluate') return await evaluate(values, commandOut, cwd);
     throw new UsageError(`unknown command '${command}'`);
   } catch (error) {
     if (error instanceof UsageError) {
@@ -276,12 +289,8 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       return EXIT.usage;
     }
     // the same codes as the other apps: a bad config or output path is a usage error
-    if (error instanceof ConfigError || error instanceof OutputPathError) {
-      io.err(`error: ${error.message}`);
-      return EXIT.usage;
-    }
     io.err(`error: ${error instanceof Error ? error.message : String(error)}`);
-    return EXIT.failed;
+    return exitCodeOf(error);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, createRng, OutputPathError, describeError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitRatios } from '@agekit/dataset';
+import { createRng, describeError, EXIT, exitCodeOf, UsageError, formatDuration, loadConfig, writeFileAtomic, type DatasetRecord, type Schema, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
   BACKBONES,
   backboneInfo,
@@ -49,14 +49,12 @@ import {
   type PeerName,
   type TaskSpec,
 } from '@agekit/model';
-import type { Io } from './main';
-import { resolveSplits, type SplitName } from './data';
+import type { CommandIo as Io } from './main';
+import { resolveSplits } from './data';
 import { scheduleSchema, splitSchema } from './config';
 import { fmt, progressPrinter } from './format';
 import { beginRunFolder } from './run-folder';
 
-const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-class UsageError extends Error {}
 
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
             [--fine-tune none|exit_flow|middle_flow/main_block_1] [--fine-tune-epochs N]
@@ -410,7 +408,7 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
       result.head.dispose();
     }
     await outputs.commit();
-    if (values.json) io.out(JSON.stringify({ out: outDir, backend: backend.name, results }));
+    io.result({ out: outDir, backend: backend.name, results });
     return EXIT.ok;
   } finally {
     await outputs.abort(); // nothing once committed; a failed run leaves the previous models as they were
@@ -528,7 +526,7 @@ async function peers(args: string[], io: Io, cwd: string): Promise<number> {
   io.out('AUC: macro one-vs-rest over the years; classification models score with their probabilities, age regressors with -|predicted age - class age|.');
   io.out('ms/img: preprocessing from decoded pixels + inference, batches of 16; decoding excluded (agekit models: their input is already resized by sharp while decoding).');
   if (unavailable.length) io.out(`not run: ${unavailable.join('; ')}`);
-  if (values.json) io.out(JSON.stringify({ split, count: records.length, rows, unavailable }));
+  io.result({ split, count: records.length, rows, unavailable });
   return EXIT.ok;
 }
 
@@ -547,6 +545,6 @@ export async function runTransferCommand(command: 'transfer' | 'peers', args: st
       return EXIT.usage;
     }
     io.err(`error: ${describeError(error)}`);
-    return error instanceof ConfigError || error instanceof OutputPathError ? EXIT.usage : EXIT.failed;
+    return exitCodeOf(error);
   }
 }

@@ -40,3 +40,16 @@ export {
   type ReadMetadataOptions,
 } from './lib/artifacts/metadata';
 export { resolveWorkerEntry, startWorkerProcess, startWorkerThread, type WorkerEntry, type WorkerEntryOptions, type WorkerProcessOptions } from './lib/worker-pool';
+export {
+  RESAMPLE_CHART_FILE,
+  RESAMPLED_DATASET_FOLDER,
+  RESAMPLING_CSV_COLUMNS,
+  RESAMPLING_CSV_FILE,
+  readResamplingCsv,
+  resampledSplitFolder,
+  SPLIT_NAMES,
+  writeResamplingCsv,
+  type ResamplingRow,
+  type SplitName,
+} from './lib/artifacts/resampling';
+export { clipToWidth, EXIT, exitCodeOf, packageVersion, UsageError } from './lib/cli';

@@ -10,7 +10,7 @@ import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
 import type { PredictImageResult, PredictSummary } from '../predict/run';
-import { exportTinyBundle } from '../serve/test-bundle';
+import { exportTinyBundle } from '../serve/test-bundle.testing';
 
 jest.setTimeout(180_000);
 

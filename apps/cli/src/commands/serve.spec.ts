@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
-import { exportTinyBundle } from '../serve/test-bundle';
-import { request } from '../serve/test-client';
+import { exportTinyBundle } from '../serve/test-bundle.testing';
+import { request } from '../serve/test-client.testing';
 
 jest.setTimeout(120_000);
 

@@ -29,8 +29,9 @@ flags:
   --max-concurrent N    images analysed at once (default ${DEFAULT_SERVE_LIMITS.maxConcurrent})
   --max-queue N         requests waiting beyond those; more get 503 (default ${DEFAULT_SERVE_LIMITS.maxQueue})
   --quiet               no line per request`,
+  // serve reads no dataset and writes no output: only --help of the common flags
   options: {
-    ...COMMON_OPTIONS,
+    help: COMMON_OPTIONS['help'],
     bundle: { type: 'string' },
     port: { type: 'string', default: '8080' },
     host: { type: 'string', default: '127.0.0.1' },

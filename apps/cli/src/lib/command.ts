@@ -1,13 +1,9 @@
 import type { ParseArgsConfig } from 'node:util';
+import { UsageError } from '@agekit/dataset';
 import type { Terminal } from './terminal';
 
-/** Exit codes shared by every agekit app. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
-
-/** A usage error: wrong flags or arguments. Exits 2 with the command's usage. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+// the exit codes and the usage error every agekit app shares
+export { EXIT, UsageError } from '@agekit/dataset';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

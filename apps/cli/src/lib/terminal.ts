@@ -1,4 +1,4 @@
-import { formatDuration, type Progress } from '@agekit/dataset';
+import { clipToWidth, formatDuration, type Progress } from '@agekit/dataset';
 
 /**
  * Where a command talks to people. Progress goes to stderr: a redrawn bar on a TTY, plain lines
@@ -49,7 +49,9 @@ export class Terminal {
       if (this.isTTY) {
         const width = 30;
         const filled = Math.round((width * pct) / 100);
-        this.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}% ${tail}\x1b[K`);
+        const bar = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}% ${tail}`;
+        // a line wider than the terminal would wrap, and the \r redraw would then stack copies
+        this.stderr.write(`\r${clipToWidth(bar, this.stderr.columns)}\x1b[K`);
         this.barShown = true;
         if (p.done === p.total) this.clearBar(true);
       } else {

@@ -4,11 +4,11 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import { createPhotoAnalyzer, type PhotoAnalyzer, type PhotoResult } from '../predict/analyze';
-import { fuzzCases } from './fuzz-cases';
-import { formatLoad, runLoad } from './load';
+import { fuzzCases } from './fuzz-cases.testing';
+import { formatLoad, runLoad } from './load.testing';
 import { createAgeServer } from './server';
-import { exportTinyBundle } from './test-bundle';
-import { listen, request } from './test-client';
+import { exportTinyBundle } from './test-bundle.testing';
+import { listen, request } from './test-client.testing';
 
 /**
  * End to end with the real analyzer (face-api SSD detector + alignment + onnxruntime on an exported bundle of an

@@ -1,9 +1,9 @@
 import * as net from 'node:net';
 import sharp from 'sharp';
 import type { PixelImage } from '@agekit/dataset';
-import { fuzzCases } from './fuzz-cases';
+import { fuzzCases } from './fuzz-cases.testing';
 import { createAgeServer } from './server';
-import { listen, request } from './test-client';
+import { listen, request } from './test-client.testing';
 import type { PhotoAnalyzer as ServeAnalyzer, PhotoResult as ServedResult } from '../predict/analyze';
 
 /** An in-test analyzer (dependency injection): one face = the whole image, age = mean red value; records calls. */

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { createRng, readDataset, StageOutputs, type DatasetRecord } from '@agekit/dataset';
 import { ageClasses, classOfAge, uniformDistribution } from './distribution';
 import { countByLabel } from './plan';
-import { planDatasetResampling, writeResampledDataset, type ResampleDatasetOptions } from './pipeline';
+import { planDatasetResampling, writeResampledDataset, type PlanDatasetResamplingOptions } from './pipeline';
 
 jest.setTimeout(60_000);
 
@@ -52,7 +52,7 @@ describe('planDatasetResampling + writeResampledDataset (synthetic data set)', (
   let records: DatasetRecord[];
   let samples: Sample[];
   const classes = ageClasses({ minAge: 20, maxAge: 29 });
-  const options = (seed: number): ResampleDatasetOptions => ({
+  const options = (seed: number): PlanDatasetResamplingOptions => ({
     seed,
     strategy: { kind: 'distribution', distribution: uniformDistribution({ minAge: 20, maxAge: 29 }) },
     classOf: (r) => (r.age === undefined ? undefined : classOfAge(classes, r.age)?.label),

@@ -13,16 +13,14 @@ import {
   splitGrouped,
   type DatasetRecord,
   type ProgressCallback,
+  type SplitName,
   type SplitRatios,
 } from '@agekit/dataset';
 import { augmentImage, formatTransform, type AugmentationOptions, type AugmentParams } from './augment';
 import { countByLabel, planResampling, type PlanOptions, type ResamplingPlan, type SamplingStrategy } from './plan';
 import { applyPlan } from './select';
 
-export type SplitName = 'train' | 'val' | 'test';
-export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
-
-export interface ResampleDatasetOptions extends PlanOptions {
+export interface PlanDatasetResamplingOptions extends PlanOptions {
   seed: number;
   /** Split ratios (default 0.7 / 0.15 / 0.15). */
   ratios?: SplitRatios;
@@ -45,7 +43,7 @@ export interface OutputItem {
   augmentation?: AugmentParams;
 }
 
-export interface ResampleDatasetResult {
+export interface DatasetResamplingPlan {
   plan: ResamplingPlan;
   /** Records per split before resampling (after leaving out records without a class). */
   splitSizes: Record<SplitName, number>;
@@ -61,7 +59,7 @@ export interface ResampleDatasetResult {
  * span two splits); the plan is made on the training split; val and test are plain copies.
  * Nothing is read or written here; see writeResampledDataset.
  */
-export function planDatasetResampling(records: readonly DatasetRecord[], options: ResampleDatasetOptions): ResampleDatasetResult {
+export function planDatasetResampling(records: readonly DatasetRecord[], options: PlanDatasetResamplingOptions): DatasetResamplingPlan {
   const labelled: Array<{ record: DatasetRecord; label: string }> = [];
   const excluded: DatasetRecord[] = [];
   for (const record of records) {
@@ -154,6 +152,8 @@ export interface WriteResampledOptions {
   strict?: boolean;
   onCopyProgress?: ProgressCallback;
   onAugmentProgress?: ProgressCallback;
+  /** Stops the write (the error is the signal's reason). */
+  signal?: AbortSignal;
 }
 
 export interface WrittenItem extends OutputItem {
@@ -194,6 +194,7 @@ export async function writeResampledDataset(items: readonly OutputItem[], option
   const copyResults = await mapSettled(copies, (item) => copyImage(item.record.file, path.join(outDir, item.output)), {
     concurrency,
     onProgress: options.onCopyProgress,
+    signal: options.signal,
   });
   const copySeconds = (performance.now() - start) / 1000;
   start = performance.now();
@@ -204,7 +205,7 @@ export async function writeResampledDataset(items: readonly OutputItem[], option
       const image = await augmentImage(item.record.file, item.augmentation as AugmentParams, { format: formatForPath(target), quality: options.quality });
       await fs.writeFile(target, image.data);
     },
-    { concurrency, onProgress: options.onAugmentProgress },
+    { concurrency, onProgress: options.onAugmentProgress, signal: options.signal },
   );
   const augmentSeconds = (performance.now() - start) / 1000;
   let failed = 0;

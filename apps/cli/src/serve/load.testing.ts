@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { request } from './test-client';
+import { request } from './test-client.testing';
 
 /** A bounded loopback load run (used by the load spec and tools/bench/serve). */
 export interface LoadOptions {

@@ -1,15 +1,20 @@
-import type { AugmentationOptions, EqualizeClasses } from '@agekit/resample';
+import { validateConfig } from '@agekit/dataset';
+import type { AugmentationOptions } from './augment';
+import type { EqualizeClasses } from './plan';
 
-/** The target of `agekit resample` (one of the three forms). */
+/** The target of the resample stage (one of the three forms). */
 export type TargetConfig =
-  /** 'uniform', or a distribution file: a .json from configs/distributions or an age,count / age_min,count .csv. */
+  /**
+   * A built-in distribution ('uniform', or a name of BUILT_IN_DISTRIBUTIONS such as 'australia-erp-2021'), or a
+   * distribution file: a .json as tools/distributions writes them, or an age,count / age_min,count .csv.
+   */
   | { distribution: string }
   /** Explicit target counts per class label ("25" or "20-24"). */
   | { counts: Record<string, number> }
   /** imbalanced-learn style: equalize the selected classes by over- or under-sampling. */
   | { strategy: EqualizeClasses; direction?: 'over' | 'under' };
 
-/** configs/resample.json. Relative paths are relative to the config file's folder. */
+/** The resample stage's config (configs/resample.json). Relative paths are relative to the config file's folder. */
 export interface ResampleConfig {
   /** Dataset folder when there is no `<out>/processed_dataset` (overridden by --data). */
   data?: string;
@@ -47,7 +52,7 @@ export const resampleConfigSchema = {
       },
     },
     target: {
-      default: { distribution: 'distributions/australia-erp-2021.json' },
+      default: { distribution: 'australia-erp-2021' },
       oneOf: [
         {
           type: 'object',
@@ -103,3 +108,8 @@ export const resampleConfigSchema = {
     },
   },
 } as const;
+
+/** The config with every field defaulted (what the stage does when given no config). */
+export function defaultResampleConfig(): ResampleConfig {
+  return validateConfig<ResampleConfig>({}, resampleConfigSchema, '<defaults>');
+}

@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { DatasetError, readCsv } from '@agekit/dataset';
+
+/**
+ * Groups of ids that must stay in one split (a source image and its copies or near-copies): union-find, with the
+ * smallest name as each group's root, so groups do not depend on the order links are added.
+ */
+export class GroupUnion {
+  private readonly parent = new Map<string, string>();
+
+  find(x: string): string {
+    let root = x;
+    for (let up = this.parent.get(root); up !== undefined && up !== root; up = this.parent.get(root)) root = up;
+    let cur = x;
+    while (cur !== root) {
+      const next = this.parent.get(cur) ?? root;
+      this.parent.set(cur, root);
+      cur = next;
+    }
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    const ra = this.find(a);
+    const rb = this.find(b);
+    if (ra === rb) return;
+    if (ra < rb) this.parent.set(rb, ra);
+    else this.parent.set(ra, rb);
+  }
+
+  /** The group of `id` without the `group:` prefix of a named group. */
+  groupOf(id: string): string {
+    return this.find(id).replace(/^group:/, '');
+  }
+}
+
+export interface MetadataInfo {
+  /** Ids whose metadata row has a non-empty `error`. */
+  failed: Map<string, string>;
+  rows: number;
+}
+
+/** Read `csv/metadata.csv` (the explore stage's): failed images, and duplicate links joined into `groups`. */
+export async function readMetadata(file: string, groups: GroupUnion): Promise<MetadataInfo> {
+  if (!existsSync(file)) throw new DatasetError(file, 'no such metadata file');
+  const rows = await readCsv(file);
+  if (rows.length > 0 && !('id' in rows[0])) throw new DatasetError(file, `no id column (found ${Object.keys(rows[0]).join(', ')})`);
+  const failed = new Map<string, string>();
+  for (const row of rows) {
+    const id = row['id'];
+    if (!id) continue;
+    if (row['error']) failed.set(id, row['error']);
+    const group = row['group'];
+    if (group && group !== id) groups.union(id, `group:${group}`);
+    for (const column of ['duplicate_of', 'near_duplicate_of']) {
+      for (const other of (row[column] ?? '').split(';').map((s) => s.trim()).filter(Boolean)) groups.union(id, other);
+    }
+  }
+  return { failed, rows: rows.length };
+}
+
+/** Ids of `csv/processing.csv` (the process stage's) that resample leaves out: failed, or smaller than minSide before. */
+export async function readProcessingExclusions(file: string, minSide: number): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const row of await readCsv(file)) {
+    const id = row['id'];
+    if (!id) continue;
+    if (row['status'] === 'error') out.set(id, `processing failed: ${row['error']}`);
+    const side = Math.min(Number(row['width_before']), Number(row['height_before']));
+    if (side < minSide) out.set(id, `${row['width_before']}x${row['height_before']} before processing: below minSide ${minSide}`);
+  }
+  return out;
+}
