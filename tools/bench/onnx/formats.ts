@@ -1,0 +1,233 @@
+#!/usr/bin/env node
+/**
+ * float32 vs float16 vs int8 bundles of one trained model, side by side in one run: model.onnx size, onnxruntime-node ms/img
+ * at batch 1 and 32 on 1 and 2 threads, the C++ example's (OpenCV dnn) ms/img, and the MAE on a labelled split.
+ *
+ *   npx tsx tools/bench/onnx/formats.ts --model DIR --data TEST_DIR --calibration-data TRAIN_DIR
+ *     [--images 1000] [--calibration-images 256] [--calibration minmax|percentile] [--runs 20] [--cpp-images 64] [--json]
+ *
+ * Timings are medians over --runs on a shared machine: compare within one run. The C++ figure is (time for M images - time
+ * for 1 image) / (M - 1), so it leaves out loading the model; it includes decoding and preprocessing each image, and OpenCV
+ * uses its own thread pool.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readDataset } from '@agekit/dataset';
+import { loadModel } from '@agekit/model';
+import {
+  buildCppExample,
+  createOnnxSession,
+  describeAgekitModel,
+  expectedAgeOf,
+  exportBundle,
+  findCppToolchain,
+  normalizePixels,
+  readImagePixels,
+  runOnnx,
+  writePresizedImage,
+  type Bundle,
+  type ModelFormat,
+} from '@agekit/onnx';
+
+const FORMATS: ModelFormat[] = ['float32', 'float16', 'int8'];
+
+function evenly<T>(items: T[], limit: number): T[] {
+  if (items.length <= limit) return items;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor((i * items.length) / limit)]);
+}
+
+function imagesUnder(root: string): string[] {
+  return (readdirSync(root, { recursive: true }) as string[])
+    .filter((f) => /\.(jpe?g|png|webp)$/i.test(f))
+    .sort()
+    .map((f) => join(root, f));
+}
+
+/** Median ms/img of each bundle; the bundles take turns run by run, so load from other jobs spreads evenly over the formats. */
+async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, threads: number, runs: number): Promise<number[]> {
+  const spec = bundles[0].preprocess;
+  const per = spec.width * spec.height * spec.channels;
+  const input = x.subarray(0, batch * per);
+  const shape: [number, number, number, number] = [batch, spec.height, spec.width, spec.channels];
+  const sessions = await Promise.all(bundles.map((b) => createOnnxSession(b.onnxPath, { threads })));
+  try {
+    for (const session of sessions) await runOnnx(session, input, shape, spec);
+    const times = sessions.map((): number[] => []);
+    for (let r = 0; r < runs; r++) {
+      for (const [k, session] of sessions.entries()) {
+        const t = process.hrtime.bigint();
+        await runOnnx(session, input, shape, spec);
+        times[k].push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }
+    return times.map((list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)] / batch);
+  } finally {
+    for (const session of sessions) await session.release();
+  }
+}
+
+async function maeOf(bundle: Bundle, x: Float32Array, ages: number[]): Promise<number> {
+  const spec = bundle.preprocess;
+  const per = spec.width * spec.height * spec.channels;
+  const age = expectedAgeOf(bundle.labels);
+  const session = await createOnnxSession(bundle.onnxPath);
+  let error = 0;
+  try {
+    for (let start = 0; start < ages.length; start += 32) {
+      const n = Math.min(32, ages.length - start);
+      const { data } = await runOnnx(session, x.subarray(start * per, (start + n) * per), [n, spec.height, spec.width, spec.channels], spec);
+      const width = data.length / n;
+      for (let i = 0; i < n; i++) error += Math.abs(age(data.subarray(i * width, (i + 1) * width)) - ages[start + i]);
+    }
+  } finally {
+    await session.release();
+  }
+  return error / ages.length;
+}
+
+/** The C++ example's ms/img for each bundle (best of `repeats`, bundles in turn), or why it does not run. */
+function cppMsPerImage(binary: string, bundles: Bundle[], files: string[], repeats: number): Array<number | string> {
+  const time = (bundle: Bundle, list: string[]): number => {
+    const t = process.hrtime.bigint();
+    const run = spawnSync(binary, [bundle.dir, ...list], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (run.status !== 0) throw new Error(run.stderr.trim().split('\n')[0] ?? `exit ${run.status}`);
+    return Number(process.hrtime.bigint() - t) / 1e6;
+  };
+  const best: Array<number | string> = bundles.map(() => Number.POSITIVE_INFINITY);
+  for (let r = 0; r < repeats; r++) {
+    for (const [k, bundle] of bundles.entries()) {
+      if (typeof best[k] === 'string') continue;
+      try {
+        const perImage = (time(bundle, files) - time(bundle, files.slice(0, 1))) / (files.length - 1);
+        best[k] = Math.min(best[k] as number, perImage);
+      } catch (error) {
+        best[k] = `fails: ${(error instanceof Error ? error.message : String(error)).replace(/.*error: /, '').slice(0, 80)}`;
+      }
+    }
+  }
+  return best;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      data: { type: 'string' },
+      'calibration-data': { type: 'string' },
+      images: { type: 'string', default: '1000' },
+      'calibration-images': { type: 'string', default: '256' },
+      calibration: { type: 'string', default: 'minmax' },
+      runs: { type: 'string', default: '20' },
+      'cpp-images': { type: 'string', default: '64' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.model || !values.data || !values['calibration-data']) {
+    process.stderr.write('usage: formats.ts --model DIR --data TEST_DIR --calibration-data TRAIN_DIR [--images N] [--runs R] [--json]\n');
+    return 2;
+  }
+  const runs = Number(values.runs);
+  const method = values.calibration === 'percentile' ? 'percentile' : 'minmax';
+  await tf.setBackend('cpu');
+  const { model, metadata } = await loadModel(values.model);
+  const description = describeAgekitModel(metadata);
+  const work = mkdtempSync(join(tmpdir(), 'agekit-bench-formats-'));
+  try {
+    const calibration = evenly(imagesUnder(values['calibration-data']), Number(values['calibration-images']));
+    const bundles = new Map<ModelFormat, Bundle>();
+    for (const format of FORMATS) {
+      const t = Date.now();
+      const { bundle } = await exportBundle({ model, description, out: join(work, format), format, calibration: format === 'int8' ? { images: calibration, method } : undefined });
+      bundles.set(format, bundle);
+      process.stderr.write(`exported ${format} in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+    }
+    model.dispose();
+
+    const { records } = await readDataset(values.data);
+    const labelled = evenly(
+      records.filter((r) => r.age !== undefined).sort((a, b) => a.id.localeCompare(b.id)),
+      Number(values.images),
+    );
+    const spec = (bundles.get('float32') as Bundle).preprocess;
+    const per = spec.width * spec.height * spec.channels;
+    const x = new Float32Array(Math.max(labelled.length, 32) * per);
+    for (const [i, r] of labelled.entries()) x.set(normalizePixels(await readImagePixels(r.file, spec), spec), i * per);
+    for (let i = labelled.length; i < 32; i++) x.copyWithin(i * per, 0, per); // batch 32 needs 32 inputs
+    const ages = labelled.map((r) => r.age as number);
+
+    const found = findCppToolchain();
+    let binary: string | undefined;
+    const presized: string[] = [];
+    if (found.ok) {
+      mkdirSync(join(work, 'cpp'));
+      binary = join(work, 'cpp', 'agekit_predict');
+      buildCppExample(join((bundles.get('float32') as Bundle).dir, 'cpp'), binary, found.toolchain);
+      for (const [i, r] of evenly(labelled, Number(values['cpp-images'])).entries()) {
+        const target = join(work, 'cpp', `img_${i}.png`);
+        await writePresizedImage(r.file, spec, target);
+        presized.push(target);
+      }
+    }
+
+    const list = FORMATS.map((f) => bundles.get(f) as Bundle);
+    const timing: Record<string, number[]> = {};
+    for (const threads of [1, 2]) {
+      for (const batch of [1, 32]) {
+        timing[`b${batch}t${threads}`] = await msPerImage(list, x, batch, threads, batch === 1 ? runs : Math.max(3, Math.ceil(runs / 4)));
+        process.stderr.write(`timed batch ${batch}, ${threads} threads\n`);
+      }
+    }
+    const cpp = binary ? cppMsPerImage(binary, list, presized, 3) : list.map(() => `skipped: ${found.ok ? '' : found.reason}`);
+    const rows = [];
+    for (const [k, format] of FORMATS.entries()) {
+      const bundle = list[k];
+      rows.push({
+        format,
+        bytes: statSync(bundle.onnxPath).size,
+        b1t1: timing['b1t1'][k],
+        b1t2: timing['b1t2'][k],
+        b32t1: timing['b32t1'][k],
+        b32t2: timing['b32t2'][k],
+        cpp: cpp[k],
+        mae: await maeOf(bundle, x, ages),
+      });
+    }
+    const result = { model: resolve(values.model), architecture: metadata.architecture, task: metadata.task.kind, input: `${spec.width}x${spec.height}x${spec.channels}`, testImages: ages.length, calibrationImages: calibration.length, method, rows };
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return 0;
+    }
+    const base = rows[0];
+    const lines = [
+      `${metadata.architecture} (${metadata.task.kind}, ${result.input}); MAE on ${ages.length} images of ${values.data}; int8 calibrated on ${calibration.length} images (${method})`,
+      '| format | model.onnx | size vs float | ms/img b1 t1 | b1 t2 | b32 t1 | b32 t2 | b1 t1 vs float | C++ (OpenCV) ms/img | MAE | MAE change |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    ];
+    for (const r of rows) {
+      const cpp = typeof r.cpp === 'number' ? r.cpp.toFixed(2) : r.cpp;
+      lines.push(
+        `| ${r.format} | ${(r.bytes / 1024).toFixed(0)} KiB | ${((100 * r.bytes) / base.bytes).toFixed(1)}% | ${r.b1t1.toFixed(3)} | ${r.b1t2.toFixed(3)} | ${r.b32t1.toFixed(3)} | ` +
+          `${r.b32t2.toFixed(3)} | ${(r.b1t1 / base.b1t1).toFixed(2)}x | ${cpp} | ${r.mae.toFixed(3)} | ${(r.mae - base.mae).toFixed(3)} |`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
