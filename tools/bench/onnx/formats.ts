@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * float32 vs float16 vs int8 bundles of one trained model, side by side in one run: model.onnx size, onnxruntime-node ms/img
+ * float32 vs float16 vs int8 (min/max and percentile calibration) bundles of one trained model, side by side in one run: model.onnx size, onnxruntime-node ms/img
  * at batch 1 and 32 on 1 and 2 threads, the C++ example's (OpenCV dnn) ms/img, and the MAE on a labelled split.
  *
  *   npx tsx tools/bench/onnx/formats.ts --model DIR --data TEST_DIR --calibration-data TRAIN_DIR
- *     [--images 1000] [--calibration-images 256] [--calibration minmax|percentile] [--runs 20] [--cpp-images 64] [--json]
+ *     [--images 1000] [--calibration-images 256] [--runs 20] [--cpp-images 64] [--json]
  *
  * Timings are medians over --runs on a shared machine: compare within one run. The C++ figure is (time for M images - time
  * for 1 image) / (M - 1), so it leaves out loading the model; it includes decoding and preprocessing each image, and OpenCV
@@ -33,7 +33,18 @@ import {
   type ModelFormat,
 } from '@agekit/onnx';
 
-const FORMATS: ModelFormat[] = ['float32', 'float16', 'int8'];
+interface Variant {
+  label: string;
+  format: ModelFormat;
+  method?: 'minmax' | 'percentile';
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'float32', format: 'float32' },
+  { label: 'float16', format: 'float16' },
+  { label: 'int8 (min/max)', format: 'int8', method: 'minmax' },
+  { label: 'int8 (percentile 99.99)', format: 'int8', method: 'percentile' },
+];
 
 function evenly<T>(items: T[], limit: number): T[] {
   if (items.length <= limit) return items;
@@ -47,8 +58,14 @@ function imagesUnder(root: string): string[] {
     .map((f) => join(root, f));
 }
 
-/** Median ms/img of each bundle; the bundles take turns run by run, so load from other jobs spreads evenly over the formats. */
-async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, threads: number, runs: number): Promise<number[]> {
+interface Timing {
+  /** Fastest run, ms/img: the least disturbed by other jobs on a shared machine. */
+  best: number;
+  median: number;
+}
+
+/** ms/img of each bundle; the bundles take turns run by run, so load from other jobs spreads evenly over the formats. */
+async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, threads: number, runs: number): Promise<Timing[]> {
   const spec = bundles[0].preprocess;
   const per = spec.width * spec.height * spec.channels;
   const input = x.subarray(0, batch * per);
@@ -64,7 +81,10 @@ async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, thr
         times[k].push(Number(process.hrtime.bigint() - t) / 1e6);
       }
     }
-    return times.map((list) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)] / batch);
+    return times.map((list) => {
+      list.sort((a, b) => a - b);
+      return { best: list[0] / batch, median: list[Math.floor(list.length / 2)] / batch };
+    });
   } finally {
     for (const session of sessions) await session.release();
   }
@@ -93,23 +113,27 @@ async function maeOf(bundle: Bundle, x: Float32Array, ages: number[]): Promise<n
 function cppMsPerImage(binary: string, bundles: Bundle[], files: string[], repeats: number): Array<number | string> {
   const time = (bundle: Bundle, list: string[]): number => {
     const t = process.hrtime.bigint();
-    const run = spawnSync(binary, [bundle.dir, ...list], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    // One OpenCV thread, like onnxruntime's 1-thread column (OpenCV's own pool would compete with the other jobs).
+    const env = { ...process.env, OPENCV_FOR_THREADS_NUM: '1' };
+    const run = spawnSync(binary, [bundle.dir, ...list], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env });
     if (run.status !== 0) throw new Error(run.stderr.trim().split('\n')[0] ?? `exit ${run.status}`);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
-  const best: Array<number | string> = bundles.map(() => Number.POSITIVE_INFINITY);
+  const all = bundles.map(() => Number.POSITIVE_INFINITY);
+  const one = bundles.map(() => Number.POSITIVE_INFINITY);
+  const failed: Array<string | undefined> = bundles.map(() => undefined);
   for (let r = 0; r < repeats; r++) {
     for (const [k, bundle] of bundles.entries()) {
-      if (typeof best[k] === 'string') continue;
+      if (failed[k]) continue;
       try {
-        const perImage = (time(bundle, files) - time(bundle, files.slice(0, 1))) / (files.length - 1);
-        best[k] = Math.min(best[k] as number, perImage);
+        all[k] = Math.min(all[k], time(bundle, files));
+        one[k] = Math.min(one[k], time(bundle, files.slice(0, 1)));
       } catch (error) {
-        best[k] = `fails: ${(error instanceof Error ? error.message : String(error)).replace(/.*error: /, '').slice(0, 80)}`;
+        failed[k] = `fails: ${(error instanceof Error ? error.message : String(error)).replace(/.*error: /, '').slice(0, 80)}`;
       }
     }
   }
-  return best;
+  return bundles.map((_, k) => failed[k] ?? (all[k] - one[k]) / (files.length - 1));
 }
 
 async function main(): Promise<number> {
@@ -120,7 +144,6 @@ async function main(): Promise<number> {
       'calibration-data': { type: 'string' },
       images: { type: 'string', default: '1000' },
       'calibration-images': { type: 'string', default: '256' },
-      calibration: { type: 'string', default: 'minmax' },
       runs: { type: 'string', default: '20' },
       'cpp-images': { type: 'string', default: '64' },
       json: { type: 'boolean' },
@@ -132,19 +155,18 @@ async function main(): Promise<number> {
     return 2;
   }
   const runs = Number(values.runs);
-  const method = values.calibration === 'percentile' ? 'percentile' : 'minmax';
   await tf.setBackend('cpu');
   const { model, metadata } = await loadModel(values.model);
   const description = describeAgekitModel(metadata);
   const work = mkdtempSync(join(tmpdir(), 'agekit-bench-formats-'));
   try {
     const calibration = evenly(imagesUnder(values['calibration-data']), Number(values['calibration-images']));
-    const bundles = new Map<ModelFormat, Bundle>();
-    for (const format of FORMATS) {
+    const list: Bundle[] = [];
+    for (const [k, v] of VARIANTS.entries()) {
       const t = Date.now();
-      const { bundle } = await exportBundle({ model, description, out: join(work, format), format, calibration: format === 'int8' ? { images: calibration, method } : undefined });
-      bundles.set(format, bundle);
-      process.stderr.write(`exported ${format} in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
+      const calibrate = v.method ? { images: calibration, method: v.method } : undefined;
+      list.push((await exportBundle({ model, description, out: join(work, `v${k}`), format: v.format, calibration: calibrate })).bundle);
+      process.stderr.write(`exported ${v.label} in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
     }
     model.dispose();
 
@@ -153,7 +175,7 @@ async function main(): Promise<number> {
       records.filter((r) => r.age !== undefined).sort((a, b) => a.id.localeCompare(b.id)),
       Number(values.images),
     );
-    const spec = (bundles.get('float32') as Bundle).preprocess;
+    const spec = list[0].preprocess;
     const per = spec.width * spec.height * spec.channels;
     const x = new Float32Array(Math.max(labelled.length, 32) * per);
     for (const [i, r] of labelled.entries()) x.set(normalizePixels(await readImagePixels(r.file, spec), spec), i * per);
@@ -166,7 +188,7 @@ async function main(): Promise<number> {
     if (found.ok) {
       mkdirSync(join(work, 'cpp'));
       binary = join(work, 'cpp', 'agekit_predict');
-      buildCppExample(join((bundles.get('float32') as Bundle).dir, 'cpp'), binary, found.toolchain);
+      buildCppExample(join(list[0].dir, 'cpp'), binary, found.toolchain);
       for (const [i, r] of evenly(labelled, Number(values['cpp-images'])).entries()) {
         const target = join(work, 'cpp', `img_${i}.png`);
         await writePresizedImage(r.file, spec, target);
@@ -174,37 +196,38 @@ async function main(): Promise<number> {
       }
     }
 
-    const list = FORMATS.map((f) => bundles.get(f) as Bundle);
-    const timing: Record<string, number[]> = {};
+    const timing: Record<string, Timing[]> = {};
     for (const threads of [1, 2]) {
       for (const batch of [1, 32]) {
         timing[`b${batch}t${threads}`] = await msPerImage(list, x, batch, threads, batch === 1 ? runs : Math.max(3, Math.ceil(runs / 4)));
         process.stderr.write(`timed batch ${batch}, ${threads} threads\n`);
       }
     }
-    const cpp = binary ? cppMsPerImage(binary, list, presized, 3) : list.map(() => `skipped: ${found.ok ? '' : found.reason}`);
+    const cpp = binary ? cppMsPerImage(binary, list, presized, 5) : list.map(() => `skipped: ${found.ok ? '' : found.reason}`);
     const rows = [];
-    for (const [k, format] of FORMATS.entries()) {
+    for (const [k, v] of VARIANTS.entries()) {
       const bundle = list[k];
       rows.push({
-        format,
+        format: v.label,
         bytes: statSync(bundle.onnxPath).size,
-        b1t1: timing['b1t1'][k],
-        b1t2: timing['b1t2'][k],
-        b32t1: timing['b32t1'][k],
-        b32t2: timing['b32t2'][k],
+        b1t1: timing['b1t1'][k].best,
+        b1t2: timing['b1t2'][k].best,
+        b32t1: timing['b32t1'][k].best,
+        b32t2: timing['b32t2'][k].best,
+        medians: { b1t1: timing['b1t1'][k].median, b1t2: timing['b1t2'][k].median, b32t1: timing['b32t1'][k].median, b32t2: timing['b32t2'][k].median },
         cpp: cpp[k],
         mae: await maeOf(bundle, x, ages),
       });
     }
-    const result = { model: resolve(values.model), architecture: metadata.architecture, task: metadata.task.kind, input: `${spec.width}x${spec.height}x${spec.channels}`, testImages: ages.length, calibrationImages: calibration.length, method, rows };
+    const result = { model: resolve(values.model), architecture: metadata.architecture, task: metadata.task.kind, input: `${spec.width}x${spec.height}x${spec.channels}`, testImages: ages.length, calibrationImages: calibration.length, rows };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     }
     const base = rows[0];
     const lines = [
-      `${metadata.architecture} (${metadata.task.kind}, ${result.input}); MAE on ${ages.length} images of ${values.data}; int8 calibrated on ${calibration.length} images (${method})`,
+      `${metadata.architecture} (${metadata.task.kind}, ${result.input}); MAE on ${ages.length} images of ${values.data}; int8 calibrated on ${calibration.length} images of ${values['calibration-data']}`,
+      'onnxruntime ms/img: fastest of the runs (medians in --json); C++: OpenCV dnn with 1 thread, decoding and preprocessing included',
       '| format | model.onnx | size vs float | ms/img b1 t1 | b1 t2 | b32 t1 | b32 t2 | b1 t1 vs float | C++ (OpenCV) ms/img | MAE | MAE change |',
       '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ];
