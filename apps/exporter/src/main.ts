@@ -45,8 +45,7 @@ verify flags:
   --min-images N       fail with fewer readable images (default 64)
   --tolerance X        largest allowed |onnx - tfjs| (default 1e-4; fp16 1e-2; int8 0.25)
   --max-mae-change X   largest allowed |MAE(onnx) - MAE(tfjs)| in years on the images of --data with known ages (default 0.1)
-  --cpp                also build the C++ example (g++ + OpenCV) and compare it with onnxruntime (tolerance 1e-3; fp16 1e-2;
-                       int8 0.1)
+  --cpp                also build the C++ example (g++ + OpenCV) and compare it with onnxruntime (tolerance 1e-3; fp16 1e-2)
   --backend NAME       tfjs backend of the reference: cpu (default, exact) | wasm | auto
   --json               print the result as JSON on stdout
   --help

@@ -10,8 +10,8 @@ import { convertToFloat16, quantizeInt8, type CalibrationMethod, type ModelForma
 
 /** Largest |onnx - tfjs| allowed by default per model format (float16 rounds every value to 11 bits, int8 to 256 levels). */
 export const DEFAULT_TOLERANCE: Record<ModelFormat, number> = { float32: 1e-4, float16: 1e-2, int8: 0.25 };
-/** Largest |C++ - onnxruntime| allowed by default per format: OpenCV's int8 kernels round differently from onnxruntime's. */
-export const DEFAULT_CPP_TOLERANCE: Record<ModelFormat, number> = { float32: 1e-3, float16: 1e-2, int8: 0.1 };
+/** Largest |C++ - onnxruntime| allowed by default per format (OpenCV's int8 kernels matched onnxruntime's to 6e-8 on UTKFace). */
+export const DEFAULT_CPP_TOLERANCE: Record<ModelFormat, number> = { float32: 1e-3, float16: 1e-2, int8: 1e-3 };
 
 /** What the exporter needs to know about a trained model besides its layers (filled from @agekit/model's metadata by the app). */
 export interface ExportModelDescription {
@@ -121,8 +121,8 @@ function formatNotes(format: ModelFormat): string[] {
       'whose ranges were calibrated on real images); QuantizeLinear/DequantizeLinear convert at the edges of the int8 parts. The input',
       'and output are float32 as before, so the preprocessing and post-processing below are unchanged. Needs OpenCV >= 4.6 (it imports',
       'this QOperator form; quantized values are named `X_quantized` with `X_scale`/`X_zero_point`, as its importer expects) or',
-      'ONNX Runtime >= 1.8. Outputs differ from the float model by the quantization error (see bundle.json and the verification), and',
-      "OpenCV's int8 kernels round differently from ONNX Runtime's: expect probabilities to differ by up to a few hundredths.",
+      'ONNX Runtime >= 1.8. Outputs differ from the float model by the quantization error (bundle.json names what runs in int8; the',
+      "export's verification reports the change of MAE); OpenCV's int8 kernels agree with ONNX Runtime's (checked to 1e-3).",
       '',
     ];
   }
