@@ -33,7 +33,10 @@ const description: ExportModelDescription = {
 };
 const pre: Pick<PreprocessSpec, 'width' | 'height' | 'channels' | 'resize' | 'scale' | 'mean' | 'std'> = { width: SIZE, height: SIZE, channels: 3, resize: 'lanczos3', ...description.input };
 
-/** Conv + BN + ReLU, two branches joined by Concat, MaxPool, a ReLU6 conv, a hidden Dense and a softmax: every path of the quantizer. */
+/**
+ * Conv + BN + ReLU, MaxPool, two branches joined by Concat, a separable conv (depthwise part without bias) with a residual Add,
+ * a ReLU6 conv, a hidden Dense and a softmax: every path of the quantizer.
+ */
 function smallModel(seed: number): tf.LayersModel {
   const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 10 + k });
   const input = tf.input({ shape: [SIZE, SIZE, 3] });
@@ -44,6 +47,8 @@ function smallModel(seed: number): tf.LayersModel {
   const a = tf.layers.conv2d({ filters: 6, kernelSize: 1, activation: 'relu', kernelInitializer: init(2), name: 'a' }).apply(x) as tf.SymbolicTensor;
   const b = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(3), name: 'b' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.concatenate({}).apply([a, b]) as tf.SymbolicTensor;
+  const sep = tf.layers.separableConv2d({ filters: 12, kernelSize: 3, padding: 'same', depthwiseInitializer: init(7), pointwiseInitializer: init(8), name: 's' }).apply(x);
+  x = tf.layers.add({}).apply([x, sep as tf.SymbolicTensor]) as tf.SymbolicTensor;
   x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu6', kernelInitializer: init(4), name: 'c2' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
   x = tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(5), biasInitializer: 'ones', name: 'hidden' }).apply(x) as tf.SymbolicTensor;
@@ -149,7 +154,8 @@ describe('int8 model', () => {
     const result = await quantizeInt8(floatBytes, { calibration: { images: calibration, imageShape: [SIZE, SIZE, 3], spec: SPEC } });
     int8Bytes = result.bytes;
     expect(result.report.calibrationImages).toBe(64);
-    expect(result.report.int8Ops).toMatchObject({ QLinearConv: 4, QLinearMatMul: 2, MaxPool: 1, Concat: 1 });
+    expect(result.report.int8Ops).toMatchObject({ QLinearConv: 6, QLinearMatMul: 2, MaxPool: 1, Concat: 1 });
+    expect(result.report.floatOps).toMatchObject({ Add: 3 }); // the residual and the two dense biases
   });
 
   it('writes QOperator nodes named as OpenCV expects, with no float Conv/Gemm left and the checker passing', () => {
@@ -160,6 +166,11 @@ describe('int8 model', () => {
     // the convolutions' ReLUs are folded into their uint8 output ranges; only the dense layer's (float, after its bias) is left
     expect(ops.filter((o) => o === 'Relu')).toHaveLength(1);
     const names = new Set(graph.initializer.map((i) => i.name));
+    // every value a quantized op reads or writes ends in _quantized (OpenCV marks int8 values by that suffix)
+    for (const node of graph.node.filter((n) => n.opType.startsWith('QLinear') || n.opType === 'MaxPool' || n.opType === 'Concat')) {
+      expect(node.output[0]).toMatch(/_quantized$/);
+      expect(node.input[0]).toMatch(/_quantized$/);
+    }
     const quantizedValues = graph.node.flatMap((n) => n.output).filter((o) => o.endsWith('_quantized'));
     expect(quantizedValues.length).toBeGreaterThan(6);
     for (const out of quantizedValues) {

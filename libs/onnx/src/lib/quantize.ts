@@ -345,12 +345,18 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
     table[op] = (table[op] ?? 0) + 1;
   };
 
+  /** The exact name (no suffix may be added: OpenCV derives the scale's name from the value's). */
+  const exact = (name: string): string => {
+    if (used.has(name)) throw new Error(`quantize: the name ${name} is already used in the graph`);
+    used.add(name);
+    return name;
+  };
   /** Declares `name` as available in uint8 (its producer is being written) with these parameters. */
   const declareQuantized = (name: string, params: { scale: number; zeroPoint: number }): Quantized => {
     const entry: Quantized = {
-      q: fresh(`${name}_quantized`),
-      scale: addInit(fresh(`${name}_scale`), DT.FLOAT, [], Float32Array.of(params.scale)),
-      zeroPoint: addInit(fresh(`${name}_zero_point`), DT.UINT8, [], Uint8Array.of(params.zeroPoint)),
+      q: exact(`${name}_quantized`),
+      scale: addInit(exact(`${name}_scale`), DT.FLOAT, [], Float32Array.of(params.scale)),
+      zeroPoint: addInit(exact(`${name}_zero_point`), DT.UINT8, [], Uint8Array.of(params.zeroPoint)),
       scaleValue: params.scale,
       zeroPointValue: params.zeroPoint,
     };
@@ -393,10 +399,11 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
       const act = fusedActivation.get(node);
       const result = act ? (act.output ?? [])[0] : outputs[0];
       const clipHi = act?.opType === 'Clip' && (act.input ?? [])[2] && isFloatConst((act.input ?? [])[2]) ? floatValues(initializers.get((act.input ?? [])[2]) as onnx.ITensorProto)[0] : undefined;
-      const wName = addInit(fresh(`${inputs[1]}_quantized`), DT.INT8, dims, q);
-      const wScale = addInit(fresh(`${inputs[1]}_scale`), DT.FLOAT, [co], scales);
-      const wZero = addInit(fresh(`${inputs[1]}_zero_point`), DT.INT8, [co], new Int8Array(co));
-      const bName = addInit(fresh(`${inputs[2] ?? node.name}_quantized`), DT.INT32, [co], biasQ);
+      // Weight names end in _int8/_int32, never _quantized: that suffix is reserved for activations (see above).
+      const wName = addInit(fresh(`${inputs[1]}_int8`), DT.INT8, dims, q);
+      const wScale = addInit(fresh(`${inputs[1]}_int8_scale`), DT.FLOAT, [co], scales);
+      const wZero = addInit(fresh(`${inputs[1]}_int8_zero_point`), DT.INT8, [co], new Int8Array(co));
+      const bName = addInit(fresh(`${inputs[1]}_bias_int32`), DT.INT32, [co], biasQ);
       const y = declareQuantized(result, paramsOf(result, clipHi));
       out.push({ opType: 'QLinearConv', input: [x.q, x.scale, x.zeroPoint, wName, wScale, wZero, y.scale, y.zeroPoint, bName], output: [y.q], name: node.name, attribute: attrs });
       count(int8Ops, 'QLinearConv');
@@ -425,9 +432,9 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
       const margin = bias ? bias.reduce((m, b) => Math.max(m, Math.abs(b)), 0) : 0;
       const range = ranges.get(outputs[0]) ?? { lo: 0, hi: 0 };
       const y = declareQuantized(product, activationParams({ lo: range.lo - margin, hi: range.hi + margin }));
-      const wName = addInit(fresh(`${inputs[1]}_quantized`), DT.INT8, dims, q);
-      const wScale = addInit(fresh(`${inputs[1]}_scale`), DT.FLOAT, [dims[1]], scales);
-      const wZero = addInit(fresh(`${inputs[1]}_zero_point`), DT.INT8, [dims[1]], new Int8Array(dims[1]));
+      const wName = addInit(fresh(`${inputs[1]}_int8`), DT.INT8, dims, q);
+      const wScale = addInit(fresh(`${inputs[1]}_int8_scale`), DT.FLOAT, [dims[1]], scales);
+      const wZero = addInit(fresh(`${inputs[1]}_int8_zero_point`), DT.INT8, [dims[1]], new Int8Array(dims[1]));
       out.push({ opType: 'QLinearMatMul', input: [x.q, x.scale, x.zeroPoint, wName, wScale, wZero, y.scale, y.zeroPoint], output: [y.q], name: node.name });
       count(int8Ops, 'QLinearMatMul');
       if (bias) {
