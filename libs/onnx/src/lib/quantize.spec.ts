@@ -31,7 +31,16 @@ const description: ExportModelDescription = {
   labelAges: LABELS.map(Number),
   input: { width: SIZE, height: SIZE, channels: 3, resize: 'lanczos3', scale: 1, mean: [124, 116, 104], std: [58, 57, 57] },
 };
-const pre: Pick<PreprocessSpec, 'width' | 'height' | 'channels' | 'resize' | 'scale' | 'mean' | 'std'> = { width: SIZE, height: SIZE, channels: 3, resize: 'lanczos3', ...description.input };
+const { scale, mean, std } = description.input;
+const pre: Pick<PreprocessSpec, 'width' | 'height' | 'channels' | 'resize' | 'scale' | 'mean' | 'std'> = {
+  width: SIZE,
+  height: SIZE,
+  channels: 3,
+  resize: { method: 'lanczos3', fit: 'fill', library: 'sharp' },
+  scale,
+  mean,
+  std,
+};
 
 /**
  * Conv + BN + ReLU, MaxPool, two branches joined by Concat, a separable conv (depthwise part without bias) with a residual Add,
@@ -167,11 +176,11 @@ describe('int8 model', () => {
     expect(ops.filter((o) => o === 'Relu')).toHaveLength(1);
     const names = new Set(graph.initializer.map((i) => i.name));
     // every value a quantized op reads or writes ends in _quantized (OpenCV marks int8 values by that suffix)
-    for (const node of graph.node.filter((n) => n.opType.startsWith('QLinear') || n.opType === 'MaxPool' || n.opType === 'Concat')) {
-      expect(node.output[0]).toMatch(/_quantized$/);
-      expect(node.input[0]).toMatch(/_quantized$/);
+    for (const node of graph.node.filter((n) => String(n.opType).startsWith('QLinear') || n.opType === 'MaxPool' || n.opType === 'Concat')) {
+      expect(node.output?.[0]).toMatch(/_quantized$/);
+      expect(node.input?.[0]).toMatch(/_quantized$/);
     }
-    const quantizedValues = graph.node.flatMap((n) => n.output).filter((o) => o.endsWith('_quantized'));
+    const quantizedValues = graph.node.flatMap((n) => n.output ?? []).filter((o) => o.endsWith('_quantized'));
     expect(quantizedValues.length).toBeGreaterThan(6);
     for (const out of quantizedValues) {
       const base = out.slice(0, -'quantized'.length);
