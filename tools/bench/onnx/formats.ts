@@ -4,15 +4,17 @@
  * at batch 1 and 32 on 1 and 2 threads, the C++ example's (OpenCV dnn) ms/img, and the MAE on a labelled split.
  *
  *   npx tsx tools/bench/onnx/formats.ts --model DIR --data TEST_DIR --calibration-data TRAIN_DIR
- *     [--images 1000] [--calibration-images 256] [--runs 20] [--cpp-images 64] [--json]
+ *     [--images 1000] [--calibration-images 256] [--runs 20] [--cpp-images 64] [--profile] [--json]
  *
  * Timings are medians over --runs on a shared machine: compare within one run. The C++ figure is (time for M images - time
  * for 1 image) / (M - 1), so it leaves out loading the model; it includes decoding and preprocessing each image, and OpenCV
- * uses its own thread pool.
+ * uses its own thread pool. --profile adds onnxruntime's own per-op kernel times (batch 1, 1 thread) of float32 and int8,
+ * which show where int8 gains and where it loses on this CPU.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -109,6 +111,47 @@ async function maeOf(bundle: Bundle, x: Float32Array, ages: number[]): Promise<n
   return error / ages.length;
 }
 
+/**
+ * onnxruntime's profiler over `runs` batch-1 runs on one thread: median kernel time per node, summed by op type (convolutions
+ * split into depthwise and the others, by the layer names the converter writes), in microseconds per run.
+ */
+async function kernelTimes(bundle: Bundle, x: Float32Array, runs: number, dir: string): Promise<Map<string, number>> {
+  const spec = bundle.preprocess;
+  const prefix = join(dir, `profile-${spec.modelFormat ?? 'float32'}-`);
+  const session = await ort.InferenceSession.create(bundle.onnxPath, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: 1,
+    enableProfiling: true,
+    profileFilePrefix: prefix,
+  });
+  const shape: [number, number, number, number] = [1, spec.height, spec.width, spec.channels];
+  for (let r = 0; r < runs; r++) await runOnnx(session, x.subarray(0, spec.width * spec.height * spec.channels), shape, spec);
+  session.endProfiling();
+  await session.release();
+  const file = readdirSync(dir)
+    .map((f) => join(dir, f))
+    .filter((f) => f.startsWith(prefix))
+    .sort()
+    .pop();
+  if (!file) throw new Error('onnxruntime wrote no profile');
+  const events = JSON.parse(readFileSync(file, 'utf8')) as Array<{ cat: string; name: string; dur: number; args?: { op_name?: string } }>;
+  const perNode = new Map<string, { op: string; times: number[] }>();
+  for (const e of events) {
+    if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+    const entry = perNode.get(e.name) ?? { op: e.args?.op_name ?? '?', times: [] };
+    entry.times.push(e.dur);
+    perNode.set(e.name, entry);
+  }
+  const byOp = new Map<string, number>();
+  for (const [name, { op, times }] of perNode) {
+    times.sort((a, b) => a - b);
+    const label = /conv/i.test(op) && name.includes('/depthwise') ? `${op} (depthwise)` : op;
+    byOp.set(label, (byOp.get(label) ?? 0) + times[Math.floor(times.length / 2)]);
+  }
+  return byOp;
+}
+
 /** The C++ example's ms/img for each bundle (best of `repeats`, bundles in turn), or why it does not run. */
 function cppMsPerImage(binary: string, bundles: Bundle[], files: string[], repeats: number): Array<number | string> {
   const time = (bundle: Bundle, list: string[]): number => {
@@ -146,6 +189,7 @@ async function main(): Promise<number> {
       'calibration-images': { type: 'string', default: '256' },
       runs: { type: 'string', default: '20' },
       'cpp-images': { type: 'string', default: '64' },
+      profile: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     strict: true,
@@ -219,7 +263,13 @@ async function main(): Promise<number> {
         mae: await maeOf(bundle, x, ages),
       });
     }
-    const result = { model: resolve(values.model), architecture: metadata.architecture, task: metadata.task.kind, input: `${spec.width}x${spec.height}x${spec.channels}`, testImages: ages.length, calibrationImages: calibration.length, rows };
+    let profile: Array<{ op: string; float32: number; int8: number }> | undefined;
+    if (values.profile) {
+      const [f, q] = [await kernelTimes(list[0], x, 200, work), await kernelTimes(list[2], x, 200, work)];
+      profile = [...new Set([...f.keys(), ...q.keys()])].map((op) => ({ op, float32: f.get(op) ?? 0, int8: q.get(op) ?? 0 }));
+      profile.sort((a, b) => b.float32 + b.int8 - (a.float32 + a.int8));
+    }
+    const result = { model: resolve(values.model), architecture: metadata.architecture, task: metadata.task.kind, input: `${spec.width}x${spec.height}x${spec.channels}`, testImages: ages.length, calibrationImages: calibration.length, rows, profile };
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
@@ -237,6 +287,12 @@ async function main(): Promise<number> {
         `| ${r.format} | ${(r.bytes / 1024).toFixed(0)} KiB | ${((100 * r.bytes) / base.bytes).toFixed(1)}% | ${r.b1t1.toFixed(3)} | ${r.b1t2.toFixed(3)} | ${r.b32t1.toFixed(3)} | ` +
           `${r.b32t2.toFixed(3)} | ${(r.b1t1 / base.b1t1).toFixed(2)}x | ${cpp} | ${r.mae.toFixed(3)} | ${(r.mae - base.mae).toFixed(3)} |`,
       );
+    }
+    if (profile) {
+      const total = (k: 'float32' | 'int8'): number => (profile ?? []).reduce((sum, p) => sum + p[k], 0);
+      lines.push('', 'onnxruntime kernel time per op type, batch 1, 1 thread (median per node over 200 runs, us/run)', '| op | float32 | int8 |', '|---|--:|--:|');
+      for (const p of profile) lines.push(`| ${p.op} | ${p.float32 || ''} | ${p.int8 || ''} |`);
+      lines.push(`| total | ${total('float32')} | ${total('int8')} |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
