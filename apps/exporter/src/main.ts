@@ -34,7 +34,7 @@ verify   re-run the verification of a bundle: onnxruntime vs the tfjs model (--m
 
 export flags:
   --quantize int8|fp16 model.onnx in int8 (QLinearConv/QLinearMatMul, int8 weights per output channel, uint8 activations
-                       calibrated on images from --data) or float16 (float32 input/output); default float32
+                       calibrated on real images) or float16 (float32 input/output); default float32
   --calibration-data DIR  int8: calibrate on the images under DIR (default: --data; better a training split)
   --calibration-images N  int8: calibrate on N of those images, evenly spread (default 256)
   --calibration minmax|percentile  int8: activation range from the min/max (default) or the 99.99th percentiles
@@ -189,7 +189,7 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
   if (!format) throw new UsageError(`--quantize must be int8 or fp16 (got '${flags.quantize}')`);
   const method = (flags.calibration ?? 'minmax') as CalibrationMethod;
   if (method !== 'minmax' && method !== 'percentile') throw new UsageError(`--calibration must be minmax or percentile (got '${flags.calibration}')`);
-  if (format === 'int8' && !flags.data) throw new UsageError('--quantize int8 calibrates on images: --data is required');
+  if (format === 'int8' && !flags.data && !flags['calibration-data']) throw new UsageError('--quantize int8 calibrates on images: pass --calibration-data or --data');
   const calibration =
     format === 'int8' ? { images: listImages(flags['calibration-data'] ?? required(flags, 'data'), positiveNumber(flags, 'calibration-images', 256, true)), method, onProgress: progress(io, 'calibrate') } : undefined;
   const { bundle, converted } = await exportBundle({ model, description: describeAgekitModel(metadata), out, inputLayout: layout as InputLayout, sourceModel: modelDir, format, calibration });
