@@ -27,6 +27,7 @@ import {
   expectedAgeOf,
   exportBundle,
   findCppToolchain,
+  nhwcToNchw,
   normalizePixels,
   readImagePixels,
   runOnnx,
@@ -70,16 +71,19 @@ interface Timing {
 async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, threads: number, runs: number): Promise<Timing[]> {
   const spec = bundles[0].preprocess;
   const per = spec.width * spec.height * spec.channels;
-  const input = x.subarray(0, batch * per);
-  const shape: [number, number, number, number] = [batch, spec.height, spec.width, spec.channels];
+  // The input tensor is made once, in the model's layout: the timing is onnxruntime's run, not the caller's preprocessing.
+  const nhwc = x.subarray(0, batch * per);
+  const data = spec.layout === 'NCHW' ? nhwcToNchw(nhwc, batch, spec.height, spec.width, spec.channels) : Float32Array.from(nhwc);
+  const dims = spec.layout === 'NCHW' ? [batch, spec.channels, spec.height, spec.width] : [batch, spec.height, spec.width, spec.channels];
+  const feeds = { [spec.inputName]: new ort.Tensor('float32', data, dims) };
   const sessions = await Promise.all(bundles.map((b) => createOnnxSession(b.onnxPath, { threads })));
   try {
-    for (const session of sessions) await runOnnx(session, input, shape, spec);
+    for (const session of sessions) await session.run(feeds);
     const times = sessions.map((): number[] => []);
     for (let r = 0; r < runs; r++) {
       for (const [k, session] of sessions.entries()) {
         const t = process.hrtime.bigint();
-        await runOnnx(session, input, shape, spec);
+        await session.run(feeds);
         times[k].push(Number(process.hrtime.bigint() - t) / 1e6);
       }
     }
