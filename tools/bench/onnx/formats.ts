@@ -81,7 +81,10 @@ async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, thr
     for (const session of sessions) await session.run(feeds);
     const times = sessions.map((): number[] => []);
     for (let r = 0; r < runs; r++) {
-      for (const [k, session] of sessions.entries()) {
+      // the starting bundle rotates so no format always runs right after the same other one
+      for (let j = 0; j < sessions.length; j++) {
+        const k = (r + j) % sessions.length;
+        const session = sessions[k];
         const t = process.hrtime.bigint();
         await session.run(feeds);
         times[k].push(Number(process.hrtime.bigint() - t) / 1e6);
