@@ -123,8 +123,8 @@ function formatNotes(format: ModelFormat): string[] {
       'this QOperator form; quantized values are named `X_quantized` with `X_scale`/`X_zero_point`, as its importer expects) or',
       'ONNX Runtime >= 1.8. Outputs differ from the float model by the quantization error (bundle.json names what runs in int8; the',
       "export's verification reports the change of MAE); OpenCV's int8 kernels agree with ONNX Runtime's (checked to 1e-3).",
-      'Speed: ONNX Runtime runs int8 faster than float on x86 with VNNI; OpenCV 4.6 ran it slower than float (its int8 kernels are',
-      'less tuned), so with OpenCV the gain is the 3.5-4x smaller file, not time.',
+      'Speed: ONNX Runtime runs int8 faster than float on x86 with VNNI; OpenCV 4.6 ran it no faster than float (about equal for a',
+      '64 px squeezenet, slower for the Xception transfer model), so with OpenCV the gain is the 3.5-4x smaller file, not time.',
       '',
     ];
   }
@@ -149,8 +149,10 @@ function readme(description: ExportModelDescription, pre: PreprocessSpec, labels
     `# ${description.name} age model (ONNX bundle)`,
     '',
     'Made by `@agekit/onnx` from a tfjs Layers model. `agekit-exporter export` (unless run with --no-verify) and `agekit-exporter verify`',
-    'check that onnxruntime and tfjs agree within 1e-4 on real images, and (`--cpp`) that the C++ example below agrees with onnxruntime',
-    'within 1e-3 on every output.',
+    `check that onnxruntime and tfjs agree within ${DEFAULT_TOLERANCE[format]} on real images` +
+      (format === 'float32' ? '' : ' and that the MAE on labelled images changes by at most 0.1 years') +
+      ', and (`--cpp`) that the C++ example',
+    `below agrees with onnxruntime within ${DEFAULT_CPP_TOLERANCE[format]} on every output.`,
     '',
     '## Files',
     '- `model.onnx`: the network (ONNX opset ' + converted.opset + ', IR version ' + converted.irVersion + `, ${format}, dynamic batch).`,
