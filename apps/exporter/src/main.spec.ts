@@ -73,6 +73,28 @@ describe('agekit-exporter', () => {
     expect(wrong.lines.join('\n')).toMatch(/FAILED: largest absolute difference/);
   });
 
+  it('--quantize int8 / fp16 write bundles that say their format and verify with the MAE change on the labelled --data', async () => {
+    for (const [flag, format] of [['int8', 'int8'], ['fp16', 'float16']]) {
+      const out = join(work, 'dist', `bundle-${flag}`);
+      const io = capture();
+      const code = await runExporter(['export', '--model', join(work, 'model'), '--out', out, '--data', faces, '--min-images', '20', '--quantize', flag, '--json'], io);
+      const text = io.lines.join('\n');
+      expect(code).toBe(0);
+      expect(text).toMatch(/MAE on 20 labelled images: tfjs [0-9.]+, onnx [0-9.]+ \(change -?[0-9.]+ years\)/);
+      if (flag === 'int8') expect(text).toMatch(/int8: calibrated on 20 images \(minmax\)/);
+      expect(JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')).modelFormat).toBe(format);
+      expect(JSON.parse(readFileSync(join(out, 'preprocess.json'), 'utf8')).modelFormat).toBe(format);
+      const result = JSON.parse(io.lines[io.lines.length - 1]);
+      expect(Math.abs(result.verification.tfjs.mae.change)).toBeLessThanOrEqual(0.1);
+    }
+    const strict = capture();
+    const args = ['verify', '--bundle', join(work, 'dist', 'bundle-int8'), '--data', faces, '--min-images', '20', '--max-mae-change', '1e-9'];
+    expect(await runExporter(args, strict)).toBe(1);
+    expect(strict.lines.join('\n')).toMatch(/MAE changes by/);
+    const bad = capture();
+    expect(await runExporter(['export', '--model', join(work, 'model'), '--out', join(work, 'x'), '--data', faces, '--quantize', 'int4'], bad)).toBe(2);
+  });
+
   it('fails (exit 1) when there are fewer readable images than --min-images (default 64)', async () => {
     const io = capture();
     expect(await runExporter(['verify', '--bundle', join(work, 'dist', 'bundle'), '--data', faces, '--images', '4'], io)).toBe(1);

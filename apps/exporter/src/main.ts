@@ -3,8 +3,20 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { initBackend, loadModel, type BackendChoice } from '@agekit/model';
-import { EXIT, exitCodeOf, listImageFiles, packageVersion, StageOutputs, UsageError } from '@agekit/dataset';
-import { BUNDLE_ENTRIES, describeAgekitModel, isBundleFolder, readBundle, verifyBundle, writeBundle, type Bundle, type BundleVerification, type InputLayout } from '@agekit/onnx';
+import { EXIT, exitCodeOf, listImageFiles, packageVersion, readDataset, StageOutputs, UsageError } from '@agekit/dataset';
+import {
+  BUNDLE_ENTRIES,
+  describeAgekitModel,
+  exportBundle,
+  isBundleFolder,
+  readBundle,
+  verifyBundle,
+  type Bundle,
+  type BundleVerification,
+  type CalibrationMethod,
+  type InputLayout,
+  type ModelFormat,
+} from '@agekit/onnx';
 
 /** An input named on the command line that is missing: exit 1 with its one-line message. */
 class InputError extends Error {}
@@ -13,7 +25,7 @@ const USAGE = `agekit-exporter: tfjs age model -> verified ONNX bundle for C++ (
 
 usage:
   agekit-exporter --version
-  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--force] [--no-verify] [verify flags]
+  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--quantize int8|fp16] [--force] [--no-verify] [verify flags]
   agekit-exporter verify --bundle DIR --data DIR [--model DIR] [verify flags]
 
 export   convert the model saved by 'agekit-trainer train' (model.json + weights.bin + agekit-model.json) and write
@@ -24,12 +36,20 @@ export   convert the model saved by 'agekit-trainer train' (model.json + weights
 verify   re-run the verification of a bundle: onnxruntime vs the tfjs model (--model, default: the bundle's source model)
          on the images under --data, and onnx.checker (python3-onnx) when present.
 
+export flags:
+  --quantize int8|fp16 model.onnx in int8 (QLinearConv/QLinearMatMul, int8 weights per output channel, uint8 activations
+                       calibrated on real images) or float16 (float32 input/output); default float32
+  --calibration-data DIR  int8: calibrate on the images under DIR (default: --data; better a training split)
+  --calibration-images N  int8: calibrate on N of those images, evenly spread (default 256)
+  --calibration minmax|percentile  int8: activation range from the min/max (default) or the 99.99th percentiles
+
 verify flags:
   --data DIR           images to verify on (any folder; searched recursively for .jpg/.jpeg/.png/.webp)
   --images N           use at most N images, evenly spread over the sorted list (default 256)
   --min-images N       fail with fewer readable images (default 64)
-  --tolerance X        largest allowed |onnx - tfjs| (default 1e-4)
-  --cpp                also build the C++ example (g++ + OpenCV) and compare it with onnxruntime (tolerance 1e-3)
+  --tolerance X        largest allowed |onnx - tfjs| (default 1e-4; fp16 1e-2; int8 0.25)
+  --max-mae-change X   largest allowed |MAE(onnx) - MAE(tfjs)| in years on the images of --data with known ages (default 0.1)
+  --cpp                also build the C++ example (g++ + OpenCV) and compare it with onnxruntime (tolerance 1e-3; fp16 1e-2)
   --backend NAME       tfjs backend of the reference: cpu (default, exact) | wasm | auto
   --json               print the result as JSON on stdout
   --help
@@ -42,6 +62,11 @@ const OPTIONS = {
   bundle: { type: 'string' },
   data: { type: 'string' },
   layout: { type: 'string' },
+  quantize: { type: 'string' },
+  'calibration-images': { type: 'string' },
+  'calibration-data': { type: 'string' },
+  calibration: { type: 'string' },
+  'max-mae-change': { type: 'string' },
   'no-verify': { type: 'boolean' },
   force: { type: 'boolean' },
   images: { type: 'string' },
@@ -65,7 +90,7 @@ const defaultIo: ExporterIo = {
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
-function positiveNumber(flags: Flags, name: 'images' | 'min-images' | 'tolerance', fallback: number, integer: boolean): number {
+function positiveNumber(flags: Flags, name: 'images' | 'min-images' | 'tolerance' | 'calibration-images' | 'max-mae-change', fallback: number, integer: boolean): number {
   const raw = flags[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -102,6 +127,19 @@ function progress(io: ExporterIo, label: string): (done: number, total: number) 
   };
 }
 
+/** True ages of `images` where the dataset under `root` gives them (NaN elsewhere); none when it is not a labelled dataset. */
+async function agesOf(root: string, images: string[]): Promise<number[]> {
+  try {
+    const { records } = await readDataset(root);
+    const byFile = new Map(records.map((r) => [resolve(r.file), r.age ?? Number.NaN]));
+    return images.map((f) => byFile.get(resolve(f)) ?? Number.NaN);
+  } catch {
+    return images.map(() => Number.NaN);
+  }
+}
+
+const FORMATS: Record<string, ModelFormat> = { int8: 'int8', fp16: 'float16', float16: 'float16', fp32: 'float32', float32: 'float32' };
+
 async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, io: ExporterIo): Promise<BundleVerification> {
   const images = await listImages(resolve(required(flags, 'data')), positiveNumber(flags, 'images', 256, true));
   const backend = (flags.backend ?? 'cpu') as BackendChoice;
@@ -110,11 +148,14 @@ async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, i
   io.err(`tfjs backend: ${info.name} (${info.reason})`);
   const { model } = await loadModel(modelDir);
   io.err(`verifying ${bundle.onnxPath} against ${modelDir} on ${images.length} images`);
+  const ages = await agesOf(required(flags, 'data'), images);
   const report = await verifyBundle({
     bundle,
     model,
     images,
-    tolerance: positiveNumber(flags, 'tolerance', 1e-4, false),
+    ages: ages.some(Number.isFinite) ? ages : undefined,
+    maxMaeChange: positiveNumber(flags, 'max-mae-change', 0.1, false),
+    tolerance: flags.tolerance === undefined ? undefined : positiveNumber(flags, 'tolerance', 1e-4, false),
     minImages: positiveNumber(flags, 'min-images', 64, true),
     cpp: Boolean(flags.cpp),
     onProgress: progress(io, 'verify'),
@@ -122,6 +163,7 @@ async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, i
   model.dispose();
   const t = report.tfjs;
   io.err(`onnxruntime vs tfjs (${t.backend}): ${t.images} images, max |diff| = ${t.maxAbsDiff.toExponential(3)}, mean ${t.meanAbsDiff.toExponential(3)}, ` + `arg-max agreement ${(t.argmaxAgreement * 100).toFixed(1)}% -> ${t.passed ? 'ok' : `FAILED: ${t.failure}`}`);
+  if (t.mae) io.err(`MAE on ${t.mae.images} labelled images: tfjs ${t.mae.reference.toFixed(3)}, onnx ${t.mae.onnx.toFixed(3)} (change ${t.mae.change.toFixed(3)} years)`);
   for (const p of t.problems) io.err(`  unreadable image ${p.file}: ${p.reason}`);
   io.err(`onnx checker: ${report.checker.status}: ${report.checker.message}`);
   if (report.cpp) io.err(`C++ example (OpenCV dnn) vs onnxruntime: ${report.cpp.status}: ${report.cpp.message}`);
@@ -141,10 +183,16 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
   if (!flags['no-verify'] && !flags.data) throw new UsageError('--data is required to verify the export (or pass --no-verify)');
   const data = flags.data ? resolve(flags.data) : undefined;
   if (data && !existsSync(data)) throw new InputError(`${data}: no such folder (--data)`);
+  const format = FORMATS[(flags.quantize ?? 'float32').toLowerCase()];
+  if (!format) throw new UsageError(`--quantize must be int8 or fp16 (got '${flags.quantize}')`);
+  const method = (flags.calibration ?? 'minmax') as CalibrationMethod;
+  if (method !== 'minmax' && method !== 'percentile') throw new UsageError(`--calibration must be minmax or percentile (got '${flags.calibration}')`);
+  if (format === 'int8' && !flags.data && !flags['calibration-data']) throw new UsageError('--quantize int8 calibrates on images: pass --calibration-data or --data');
+  const calibrationData = format === 'int8' ? resolve(flags['calibration-data'] ?? required(flags, 'data')) : undefined;
   // the bundle is written to a temporary folder and renamed into place only once verified; an existing --out is
   // replaced only when it is a previous bundle and --force is given, so a user's folder is never emptied
   const outputs = await StageOutputs.begin({
-    inputs: [modelDir, data],
+    inputs: [modelDir, data, calibrationData],
     folders: [
       {
         path: out,
@@ -158,12 +206,25 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
   try {
     await initBackend({ backend: (flags.backend ?? 'cpu') as BackendChoice });
     const { model, metadata } = await loadModel(modelDir);
-    const { bundle, converted } = writeBundle({ model, description: describeAgekitModel(metadata), out: outputs.path(out), inputLayout: layout as InputLayout, sourceModel: modelDir });
+    const calibration = calibrationData
+      ? { images: await listImages(calibrationData, positiveNumber(flags, 'calibration-images', 256, true)), method, onProgress: progress(io, 'calibrate') }
+      : undefined;
+    const { bundle, converted } = await exportBundle({
+      model,
+      description: describeAgekitModel(metadata),
+      out: outputs.path(out),
+      inputLayout: layout as InputLayout,
+      sourceModel: modelDir,
+      format,
+      calibration,
+    });
     model.dispose();
     const ops = Object.entries(converted.opCounts)
       .map(([op, n]) => `${op} x${n}`)
       .join(', ');
-    io.err(`converted ${metadata.architecture} (${metadata.task.kind}): ONNX opset ${converted.opset}, ${ops}`);
+    io.err(`converted ${metadata.architecture} (${metadata.task.kind}): ONNX opset ${converted.opset}, ${format}, ${ops}`);
+    const q = bundle.manifest.quantization;
+    if (q) io.err(`int8: calibrated on ${q.calibrationImages} images (${q.method}); int8 ops ${JSON.stringify(q.int8Ops)}, float ops ${JSON.stringify(q.floatOps)}`);
     if (converted.foldedBatchNorms.length) io.err(`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`);
     if (converted.removedLayers.length) io.err(`removed (identity at inference): ${converted.removedLayers.join(', ')}`);
     let report: BundleVerification | undefined;

@@ -60,3 +60,16 @@ export {
   type ClassProbability,
   type PredictorImage,
 } from './lib/predict';
+export {
+  convertToFloat16,
+  quantizeInt8,
+  float16Bits,
+  float16Value,
+  type ModelFormat,
+  type CalibrationMethod,
+  type CalibrationData,
+  type QuantizeInt8Options,
+  type QuantizeInt8Report,
+} from './lib/quantize';
+export { exportBundle, expectedAgeOf, DEFAULT_TOLERANCE, DEFAULT_CPP_TOLERANCE } from './lib/bundle';
+export { type MaeComparison } from './lib/verify';

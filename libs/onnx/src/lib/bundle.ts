@@ -6,6 +6,12 @@ import { convertLayersModel, type ConvertResult, type InputLayout } from './conv
 import { CPP_CMAKELISTS, CPP_MAIN, buildCppExample, findCppToolchain, runCppExample } from './cpp';
 import { normalizePixels, readImagePixels, validatePreprocessSpec, writePresizedImage, type PreprocessSpec, type ResizeKernel } from './preprocess';
 import { checkWithPythonOnnx, createOnnxSession, runOnnx, verifyAgainstTfjs, type CheckerReport, type ProgressCallback, type VerifyReport } from './verify';
+import { convertToFloat16, quantizeInt8, type CalibrationMethod, type ModelFormat, type QuantizeInt8Report } from './quantize';
+
+/** Largest |onnx - tfjs| allowed by default per model format (float16 rounds every value to 11 bits, int8 to 256 levels). */
+export const DEFAULT_TOLERANCE: Record<ModelFormat, number> = { float32: 1e-4, float16: 1e-2, int8: 0.25 };
+/** Largest |C++ - onnxruntime| allowed by default per format (OpenCV's int8 kernels matched onnxruntime's to 6e-8 on UTKFace). */
+export const DEFAULT_CPP_TOLERANCE: Record<ModelFormat, number> = { float32: 1e-3, float16: 1e-2, int8: 1e-3 };
 
 /** What the exporter needs to know about a trained model besides its layers (filled from @agekit/model's metadata by the app). */
 export interface ExportModelDescription {
@@ -53,6 +59,10 @@ export interface BundleManifest {
   opCounts: Record<string, number>;
   foldedBatchNorms: string[];
   removedLayers: string[];
+  /** Number format of model.onnx (absent in bundles written before quantization existed: float32). */
+  modelFormat?: ModelFormat;
+  /** int8: how the activations were calibrated and which ops run in int8. */
+  quantization?: QuantizeInt8Report;
 }
 
 export interface Bundle {
@@ -70,6 +80,10 @@ export interface WriteBundleOptions {
   out: string;
   inputLayout?: InputLayout;
   sourceModel?: string;
+  /** Number format of model.onnx (default float32); int8 needs `calibration` and `exportBundle`. */
+  format?: ModelFormat;
+  /** int8: images to calibrate the activation ranges on (preprocessed as the bundle says). */
+  calibration?: { images: string[]; method?: CalibrationMethod; percentile?: number; onProgress?: ProgressCallback };
 }
 
 export function describeLabels(description: ExportModelDescription, outputName: string): LabelsSpec {
@@ -89,7 +103,35 @@ export function describeLabels(description: ExportModelDescription, outputName: 
   return { task: 'regression', outputName, labels: [], regression, expectedAge: `age in years = output[0] * ${regression.scale} + ${regression.offset}` };
 }
 
-function readme(description: ExportModelDescription, pre: PreprocessSpec, labels: LabelsSpec, converted: ConvertResult): string {
+function formatNotes(format: ModelFormat): string[] {
+  if (format === 'float16') {
+    return [
+      '## Number format: float16',
+      'Weights and activations are float16; the input and output stay float32 (a Cast at each edge), so the code below is unchanged.',
+      'The file is half the float32 size. OpenCV 4.6 (Debian bookworm) cannot read float16 weights (`Unsupported data type: FLOAT16`):',
+      'use ONNX Runtime (any version >= 1.8) or a float32/int8 bundle there. ONNX Runtime on x86 CPUs computes most float16 ops by casting',
+      'to float32, so float16 saves space, not time, on such CPUs.',
+      '',
+    ];
+  }
+  if (format === 'int8') {
+    return [
+      '## Number format: int8',
+      'Convolutions and dense layers are QLinearConv / QLinearMatMul (int8 weights, one scale per output channel; uint8 activations',
+      'whose ranges were calibrated on real images); QuantizeLinear/DequantizeLinear convert at the edges of the int8 parts. The input',
+      'and output are float32 as before, so the preprocessing and post-processing below are unchanged. Needs OpenCV >= 4.6 (it imports',
+      'this QOperator form; quantized values are named `X_quantized` with `X_scale`/`X_zero_point`, as its importer expects) or',
+      'ONNX Runtime >= 1.8. Outputs differ from the float model by the quantization error (bundle.json names what runs in int8; the',
+      "export's verification reports the change of MAE); OpenCV's int8 kernels agree with ONNX Runtime's (checked to 1e-3).",
+      'Speed: ONNX Runtime runs int8 faster than float on x86 with VNNI; OpenCV 4.6 ran it no faster than float (about equal for a',
+      '64 px squeezenet, slower for the Xception transfer model), so with OpenCV the gain is the 3.5-4x smaller file, not time.',
+      '',
+    ];
+  }
+  return [];
+}
+
+function readme(description: ExportModelDescription, pre: PreprocessSpec, labels: LabelsSpec, converted: ConvertResult, format: ModelFormat = 'float32'): string {
   const shape = pre.inputShape.join(' x ');
   const colour =
     pre.channels === 1
@@ -107,16 +149,19 @@ function readme(description: ExportModelDescription, pre: PreprocessSpec, labels
     `# ${description.name} age model (ONNX bundle)`,
     '',
     'Made by `@agekit/onnx` from a tfjs Layers model. `agekit-exporter export` (unless run with --no-verify) and `agekit-exporter verify`',
-    'check that onnxruntime and tfjs agree within 1e-4 on real images, and (`--cpp`) that the C++ example below agrees with onnxruntime',
-    'within 1e-3 on every output.',
+    `check that onnxruntime and tfjs agree within ${DEFAULT_TOLERANCE[format]} on real images` +
+      (format === 'float32' ? '' : ' and that the MAE on labelled images changes by at most 0.1 years') +
+      ', and (`--cpp`) that the C++ example',
+    `below agrees with onnxruntime within ${DEFAULT_CPP_TOLERANCE[format]} on every output.`,
     '',
     '## Files',
-    '- `model.onnx`: the network (ONNX opset ' + converted.opset + ', IR version ' + converted.irVersion + ', float32, dynamic batch).',
+    '- `model.onnx`: the network (ONNX opset ' + converted.opset + ', IR version ' + converted.irVersion + `, ${format}, dynamic batch).`,
     '- `preprocess.json`: input size, resize, colour order, value range, mean/std, layout (read by the example with `cv::FileStorage`).',
     '- `labels.json`: output index -> label and its age; how to compute the expected age.',
     '- `cpp/main.cpp`, `cpp/CMakeLists.txt`: a complete example with OpenCV\'s dnn module.',
     '- `bundle.json`: what the converter did (ops, folded batch norms, removed layers).',
     '',
+    ...formatNotes(format),
     '## 1. Load',
     '```cpp',
     'cv::dnn::Net net = cv::dnn::readNetFromONNX("model.onnx");   // OpenCV >= 4.5 (Debian: libopencv-dev)',
@@ -157,8 +202,14 @@ function readme(description: ExportModelDescription, pre: PreprocessSpec, labels
   ].join('\n');
 }
 
-/** Convert the model and write the bundle directory (model.onnx, preprocess.json, labels.json, bundle.json, README.md, cpp/). */
-export function writeBundle(options: WriteBundleOptions): { bundle: Bundle; converted: ConvertResult } {
+interface PreparedBundle {
+  converted: ConvertResult;
+  preprocess: PreprocessSpec;
+  labels: LabelsSpec;
+  manifest: BundleManifest;
+}
+
+function prepareBundle(options: WriteBundleOptions): PreparedBundle {
   const d = options.description;
   const layout = options.inputLayout ?? 'NCHW';
   const converted = convertLayersModel(options.model, { inputLayout: layout, docString: `${d.name} age model (${d.task})`, metadata: { task: d.task } });
@@ -180,6 +231,7 @@ export function writeBundle(options: WriteBundleOptions): { bundle: Bundle; conv
     inputName: converted.inputName,
     outputName: converted.outputNames[0],
     inputShape: converted.inputDims,
+    modelFormat: options.format ?? 'float32',
   };
   validatePreprocessSpec(preprocess);
   const labels = describeLabels(d, converted.outputNames[0]);
@@ -195,20 +247,66 @@ export function writeBundle(options: WriteBundleOptions): { bundle: Bundle; conv
     opCounts: converted.opCounts,
     foldedBatchNorms: converted.foldedBatchNorms,
     removedLayers: converted.removedLayers,
+    modelFormat: options.format ?? 'float32',
   };
+  return { converted, preprocess, labels, manifest };
+}
 
+function writeBundleFiles(options: WriteBundleOptions, prepared: PreparedBundle, bytes: Uint8Array): Bundle {
+  const { converted, preprocess, labels, manifest } = prepared;
+  const format = manifest.modelFormat ?? 'float32';
   // written straight into `out`: the caller stages it (the exporter writes to a temporary folder, verifies it, and
   // only then renames it into place; see @agekit/dataset's StageOutputs)
   const out = resolve(options.out);
   mkdirSync(join(out, 'cpp'), { recursive: true });
-  writeFileSync(join(out, 'model.onnx'), converted.bytes);
+  writeFileSync(join(out, 'model.onnx'), bytes);
   writeFileSync(join(out, 'preprocess.json'), JSON.stringify(preprocess, null, 2) + '\n');
   writeFileSync(join(out, 'labels.json'), JSON.stringify(labels, null, 2) + '\n');
   writeFileSync(join(out, 'bundle.json'), JSON.stringify(manifest, null, 2) + '\n');
-  writeFileSync(join(out, 'README.md'), readme(d, preprocess, labels, converted));
+  writeFileSync(join(out, 'README.md'), readme(options.description, preprocess, labels, converted, format));
   writeFileSync(join(out, 'cpp', 'main.cpp'), CPP_MAIN);
   writeFileSync(join(out, 'cpp', 'CMakeLists.txt'), CPP_CMAKELISTS);
-  return { bundle: { dir: out, onnxPath: join(out, 'model.onnx'), preprocess, labels, manifest }, converted };
+  return { dir: out, onnxPath: join(out, 'model.onnx'), preprocess, labels, manifest };
+}
+
+/**
+ * Convert the model and write the bundle directory (model.onnx, preprocess.json, labels.json, bundle.json, README.md, cpp/),
+ * in float32 or float16; int8 calibrates on images and is asynchronous: use exportBundle.
+ */
+export function writeBundle(options: WriteBundleOptions): { bundle: Bundle; converted: ConvertResult } {
+  if (options.format === 'int8') throw new Error('writeBundle: int8 needs calibration images: use exportBundle');
+  const prepared = prepareBundle(options);
+  const bytes = options.format === 'float16' ? convertToFloat16(prepared.converted.bytes) : prepared.converted.bytes;
+  return { bundle: writeBundleFiles(options, prepared, bytes), converted: prepared.converted };
+}
+
+/** writeBundle for every format: int8 first calibrates the activation ranges on `calibration.images`. */
+export async function exportBundle(options: WriteBundleOptions): Promise<{ bundle: Bundle; converted: ConvertResult }> {
+  if (options.format !== 'int8') return writeBundle(options);
+  const calibration = options.calibration;
+  if (!calibration || calibration.images.length === 0) throw new Error('int8 export: calibration images are required');
+  const prepared = prepareBundle(options);
+  const spec = prepared.preprocess;
+  const per = spec.width * spec.height * spec.channels;
+  const decoded: Float32Array[] = [];
+  for (const file of calibration.images) {
+    try {
+      decoded.push(normalizePixels(await readImagePixels(file, spec), spec));
+    } catch {
+      // an unreadable image only leaves the calibration set
+    }
+  }
+  if (decoded.length === 0) throw new Error('int8 export: none of the calibration images could be read');
+  const images = new Float32Array(decoded.length * per);
+  decoded.forEach((d, i) => images.set(d, i * per));
+  const { bytes, report } = await quantizeInt8(prepared.converted.bytes, {
+    calibration: { images, imageShape: [spec.height, spec.width, spec.channels], spec },
+    method: calibration.method,
+    percentile: calibration.percentile,
+    onProgress: calibration.onProgress,
+  });
+  prepared.manifest.quantization = report;
+  return { bundle: writeBundleFiles(options, prepared, bytes), converted: prepared.converted };
 }
 
 function readJson<T>(file: string): T {
@@ -296,6 +394,10 @@ export async function compareCppWithOnnx(options: {
       }
     }
     const cpp = runCppExample(binary, bundle.dir, presized);
+    if (cpp.errors.some((e) => e.includes('FLOAT16'))) {
+      // Not a disagreement: this OpenCV cannot load float16 weights at all (README: use ONNX Runtime for float16 bundles).
+      return { status: 'skipped', message: `skipped: this OpenCV cannot read float16 weights (${cpp.errors[0].slice(0, 160)})`, images: 0, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
+    }
     if (cpp.errors.length) return { status: 'failed', message: `C++ example failed: ${cpp.errors.slice(0, 3).join('; ')}`, images: cpp.predictions.length, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
     if (cpp.predictions.length !== presized.length) {
       return { status: 'failed', message: `C++ example printed ${cpp.predictions.length} predictions for ${presized.length} images`, images: cpp.predictions.length, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
@@ -335,6 +437,17 @@ export async function compareCppWithOnnx(options: {
   }
 }
 
+/** Age in years from one output row, as labels.json describes it (throws when the labels carry no ages). */
+export function expectedAgeOf(labels: LabelsSpec): (output: Float32Array) => number {
+  if (labels.task === 'regression') {
+    const { scale, offset } = labels.regression ?? { scale: 1, offset: 0 };
+    return (output) => output[0] * scale + offset;
+  }
+  const ages = labels.labels.map((l) => l.age);
+  if (ages.some((a) => a === undefined)) throw new Error('the labels have no representative ages: no MAE can be computed');
+  return (output) => output.reduce((sum, p, k) => sum + p * (ages[k] as number), 0);
+}
+
 export interface BundleVerification {
   tfjs: VerifyReport;
   checker: CheckerReport;
@@ -347,24 +460,36 @@ export async function verifyBundle(options: {
   bundle: Bundle;
   model: tf.LayersModel;
   images: string[];
+  /** Largest |onnx - tfjs| (default: DEFAULT_TOLERANCE of the bundle's format). */
   tolerance?: number;
   minImages?: number;
   cpp?: boolean;
   cppImages?: number;
+  /** Largest |C++ - onnxruntime| (default: DEFAULT_CPP_TOLERANCE of the bundle's format). */
+  cppTolerance?: number;
+  /** True ages of `images` (same order; NaN where unknown): the MAE of both models is compared on them. */
+  ages?: number[];
+  /** Largest allowed |MAE change| in years with `ages` (default 0.1). */
+  maxMaeChange?: number;
   onProgress?: ProgressCallback;
 }): Promise<BundleVerification> {
   const { bundle } = options;
+  const format = bundle.manifest.modelFormat ?? 'float32';
   const tfjs = await verifyAgainstTfjs({
     onnx: bundle.onnxPath,
     model: options.model,
     preprocess: bundle.preprocess,
     images: options.images,
-    tolerance: options.tolerance,
+    tolerance: options.tolerance ?? DEFAULT_TOLERANCE[format],
     minImages: options.minImages,
     onProgress: options.onProgress,
+    ages: options.ages,
+    expectedAge: options.ages ? expectedAgeOf(bundle.labels) : undefined,
+    maxMaeChange: options.ages ? (options.maxMaeChange ?? 0.1) : undefined,
   });
   const checker = checkWithPythonOnnx(bundle.onnxPath);
-  const cpp = options.cpp ? await compareCppWithOnnx({ bundle, images: options.images.slice(0, options.cppImages ?? 16) }) : undefined;
+  const cppTolerance = options.cppTolerance ?? DEFAULT_CPP_TOLERANCE[format];
+  const cpp = options.cpp ? await compareCppWithOnnx({ bundle, images: options.images.slice(0, options.cppImages ?? 16), tolerance: cppTolerance }) : undefined;
   const passed = tfjs.passed && checker.status !== 'failed' && (!cpp || cpp.status !== 'failed');
   return { tfjs, checker, cpp, passed };
 }

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import type { InputLayout } from './convert';
+import type { ModelFormat } from './quantize';
 
 /** sharp resize kernels usable for the documented resize step. */
 export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
@@ -26,6 +27,8 @@ export interface PreprocessSpec {
   outputName: string;
   /** Input dims in `layout` order ('N' = any batch). */
   inputShape: Array<number | string>;
+  /** Number format of model.onnx; the input and output tensors are float32 in every format. Absent in older bundles: float32. */
+  modelFormat?: ModelFormat;
 }
 
 /** RGB -> gray with OpenCV's fixed-point BGR2GRAY rounding (what cv::imread(IMREAD_GRAYSCALE)/cvtColor produce). */

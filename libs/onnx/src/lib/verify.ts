@@ -64,6 +64,21 @@ export interface VerifyOptions {
   minImages?: number;
   batchSize?: number;
   onProgress?: ProgressCallback;
+  /** True ages of `images` (same order): the report then gives both models' MAE on them. */
+  ages?: number[];
+  /** Age in years from one image's output row (required with `ages`). */
+  expectedAge?: (output: Float32Array) => number;
+  /** Largest allowed |MAE(onnx) - MAE(tfjs)| in years when ages are given (default: not checked). */
+  maxMaeChange?: number;
+}
+
+/** Mean absolute age error of the reference and of the ONNX model on the labelled images. */
+export interface MaeComparison {
+  images: number;
+  reference: number;
+  onnx: number;
+  /** onnx - reference (positive: the ONNX model is worse). */
+  change: number;
 }
 
 export interface VerifyReport {
@@ -81,6 +96,8 @@ export interface VerifyReport {
   failure?: string;
   /** tfjs backend that produced the reference. */
   backend: string;
+  /** With `ages`: the MAE of both sides. */
+  mae?: MaeComparison;
 }
 
 /** Compare onnxruntime-node and tfjs outputs on the same preprocessed images. */
@@ -96,14 +113,22 @@ export async function verifyAgainstTfjs(options: VerifyOptions): Promise<VerifyR
   let sumAbsDiff = 0;
   let count = 0;
   let agree = 0;
+  let labelled = 0;
+  let errorReference = 0;
+  let errorOnnx = 0;
+  if (options.ages && (options.ages.length !== options.images.length || !options.expectedAge)) {
+    throw new Error(`verify: ages (${options.ages.length}) must match the images (${options.images.length}) and come with expectedAge`);
+  }
   const per = spec.width * spec.height * spec.channels;
   try {
     for (let start = 0; start < options.images.length; start += batchSize) {
       const files = options.images.slice(start, start + batchSize);
       const pixels: Float32Array[] = [];
-      for (const file of files) {
+      const batchAges: number[] = [];
+      for (const [k, file] of files.entries()) {
         try {
           pixels.push(normalizePixels(await readImagePixels(file, spec), spec));
+          batchAges.push(options.ages ? options.ages[start + k] : Number.NaN);
         } catch (error) {
           problems.push({ file, reason: error instanceof Error ? error.message : String(error) });
         }
@@ -131,6 +156,11 @@ export async function verifyAgainstTfjs(options: VerifyOptions): Promise<VerifyR
             if (actual.data[i] > actual.data[b * width + bestA]) bestA = k;
           }
           if (bestE === bestA) agree++;
+          if (options.ages && options.expectedAge && Number.isFinite(batchAges[b])) {
+            errorReference += Math.abs(options.expectedAge(expected.subarray(b * width, (b + 1) * width)) - batchAges[b]);
+            errorOnnx += Math.abs(options.expectedAge(actual.data.subarray(b * width, (b + 1) * width)) - batchAges[b]);
+            labelled++;
+          }
         }
         compared += pixels.length;
       }
@@ -139,9 +169,14 @@ export async function verifyAgainstTfjs(options: VerifyOptions): Promise<VerifyR
   } finally {
     await session.release();
   }
+  const mae = labelled ? { images: labelled, reference: errorReference / labelled, onnx: errorOnnx / labelled, change: (errorOnnx - errorReference) / labelled } : undefined;
   let failure: string | undefined;
   if (compared < minImages) failure = `only ${compared} images could be compared (at least ${minImages} are required)`;
   else if (!(maxAbsDiff <= tolerance)) failure = `largest absolute difference ${maxAbsDiff.toExponential(3)} is above the tolerance ${tolerance}`;
+  else if (options.maxMaeChange !== undefined && options.ages && !mae) failure = 'no labelled image could be compared for the MAE change';
+  else if (options.maxMaeChange !== undefined && mae && !(Math.abs(mae.change) <= options.maxMaeChange)) {
+    failure = `the MAE changes by ${mae.change.toFixed(3)} years (${mae.reference.toFixed(3)} -> ${mae.onnx.toFixed(3)}), more than ${options.maxMaeChange}`;
+  }
   return {
     images: compared,
     problems,
@@ -152,6 +187,7 @@ export async function verifyAgainstTfjs(options: VerifyOptions): Promise<VerifyR
     passed: failure === undefined,
     failure,
     backend: tf.getBackend(),
+    mae,
   };
 }
 
