@@ -21,3 +21,20 @@ export {
   type ListImagesOptions,
 } from './lib/paths';
 export { OutputPathError, removeStaleTemporaries, staleTemporaries, StageOutputs, type StageFolder, type StageOutputPlan } from './lib/stage-output';
+export {
+  PROCESSED_DATASET_DIR,
+  PROCESSED_LABELS_CSV,
+  PROCESSING_COLUMNS,
+  PROCESSING_CSV,
+  PROCESSING_MEASUREMENT_COLUMNS,
+  PROCESSING_STATUSES,
+  processingPaths,
+  readProcessingCsv,
+  splitFlagCell,
+  writeProcessedLabels,
+  writeProcessingCsv,
+  type ProcessingMeasurement,
+  type ProcessingRow,
+  type ProcessingStatus,
+} from './lib/artifacts/processing';
+export { runThreadTasks, serveThreadTasks, threadEntryBeside, type ThreadEntry, type ThreadTaskResult, type ThreadTasksOptions } from './lib/worker-threads';
