@@ -103,7 +103,7 @@ export interface ProcessDatasetResult extends ProcessSummary {
   rows: ProcessingRow<FixableFlag>[];
   /** Threads the images were processed on. */
   threads: number;
-  /** Threads asked for (0 resolved to the cores). */
+  /** Threads asked for (0 resolved to the cores); `threads` is lower with fewer images or without a worker module. */
   threadsRequested: number;
 }
 
@@ -136,7 +136,7 @@ export function summarizeProcessing(rows: readonly ProcessingRow<FixableFlag>[],
   };
 }
 
-function positiveInteger(name: string, value: number, min: number): number {
+function integerAtLeast(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new ConfigError('<options>', name, `must be an integer >= ${min} (got ${value})`);
   return value;
 }
@@ -185,9 +185,9 @@ export async function processDataset(options: ProcessDatasetOptions): Promise<Pr
   const dataRoot = path.resolve(options.data);
   const out = path.resolve(options.out);
   const { processedDir, processingCsv } = processingPaths(out);
-  const concurrency = positiveInteger('concurrency', options.concurrency ?? DEFAULT_ENHANCE_CONFIG.concurrency, 1);
-  const threadsRequested = positiveInteger('threads', options.threads ?? DEFAULT_ENHANCE_CONFIG.threads, 0);
-  const threads = threadsRequested === 0 ? os.availableParallelism() : threadsRequested;
+  const concurrency = integerAtLeast('concurrency', options.concurrency ?? DEFAULT_ENHANCE_CONFIG.concurrency, 1);
+  const threadsOption = integerAtLeast('threads', options.threads ?? DEFAULT_ENHANCE_CONFIG.threads, 0);
+  const threads = threadsOption === 0 ? os.availableParallelism() : threadsOption;
   const thresholds = options.thresholds ?? { ...DEFAULT_THRESHOLDS };
 
   // the dataset first: a missing dataset is that, not a missing metadata file
