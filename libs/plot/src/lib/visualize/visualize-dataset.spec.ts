@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, DatasetError, toGrayImage, writeCsv, type CsvRow } from '@agekit/dataset';
+import { decodeImage, DatasetError, OutputPathError, toGrayImage, writeCsv, type CsvRow } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
 import { visualizeDataset } from './visualize-dataset';
 
@@ -95,5 +95,15 @@ describe('visualizeDataset', () => {
     ]);
     await expect(visualizeDataset({ out: broken, thresholds: THRESHOLDS, strict: true })).rejects.toThrow(/30\/x\.jpg: corrupt/);
     await expect(fs.stat(path.join(broken, 'visualizations'))).rejects.toThrow();
+  });
+
+  it('refuses an out folder that is a file before it reports anything', async () => {
+    const file = path.join(tmp, 'afile.txt');
+    await fs.writeFile(file, 'user data');
+    const onStart = jest.fn();
+    const run = visualizeDataset({ out: file, metadata: path.join(out, 'csv', 'metadata.csv'), thresholds: THRESHOLDS, onStart });
+    await expect(run).rejects.toThrow(OutputPathError);
+    expect(onStart).not.toHaveBeenCalled();
+    expect(await fs.readFile(file, 'utf8')).toBe('user data');
   });
 });

@@ -140,6 +140,10 @@ export async function visualizeDataset(options: VisualizeDatasetOptions): Promis
   if (options.processing !== undefined && !existsSync(processingFile)) throw new DatasetError(processingFile, 'no such file');
   const processing: ProcessingRow[] | undefined = existsSync(processingFile) ? await readProcessingCsv(processingFile) : undefined;
   const contactSheets = dataRoot !== undefined && sheetSize > 0;
+  const vizDir = path.join(out, VISUALIZATIONS_DIR);
+  const plan = { inputs: [metadataFile, processing ? processingFile : undefined, dataRoot], folders: [{ path: vizDir, keep: OTHER_STAGE_FIGURES }] };
+  // an --out that cannot be used is refused before anything else is said
+  await StageOutputs.check(plan);
   options.onStart?.({
     metadataFile,
     images: rows.length,
@@ -149,13 +153,11 @@ export async function visualizeDataset(options: VisualizeDatasetOptions): Promis
     contactSheets,
   });
 
-  const vizDir = path.join(out, VISUALIZATIONS_DIR);
   const warnings: string[] = [];
   const warn = (line: string): void => {
     warnings.push(line);
     options.onWarning?.(line);
   };
-  const plan = { inputs: [metadataFile, processing ? processingFile : undefined, dataRoot], folders: [{ path: vizDir, keep: OTHER_STAGE_FIGURES }] };
   const { written, figureCount } = await StageOutputs.write(plan, async (outputs) => {
     const staging = outputs.path(vizDir);
     const figures = buildFigures({ rows, processing, thresholds, dataRoot: contactSheets ? dataRoot : undefined, sheetSize });
