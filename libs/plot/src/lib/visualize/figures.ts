@@ -27,7 +27,10 @@ export interface FigureSpec {
   render(): Promise<{ png: Buffer; warnings?: string[] }>;
 }
 
-/** The flags of CONTRACTS.md, in display order; other flags found in the CSV follow. */
+/**
+ * The flags shown first, in display order (the first six of explore's flag list, @agekit/quality's FLAG_NAMES, which
+ * plot may not import: to be read from the metadata.csv artifact once it names its flags); other flags follow, sorted.
+ */
 export const KNOWN_FLAGS = ['blurry', 'noisy', 'dark', 'bright', 'low_texture', 'low_resolution'] as const;
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits)) : 'n/a');
