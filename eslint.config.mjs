@@ -22,7 +22,7 @@ export default [
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:testing'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['scope:dataset'] },
             { sourceTag: 'scope:dataset', onlyDependOnLibsWithTags: ['scope:none'] },
-            { sourceTag: 'scope:plot', onlyDependOnLibsWithTags: ['scope:synth'] },
+            { sourceTag: 'scope:plot', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:quality', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:enhance', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality', 'scope:synth'] },
             { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality', 'scope:synth'] },

@@ -53,3 +53,20 @@ export {
   type SplitName,
 } from './lib/artifacts/resampling';
 export { clipToWidth, EXIT, exitCodeOf, packageVersion, UsageError } from './lib/cli';
+export {
+  PROCESSED_DATASET_DIR,
+  PROCESSED_LABELS_CSV,
+  PROCESSING_COLUMNS,
+  PROCESSING_CSV,
+  PROCESSING_MEASUREMENT_COLUMNS,
+  PROCESSING_STATUSES,
+  processingPaths,
+  readProcessingCsv,
+  splitFlagCell,
+  writeProcessedLabels,
+  writeProcessingCsv,
+  type ProcessingMeasurement,
+  type ProcessingRow,
+  type ProcessingStatus,
+} from './lib/artifacts/processing';
+export { runThreadTasks, serveThreadTasks, threadEntryBeside, type ThreadEntry, type ThreadTaskResult, type ThreadTasksOptions } from './lib/worker-threads';

@@ -1,4 +1,4 @@
-// Public API of @agekit/plot: plain data in, PNG buffers out (no agekit dependencies).
+// Public API of @agekit/plot: plain data in, PNG buffers out; visualizeDataset draws the figures of the stage CSVs.
 export { computeHistogram, quantile, type HistogramBinOptions, type HistogramBins } from './lib/histogram-bins';
 export { DEFAULT_WIDTH, DEFAULT_HEIGHT, PALETTE, plotFontFamily } from './lib/canvas';
 export { THRESHOLD_COLOR, REGION_COLOR, type ThresholdLine, type FlaggedRegion } from './lib/annotations';
@@ -25,3 +25,13 @@ export {
   type ContactSheetResult,
 } from './lib/contact-sheet';
 export { annotateImage, annotationScale, ANNOTATION_COLORS, type FaceAnnotation, type AnnotateOptions, type AnnotateImage } from './lib/annotate';
+export {
+  OTHER_STAGE_FIGURES,
+  VISUALIZATIONS_DIR,
+  visualizeDataset,
+  type VisualizeDatasetOptions,
+  type VisualizeDatasetResult,
+  type VisualizeDatasetStart,
+  type VisualizeFigure,
+} from './lib/visualize/visualize-dataset';
+export { DRAWN_THRESHOLDS, type VisualizeThresholds } from './lib/visualize/figures';

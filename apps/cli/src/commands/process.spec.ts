@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeImage, readCsv, writeCsv, type CsvRow } from '@agekit/dataset';
+import { decodeImage, PROCESSING_COLUMNS, readCsv, writeCsv, type CsvRow } from '@agekit/dataset';
 import { checkQuality, DEFAULT_THRESHOLDS, measureImage } from '@agekit/quality';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
-import { PROCESSING_COLUMNS } from '../process/run';
 
 // generous: on an idle 2-core machine the suite takes ~10 s; shared CI machines are slower
 jest.setTimeout(300_000);

@@ -1,11 +1,8 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { describeError, formatDuration, ProgressTracker, StageOutputs, writeFileAtomic } from '@agekit/dataset';
+import { formatDuration, loadConfig } from '@agekit/dataset';
+import { DEFAULT_THRESHOLDS, qualityConfigSchema, type QualityConfig, type QualityThresholds } from '@agekit/quality';
 import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
-import { buildFigures, type FigureSpec } from '../visualize/figures';
-import { renderIndexHtml, type HtmlSection } from '../visualize/html';
-import { readMetadata, readProcessing } from '../visualize/metadata';
-import { loadThresholds } from '../visualize/thresholds';
 
 const usage = `[--metadata FILE] [--processing FILE] [--sheet-size N]
 
@@ -24,138 +21,70 @@ config: --config FILE or configs/quality.json when present (the explore stage's 
         are blurryBelow, noisyLaplacianAbove, darkBelow, brightAbove, lowTextureBelow, noisyStdAbove, minSide
 --strict: an unreadable image (an 'error' row, or an image a contact sheet cannot read) fails the run`;
 
-/** The thresholds the figures draw (the summary lists these). */
-const DRAWN_THRESHOLDS = ['blurryBelow', 'noisyLaplacianAbove', 'darkBelow', 'brightAbove', 'lowTextureBelow', 'noisyStdAbove', 'minSide'] as const;
-
-const SECTIONS: Record<FigureSpec['section'], { title: string; intro: string }> = {
-  original: { title: 'Original images', intro: 'Distributions over the raw dataset; dashed lines are the quality thresholds, shaded ranges are flagged.' },
-  flagged: { title: 'Flagged examples', intro: 'The worst examples of each quality flag, read from the dataset.' },
-  processed: { title: 'After processing', intro: 'Before/after comparison from csv/processing.csv.' },
-};
-
-/** Folders of visualizations/ that other stages write (resample's chart): kept when visualize replaces the rest. */
-const OTHER_STAGES = ['resample'];
-
-async function listPngs(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string) => {
-    let entries;
-    try {
-      entries = await fs.readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && e.name.endsWith('.png')) out.push(path.relative(dir, p).split(path.sep).join('/'));
-    }
-  };
-  await walk(dir);
-  return out.sort();
+/**
+ * The thresholds drawn: those of the explore stage's config (`file`, validated with its schema, missing fields
+ * defaulted), or DEFAULT_THRESHOLDS when the default file does not exist.
+ */
+async function loadThresholds(file: string, explicit: boolean): Promise<{ thresholds: QualityThresholds; source?: string }> {
+  if (!explicit && !existsSync(file)) return { thresholds: { ...DEFAULT_THRESHOLDS } };
+  const config = await loadConfig<QualityConfig>(file, qualityConfigSchema);
+  return { thresholds: { ...DEFAULT_THRESHOLDS, ...config.thresholds }, source: file };
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  const started = performance.now();
-  const out = path.resolve(ctx.cwd, stringFlag(ctx, 'out') ?? '.');
-  const metadataFile = path.resolve(ctx.cwd, stringFlag(ctx, 'metadata') ?? path.join(out, 'csv', 'metadata.csv'));
+  const { term, cwd } = ctx;
+  const out = path.resolve(cwd, stringFlag(ctx, 'out') ?? '.');
+  const relative = (file: string): string => path.relative(cwd, file) || file;
   const processingFlag = stringFlag(ctx, 'processing');
-  const processingFile = path.resolve(ctx.cwd, processingFlag ?? path.join(out, 'csv', 'processing.csv'));
+  const processing = processingFlag === undefined ? undefined : path.resolve(cwd, processingFlag);
+  const metadataFlag = stringFlag(ctx, 'metadata');
   const dataFlag = stringFlag(ctx, 'data');
-  const dataRoot = dataFlag ? path.resolve(ctx.cwd, dataFlag) : undefined;
+  const dataRoot = dataFlag ? path.resolve(cwd, dataFlag) : undefined;
   const sheetSize = numberFlag(ctx, 'sheet-size') ?? 24;
   if (!Number.isInteger(sheetSize) || sheetSize < 0 || sheetSize > 200) throw new UsageError(`--sheet-size must be an integer in 0..200 (got ${sheetSize})`);
   if (dataRoot && !existsSync(dataRoot)) throw new UsageError(`--data ${dataRoot}: no such folder`);
+  if (processing && !existsSync(processing)) throw new UsageError(`--processing ${processing}: no such file`);
   const strict = ctx.values['strict'] === true;
-
   const configFlag = stringFlag(ctx, 'config');
-  const { thresholds, source } = await loadThresholds(
-    path.resolve(ctx.cwd, configFlag ?? path.join('configs', 'quality.json')),
-    configFlag !== undefined,
-  );
+  const { thresholds, source } = await loadThresholds(path.resolve(cwd, configFlag ?? path.join('configs', 'quality.json')), configFlag !== undefined);
 
-  const vizDir = path.join(out, 'visualizations');
-  const plan = { inputs: [metadataFile, processingFile, dataRoot], folders: [{ path: vizDir, keep: OTHER_STAGES }] };
-  await StageOutputs.check(plan); // an --out it may not use fails before any work or output
-  const rows = await readMetadata(metadataFile);
-  const failed = rows.filter((r) => r.error);
-  ctx.term.info(`visualize: ${rows.length} rows from ${path.relative(ctx.cwd, metadataFile) || metadataFile}${failed.length ? ` (${failed.length} unreadable images)` : ''}; thresholds from ${source ? path.relative(ctx.cwd, source) : 'the defaults'}`);
-  if (strict && failed.length > 0) {
-    ctx.term.error(`--strict: ${failed.length} rows of ${metadataFile} have an error, e.g. ${failed[0].id}: ${failed[0].error}`);
-    return EXIT.failed;
-  }
-  if (processingFlag && !existsSync(processingFile)) throw new UsageError(`--processing ${processingFile}: no such file`);
-  const processing = existsSync(processingFile) ? await readProcessing(processingFile) : undefined;
-  if (processing) ctx.term.info(`visualize: ${processing.length} rows from ${path.relative(ctx.cwd, processingFile) || processingFile}`);
-  if (!dataRoot && sheetSize > 0) ctx.term.warn('no --data: contact sheets of flagged images skipped (ids in metadata.csv are relative to the dataset root)');
-
-  const { written, warnings, flagged, figureCount } = await StageOutputs.write(
-    plan,
-    async (outputs) => {
-      const staging = outputs.path(vizDir);
-      const plot = await import('@agekit/plot');
-      const figures = buildFigures({ rows, processing, thresholds, dataRoot: sheetSize > 0 ? dataRoot : undefined, sheetSize }, plot);
-      const tracker = new ProgressTracker(figures.length, ctx.term.progress('visualize'), 0);
-      const written: FigureSpec[] = [];
-      const warnings: string[] = [];
-      for (const figure of figures) {
-        try {
-          const { png, warnings: w } = await figure.render();
-          await writeFileAtomic(path.join(staging, figure.file), png);
-          written.push(figure);
-          for (const line of w ?? []) {
-            warnings.push(line);
-            ctx.term.warn(line);
-          }
-          tracker.tick(true);
-        } catch (error) {
-          const line = `${figure.file}: not rendered: ${describeError(error)}`;
-          warnings.push(line);
-          ctx.term.warn(line);
-          tracker.tick(false);
-        }
-      }
-
-      // index.html: our figures by section, then any other PNGs under visualizations/ (e.g. from resample or train).
-      const others = (await Promise.all(OTHER_STAGES.map(async (d) => (await listPngs(path.join(vizDir, d))).map((f) => `${d}/${f}`)))).flat();
-      const sections: HtmlSection[] = (Object.keys(SECTIONS) as FigureSpec['section'][]).map((s) => ({
-        ...SECTIONS[s],
-        figures: written.filter((f) => f.section === s).map((f) => ({ file: f.file, caption: f.caption })),
-      }));
-      sections.push({
-        title: 'Other stages',
-        intro: 'Figures written by other agekit stages into the same folder.',
-        figures: others.map((f) => ({ file: f, caption: f.replace(/\.png$/, '').replace(/[/_]/g, ' ') })),
-      });
-      const flagged = rows.filter((r) => r.flags.length > 0).length;
-      const summary = [
-        `${rows.length.toLocaleString('en-US')} images in ${path.basename(metadataFile)}; ${flagged.toLocaleString('en-US')} with at least one quality flag; ${failed.length.toLocaleString('en-US')} unreadable.`,
-        `Thresholds: ${DRAWN_THRESHOLDS.map((k) => `${k} ${thresholds[k]}`).join(', ')} (${source ? path.basename(source) : 'defaults'}).`,
-        processing ? `${processing.length.toLocaleString('en-US')} rows in ${path.basename(processingFile)}.` : 'No processing.csv: before/after figures not drawn.',
-      ];
-      await writeFileAtomic(path.join(staging, 'index.html'), renderIndexHtml('agekit: dataset visualizations', summary, sections));
-
-      return { written, warnings, flagged, figureCount: figures.length };
+  const { DRAWN_THRESHOLDS, visualizeDataset } = await import('@agekit/plot');
+  const result = await visualizeDataset({
+    out,
+    data: dataRoot,
+    metadata: metadataFlag === undefined ? undefined : path.resolve(cwd, metadataFlag),
+    processing,
+    thresholds,
+    thresholdsSource: source ? path.basename(source) : 'defaults',
+    sheetSize,
+    strict,
+    onStart(start) {
+      const unreadable = start.unreadable ? ` (${start.unreadable} unreadable images)` : '';
+      term.info(`visualize: ${start.images} rows from ${relative(start.metadataFile)}${unreadable}; thresholds from ${source ? relative(source) : 'the defaults'}`);
+      if (start.processingFile) term.info(`visualize: ${start.processingRows} rows from ${relative(start.processingFile)}`);
+      if (!dataRoot && sheetSize > 0) term.warn('no --data: contact sheets of flagged images skipped (ids in metadata.csv are relative to the dataset root)');
     },
-  );
-  const seconds = (performance.now() - started) / 1000;
-  ctx.term.info(`visualize: wrote ${written.length} figures + index.html to ${path.relative(ctx.cwd, vizDir) || vizDir} in ${formatDuration(seconds)}${warnings.length ? ` (${warnings.length} warnings)` : ''}`);
-  ctx.term.result({
-    visualizations: vizDir,
-    index: path.join(vizDir, 'index.html'),
-    figures: written.map((f) => ({ file: f.file, caption: f.caption })),
-    images: rows.length,
-    unreadable: failed.length,
-    flagged,
+    onWarning: (line) => term.warn(line),
+    onProgress: term.progress('visualize'),
+  });
+  const { warnings } = result;
+  const warned = warnings.length ? ` (${warnings.length} warnings)` : '';
+  term.info(`visualize: wrote ${result.figures.length} figures + index.html to ${relative(result.visualizations)} in ${formatDuration(result.seconds)}${warned}`);
+  term.result({
+    visualizations: result.visualizations,
+    index: result.index,
+    figures: result.figures.map((f) => ({ file: f.file, caption: f.caption })),
+    images: result.images,
+    unreadable: result.unreadable,
+    flagged: result.flagged,
     thresholds: Object.fromEntries(DRAWN_THRESHOLDS.map((k) => [k, thresholds[k]])),
     thresholdsSource: source ?? null,
     warnings,
-    seconds: Number(seconds.toFixed(2)),
+    seconds: Number(result.seconds.toFixed(2)),
   });
-  const notRendered = figureCount - written.length;
-  if (notRendered > 0) return EXIT.failed;
+  if (result.notRendered > 0) return EXIT.failed;
   if (strict && warnings.length > 0) {
-    ctx.term.error(`--strict: ${warnings.length} images could not be read for the contact sheets`);
+    term.error(`--strict: ${warnings.length} images could not be read for the contact sheets`);
     return EXIT.failed;
   }
   return EXIT.ok;

@@ -47,6 +47,9 @@ export interface ReadDatasetOptions {
   groupOf?: (record: Omit<DatasetRecord, 'group'>) => string;
 }
 
+/** Columns a labels CSV may name its image path with: the first one present is used. */
+export const LABELS_CSV_FILE_COLUMNS: readonly string[] = ['file', 'path', 'filename', 'image', 'ID', 'id'];
+
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff', '.gif'];
 
 /** `<age>_<gender>_<race>_<datetime>.jpg.chip.jpg` (datetime may be missing in a few real files). */
@@ -200,7 +203,7 @@ async function readLabelsCsv(
   }
   if (rows.length === 0) throw new DatasetError(csvFile, 'labels CSV has no rows');
   const columns = Object.keys(rows[0]);
-  const fileCol = ['file', 'path', 'filename', 'image', 'ID', 'id'].find((c) => columns.includes(c));
+  const fileCol = LABELS_CSV_FILE_COLUMNS.find((c) => columns.includes(c));
   if (!fileCol) throw new DatasetError(csvFile, `no file column (expected one of file, path, filename, image, id; found ${columns.join(', ')})`);
   const ageCol = columns.includes('age') ? 'age' : undefined;
   const groupLabelCol = ['age_group', 'Class', 'class', 'group_label'].find((c) => columns.includes(c));

@@ -1,8 +1,23 @@
 import * as path from 'node:path';
-import { isInside } from '@agekit/dataset';
-import type { ContactSheetItem } from '@agekit/plot';
-import type { MetadataRow, ProcessingMetric, ProcessingRow } from './metadata';
-import type { VisualizeThresholds } from './thresholds';
+import { isInside, PROCESSING_STATUSES, type ProcessingMeasurement, type ProcessingRow } from '@agekit/dataset';
+import { renderBarChart, renderGroupedBarChart, renderHistogram } from '../charts';
+import { renderContactSheetDetailed, type ContactSheetItem } from '../contact-sheet';
+import { quantile } from '../histogram-bins';
+import type { MetadataRow } from './metadata';
+
+/** The quality thresholds the figures draw (the fields of @agekit/quality's QualityThresholds that are drawn). */
+export interface VisualizeThresholds {
+  blurryBelow: number;
+  noisyLaplacianAbove: number;
+  darkBelow: number;
+  brightAbove: number;
+  lowTextureBelow: number;
+  noisyStdAbove: number;
+  minSide: number;
+}
+
+/** The drawn thresholds, in the order the summary lists them. */
+export const DRAWN_THRESHOLDS = ['blurryBelow', 'noisyLaplacianAbove', 'darkBelow', 'brightAbove', 'lowTextureBelow', 'noisyStdAbove', 'minSide'] as const;
 
 /** One figure to write: `file` is relative to <out>/visualizations/. */
 export interface FigureSpec {
@@ -12,7 +27,10 @@ export interface FigureSpec {
   render(): Promise<{ png: Buffer; warnings?: string[] }>;
 }
 
-/** The flags of CONTRACTS.md, in display order; other flags found in the CSV follow. */
+/**
+ * The flags shown first, in display order (the first six of explore's flag list, @agekit/quality's FLAG_NAMES, which
+ * plot may not import: to be read from the metadata.csv artifact once it names its flags); other flags follow, sorted.
+ */
 export const KNOWN_FLAGS = ['blurry', 'noisy', 'dark', 'bright', 'low_texture', 'low_resolution'] as const;
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits)) : 'n/a');
@@ -107,12 +125,8 @@ export interface FigureInputs {
   sheetSize: number;
 }
 
-/** @agekit/plot is loaded lazily across the cli (other commands import it dynamically too). */
-type Plot = typeof import('@agekit/plot');
-
-/** The figures to draw; `plot` is the loaded @agekit/plot module. */
-export function buildFigures(inp: FigureInputs, plot: Plot): FigureSpec[] {
-  const { quantile, renderBarChart, renderContactSheetDetailed, renderHistogram } = plot;
+/** The figures to draw, each rendered when asked. */
+export function buildFigures(inp: FigureInputs): FigureSpec[] {
   const { rows, thresholds: t } = inp;
   const ok = rows.filter((r) => !r.error);
   const failed = rows.length - ok.length;
@@ -300,13 +314,14 @@ export function buildFigures(inp: FigureInputs, plot: Plot): FigureSpec[] {
     }
   }
 
-  if (inp.processing) figures.push(...processingFigures(inp.processing, t, plot));
+  if (inp.processing) figures.push(...processingFigures(inp.processing, t));
   return figures;
 }
 
-const METRIC_AXES: { metric: ProcessingMetric; title: string; xLabel: string; scale?: 'log'; min?: number; max?: number; lines: (t: VisualizeThresholds) => { value: number; label: string }[] }[] = [
+const METRIC_AXES: { metric: keyof ProcessingMeasurement; file: string; title: string; xLabel: string; scale?: 'log'; min?: number; max?: number; lines: (t: VisualizeThresholds) => { value: number; label: string }[] }[] = [
   {
-    metric: 'laplacian_variance',
+    metric: 'laplacianVariance',
+    file: 'laplacian_variance',
     title: 'Sharpness before and after processing',
     xLabel: 'Laplacian variance (grey levels², 3x3 kernel)',
     scale: 'log',
@@ -316,7 +331,8 @@ const METRIC_AXES: { metric: ProcessingMetric; title: string; xLabel: string; sc
     ],
   },
   {
-    metric: 'mean_intensity',
+    metric: 'meanIntensity',
+    file: 'mean_intensity',
     title: 'Brightness before and after processing',
     xLabel: 'Mean intensity (grey level, 0-255)',
     min: 0,
@@ -327,7 +343,8 @@ const METRIC_AXES: { metric: ProcessingMetric; title: string; xLabel: string; sc
     ],
   },
   {
-    metric: 'std_intensity',
+    metric: 'stdIntensity',
+    file: 'std_intensity',
     title: 'Contrast before and after processing',
     xLabel: 'Standard deviation of intensity (grey levels)',
     min: 0,
@@ -339,15 +356,14 @@ const METRIC_AXES: { metric: ProcessingMetric; title: string; xLabel: string; sc
   },
 ];
 
-function processingFigures(processing: ProcessingRow[], t: VisualizeThresholds, plot: Plot): FigureSpec[] {
-  const { renderBarChart, renderGroupedBarChart, renderHistogram } = plot;
+function processingFigures(processing: ProcessingRow[], t: VisualizeThresholds): FigureSpec[] {
   const figures: FigureSpec[] = [];
   const changed = processing.filter((r) => r.status === 'resolved' || r.status === 'unresolved');
   const subset = changed.length ? changed : processing.filter((r) => r.status !== 'error');
   const which = changed.length ? `the ${count(changed.length)} processed images (resolved or unresolved)` : `all ${count(subset.length)} images`;
   for (const m of METRIC_AXES) {
-    const before = subset.map((r) => r.before[m.metric]);
-    const after = subset.map((r) => r.after[m.metric]);
+    const before = subset.map((r) => r.before?.[m.metric] ?? NaN);
+    const after = subset.map((r) => r.after?.[m.metric] ?? NaN);
     let min = m.min;
     let max = m.max;
     if (m.scale === 'log') {
@@ -355,7 +371,7 @@ function processingFigures(processing: ProcessingRow[], t: VisualizeThresholds, 
     }
     figures.push({
       section: 'processed',
-      file: `processed_image/${m.metric}_before_after.png`,
+      file: `processed_image/${m.file}_before_after.png`,
       caption: `${m.title.replace(' before and after processing', '')}: before vs after processing, over ${which}.`,
       render: async () => ({
         png: await renderHistogram({
@@ -375,8 +391,7 @@ function processingFigures(processing: ProcessingRow[], t: VisualizeThresholds, 
       }),
     });
   }
-  const statuses = ['unchanged', 'resolved', 'unresolved', 'error'];
-  for (const r of processing) if (!statuses.includes(r.status)) statuses.push(r.status);
+  const statuses = [...PROCESSING_STATUSES];
   figures.push({
     section: 'processed',
     file: 'processed_image/status.png',

@@ -1,0 +1,146 @@
+/**
+ * Numbered tasks spread over worker threads, each thread with a few tasks in flight. A thread loads a module and calls
+ * one function it exports (which calls `serveThreadTasks`); the module is found the same way from TypeScript sources
+ * (tsx, jest), from tsc output and from an esbuild bundle (see `threadEntryBeside`).
+ */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { parentPort, Worker } from 'node:worker_threads';
+import { describeError } from './errors';
+
+/** The module a worker thread loads and the name of the function it calls there with the pool's `data`. */
+export interface ThreadEntry {
+  file: string;
+  exportName: string;
+}
+
+/**
+ * The thread module `<base>.ts` / `.js` beside `callerFile` (pass `__filename`): the TypeScript source under tsx or
+ * jest, the compiled file in a tsc build. In an esbuild bundle there is no such file: the bundle itself, when its entry
+ * module exports `exportName` (and runs its own main only when `require.main === module`, false in a thread).
+ * Undefined when there is none (the caller then works in its own thread).
+ */
+export function threadEntryBeside(callerFile: string, base: string, exportName: string): ThreadEntry | undefined {
+  const ext = path.extname(callerFile) === '.ts' ? '.ts' : '.js';
+  const file = path.join(path.dirname(callerFile), `${base}${ext}`);
+  if (existsSync(file)) return { file, exportName };
+  const main = require.main;
+  if (main && typeof (main.exports as Record<string, unknown>)[exportName] === 'function') return { file: main.filename, exportName };
+  return undefined;
+}
+
+// Runs first in each new thread: register tsx's CommonJS hook when the module is TypeScript, then call its function.
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+if (workerData.register) require(workerData.register);
+const serve = require(workerData.entry.file)[workerData.entry.exportName];
+if (typeof serve !== 'function') throw new Error(workerData.entry.file + ' does not export ' + workerData.entry.exportName);
+serve(workerData.data);
+`;
+
+type TaskRequest = { index: number };
+type TaskReply<R> = { index: number; value: R } | { index: number; error: string };
+
+/** The outcome of one task: its value, or the one-line reason it failed. */
+export type ThreadTaskResult<R> = { ok: true; value: R } | { ok: false; error: string };
+
+export interface ThreadTasksOptions<R> {
+  entry: ThreadEntry;
+  /** Structured-clone data every thread's function receives (the job: settings and the items the indices name). */
+  data: unknown;
+  /** Tasks 0..tasks-1. */
+  tasks: number;
+  /** Threads to start (at most one per task). */
+  threads: number;
+  /** Tasks in flight per thread (overlaps a task's native work with the next one's JavaScript). */
+  inFlight: number;
+  /** Called once per task, in completion order. */
+  onResult(index: number, result: ThreadTaskResult<R>): void;
+  /** Stop early: the threads are terminated and the run rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** The tsx CommonJS hook a thread needs to load a TypeScript module. */
+function tsxRegister(file: string): string | undefined {
+  if (!file.endsWith('.ts')) return undefined;
+  try {
+    // tsx is a development tool, needed only to run TypeScript sources; a build loads compiled .js. The name is
+    // computed so that it does not count as a runtime dependency.
+    return require.resolve(['tsx', 'cjs'].join('/'));
+  } catch {
+    throw new Error(`the worker module ${file} is TypeScript and tsx is not installed to run it`);
+  }
+}
+
+/** Run tasks 0..tasks-1 on worker threads; resolves with the number of threads used once every task has a result. */
+export async function runThreadTasks<R>(options: ThreadTasksOptions<R>): Promise<number> {
+  const { entry, tasks, inFlight } = options;
+  const count = Math.max(1, Math.min(options.threads, tasks));
+  if (tasks === 0) return 0;
+  options.signal?.throwIfAborted();
+  const register = tsxRegister(entry.file);
+  const workers: Worker[] = [];
+  let next = 0;
+  let failure: unknown;
+  const stopAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.terminate()));
+  const runs = Array.from({ length: count }, () => {
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, register, data: options.data }, execArgv: [] });
+    workers.push(worker);
+    return new Promise<void>((resolve, reject) => {
+      let pending = 0;
+      let done = false;
+      const finish = (error?: unknown): void => {
+        if (done) return;
+        done = true;
+        if (error === undefined) void worker.terminate().then(() => resolve(), reject);
+        else reject(error);
+      };
+      const feed = (): void => {
+        while (pending < inFlight && next < tasks && failure === undefined) {
+          worker.postMessage({ index: next++ } satisfies TaskRequest);
+          pending++;
+        }
+        if (pending === 0) finish();
+      };
+      worker.on('message', (reply: TaskReply<R>) => {
+        pending--;
+        options.onResult(reply.index, 'value' in reply ? { ok: true, value: reply.value } : { ok: false, error: reply.error });
+        feed();
+      });
+      worker.on('online', feed);
+      worker.on('error', (error) => finish(new Error(`worker thread failed: ${describeError(error)}`)));
+      worker.on('exit', (code) => finish(failure ?? new Error(`worker thread exited (code ${code}) with ${pending} tasks unfinished`)));
+    });
+  });
+  const onAbort = (): void => {
+    failure = options.signal?.reason ?? new Error('aborted');
+    void stopAll();
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(runs);
+  } catch (error) {
+    failure ??= error;
+    await stopAll();
+    throw failure;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  return count;
+}
+
+/**
+ * Inside a worker thread started by `runThreadTasks`: answer each task index with `run(index)`'s value, or the reason it
+ * failed (a failed task does not stop the thread).
+ */
+export function serveThreadTasks<R>(run: (index: number) => Promise<R>): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveThreadTasks must run in a worker thread');
+  port.on('message', (request: TaskRequest) => {
+    const { index } = request;
+    run(index).then(
+      (value) => port.postMessage({ index, value } satisfies TaskReply<R>),
+      (error: unknown) => port.postMessage({ index, error: describeError(error) } satisfies TaskReply<R>),
+    );
+  });
+}
