@@ -79,7 +79,7 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
 
 /**
  * The process stage's worker threads load this module when the CLI is one bundled file (see @agekit/dataset's
- * threadEntryBeside); @agekit/enhance is loaded only there, so other commands start without it.
+ * resolveWorkerEntry); @agekit/enhance is loaded only there, so other commands start without it.
  */
 export function runProcessDatasetWorker(job: unknown): void {
   void import('@agekit/enhance').then((enhance) => enhance.runProcessDatasetWorker(job as Parameters<typeof enhance.runProcessDatasetWorker>[0]));

@@ -69,4 +69,4 @@ export {
   type ProcessingRow,
   type ProcessingStatus,
 } from './lib/artifacts/processing';
-export { runThreadTasks, serveThreadTasks, threadEntryBeside, type ThreadEntry, type ThreadTaskResult, type ThreadTasksOptions } from './lib/worker-threads';
+export { runThreadTasks, serveThreadTasks, type ThreadTaskResult, type ThreadTasksOptions } from './lib/worker-threads';

@@ -57,17 +57,18 @@ function tsxHook(): string | undefined {
   }
 }
 
-// The code a worker starts with (a thread: workerData; a process: its last argument, JSON).
+// The code a worker starts with (a thread: workerData, whose data goes to the start function; a process: its last
+// argument, JSON).
 const BOOTSTRAP = `
 const { isMainThread, workerData } = require('node:worker_threads');
 const entry = isMainThread ? JSON.parse(process.argv[process.argv.length - 1]) : workerData.entry;
 if (entry.register) require(entry.register);
 const worker = require(entry.module);
 if (typeof worker[entry.start] !== 'function') throw new Error(entry.module + ' does not export ' + entry.start);
-worker[entry.start]();
+worker[entry.start](isMainThread ? undefined : workerData.data);
 `;
 
-/** Start a worker thread running `entry`; `data` reaches it as workerData.data. */
+/** Start a worker thread running `entry`; its start function is called with `data` (also workerData.data). */
 export function startWorkerThread(entry: WorkerEntry, data?: unknown): Worker {
   return new Worker(BOOTSTRAP, { eval: true, workerData: { entry, data }, execArgv: [] });
 }

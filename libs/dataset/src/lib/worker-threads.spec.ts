@@ -1,17 +1,18 @@
-import { runThreadTasks, threadEntryBeside, type ThreadTaskResult } from './worker-threads';
+import { resolveWorkerEntry } from './worker-pool';
+import { runThreadTasks, type ThreadTaskResult } from './worker-threads';
 
 jest.setTimeout(60_000);
 
 const entry = () => {
-  const found = threadEntryBeside(__filename, 'worker-threads.testing', 'runSquareWorker');
+  const found = resolveWorkerEntry({ from: __filename, module: 'worker-threads.testing', start: 'runSquareWorker' });
   if (!found) throw new Error('worker-threads.testing.ts not found beside the spec');
   return found;
 };
 
 describe('runThreadTasks', () => {
   it('finds the thread module beside the caller, and nothing for a module that is not there', () => {
-    expect(entry().file).toMatch(/worker-threads\.testing\.ts$/);
-    expect(threadEntryBeside(__filename, 'no-such-module', 'noSuchExport')).toBeUndefined();
+    expect(entry().module).toMatch(/worker-threads\.testing\.ts$/);
+    expect(resolveWorkerEntry({ from: __filename, module: 'no-such-module', start: 'noSuchExport' })).toBeUndefined();
   });
 
   it('runs every task on the threads and reports each value or error by index', async () => {

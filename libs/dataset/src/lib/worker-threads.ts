@@ -1,42 +1,11 @@
 /**
- * Numbered tasks spread over worker threads, each thread with a few tasks in flight. A thread loads a module and calls
- * one function it exports (which calls `serveThreadTasks`); the module is found the same way from TypeScript sources
- * (tsx, jest), from tsc output and from an esbuild bundle (see `threadEntryBeside`).
+ * Numbered tasks spread over worker threads, each thread with a few tasks in flight. A thread is started by the one
+ * worker mechanism (worker-pool.ts: `resolveWorkerEntry` finds the module from sources, tsc output or a bundle,
+ * `startWorkerThread` starts it); its start function calls `serveThreadTasks`.
  */
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import { parentPort, Worker } from 'node:worker_threads';
+import { parentPort, type Worker } from 'node:worker_threads';
 import { describeError } from './errors';
-
-/** The module a worker thread loads and the name of the function it calls there with the pool's `data`. */
-export interface ThreadEntry {
-  file: string;
-  exportName: string;
-}
-
-/**
- * The thread module `<base>.ts` / `.js` beside `callerFile` (pass `__filename`): the TypeScript source under tsx or
- * jest, the compiled file in a tsc build. In an esbuild bundle there is no such file: the bundle itself, when its entry
- * module exports `exportName` (and runs its own main only when `require.main === module`, false in a thread).
- * Undefined when there is none (the caller then works in its own thread).
- */
-export function threadEntryBeside(callerFile: string, base: string, exportName: string): ThreadEntry | undefined {
-  const ext = path.extname(callerFile) === '.ts' ? '.ts' : '.js';
-  const file = path.join(path.dirname(callerFile), `${base}${ext}`);
-  if (existsSync(file)) return { file, exportName };
-  const main = require.main;
-  if (main && typeof (main.exports as Record<string, unknown>)[exportName] === 'function') return { file: main.filename, exportName };
-  return undefined;
-}
-
-// Runs first in each new thread: register tsx's CommonJS hook when the module is TypeScript, then call its function.
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-if (workerData.register) require(workerData.register);
-const serve = require(workerData.entry.file)[workerData.entry.exportName];
-if (typeof serve !== 'function') throw new Error(workerData.entry.file + ' does not export ' + workerData.entry.exportName);
-serve(workerData.data);
-`;
+import { startWorkerThread, type WorkerEntry } from './worker-pool';
 
 type TaskRequest = { index: number };
 type TaskReply<R> = { index: number; value: R } | { index: number; error: string };
@@ -45,7 +14,8 @@ type TaskReply<R> = { index: number; value: R } | { index: number; error: string
 export type ThreadTaskResult<R> = { ok: true; value: R } | { ok: false; error: string };
 
 export interface ThreadTasksOptions<R> {
-  entry: ThreadEntry;
+  /** The thread module (resolveWorkerEntry); its start function calls `serveThreadTasks`. */
+  entry: WorkerEntry;
   /** Structured-clone data every thread's function receives (the job: settings and the items the indices name). */
   data: unknown;
   /** Tasks 0..tasks-1. */
@@ -60,31 +30,18 @@ export interface ThreadTasksOptions<R> {
   signal?: AbortSignal;
 }
 
-/** The tsx CommonJS hook a thread needs to load a TypeScript module. */
-function tsxRegister(file: string): string | undefined {
-  if (!file.endsWith('.ts')) return undefined;
-  try {
-    // tsx is a development tool, needed only to run TypeScript sources; a build loads compiled .js. The name is
-    // computed so that it does not count as a runtime dependency.
-    return require.resolve(['tsx', 'cjs'].join('/'));
-  } catch {
-    throw new Error(`the worker module ${file} is TypeScript and tsx is not installed to run it`);
-  }
-}
-
 /** Run tasks 0..tasks-1 on worker threads; resolves with the number of threads used once every task has a result. */
 export async function runThreadTasks<R>(options: ThreadTasksOptions<R>): Promise<number> {
   const { entry, tasks, inFlight } = options;
   const count = Math.max(1, Math.min(options.threads, tasks));
   if (tasks === 0) return 0;
   options.signal?.throwIfAborted();
-  const register = tsxRegister(entry.file);
   const workers: Worker[] = [];
   let next = 0;
   let failure: unknown;
   const stopAll = (): Promise<unknown> => Promise.all(workers.map((w) => w.terminate()));
   const runs = Array.from({ length: count }, () => {
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, register, data: options.data }, execArgv: [] });
+    const worker = startWorkerThread(entry, options.data);
     workers.push(worker);
     return new Promise<void>((resolve, reject) => {
       let pending = 0;

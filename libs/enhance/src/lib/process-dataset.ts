@@ -16,9 +16,9 @@ import {
   metadataFieldText,
   readMetadataCsv,
   readDataset,
+  resolveWorkerEntry,
   runThreadTasks,
   StageOutputs,
-  threadEntryBeside,
   writeProcessedLabels,
   writeProcessingCsv,
   type DatasetLayout,
@@ -153,7 +153,7 @@ async function processJob(
   onProgress: ProgressCallback | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ rows: ProcessingRow<FixableFlag>[]; threads: number }> {
-  const entry = threads > 1 ? threadEntryBeside(__filename, 'process-worker', 'runProcessDatasetWorker') : undefined;
+  const entry = threads > 1 ? resolveWorkerEntry({ from: __filename, module: 'process-worker', start: 'runProcessDatasetWorker' }) : undefined;
   if (!entry) {
     const context = processContext(job);
     const settled = await mapSettled(job.records, (record) => processRecord(record, context), { concurrency, onProgress, signal });
