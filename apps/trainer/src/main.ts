@@ -32,7 +32,7 @@ import { fmt, progressPrinter } from './format';
 export { EXIT } from '@agekit/dataset';
 
 // Bundled (esbuild), this file is the module the data-parallel training threads load (see @agekit/model's
-// defaultWorkerEntry); `main` below runs only when this is the process's entry, never in those threads.
+// defaultWorkerEntry, @agekit/dataset's resolveWorkerEntry); `main` below runs only when this is the process's entry, never in those threads.
 export { runParallelTrainWorker } from '@agekit/model';
 
 /** Where the app writes: `out` for results, `err` for progress and messages. */

@@ -191,9 +191,9 @@ exports.runParallelTrainWorker = () => {
       batchSize: 8,
       workers: 2,
     };
-    await expect(trainModel({ ...common, workerEntry: entry })).rejects.toThrow(/training worker 1 failed: shard 0 exploded on purpose/);
+    await expect(trainModel({ ...common, workerEntry: { module: entry, start: 'runParallelTrainWorker' } })).rejects.toThrow(/training worker 1 failed: shard 0 exploded on purpose/);
     expect(activeTrainWorkers()).toBe(0);
-    await expect(trainModel({ ...common, workerEntry: broken })).rejects.toThrow(/training worker 1 failed: cannot load this worker/);
+    await expect(trainModel({ ...common, workerEntry: { module: broken, start: 'runParallelTrainWorker' } })).rejects.toThrow(/training worker 1 failed: cannot load this worker/);
     expect(activeTrainWorkers()).toBe(0);
   }, 60_000);
 });

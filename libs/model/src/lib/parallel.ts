@@ -6,11 +6,11 @@
  * buffers win, as in PyTorch DDP). tfjs-backend-wasm is single-threaded in Node, so this is how training uses
  * more than one core.
  */
-import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { resolveWorkerEntry, startWorkerThread, type WorkerEntry } from '@agekit/dataset';
 import type { ArchitectureOptions } from './architectures';
 import type { BackendName } from './backend';
 import { seedDropout, targetTensor, threadCpuMs, type BoundLoss, type LossSpec } from './parallel-loss';
@@ -60,19 +60,12 @@ export function shardSizes(count: number, workers: number): number[] {
 }
 
 /**
- * The module a worker thread loads (it must export `runParallelTrainWorker`): `parallel-worker.ts` or `.js` beside
- * this file — the TypeScript source under tsx or jest, the compiled file in a tsc build. In an esbuild bundle (no
- * such file beside it) the bundle itself, when its entry module exports `runParallelTrainWorker` (and runs its own
- * main only when `require.main === module`, which is false in a worker thread): the same trick as the CLI's explore
- * workers, which fork the bundle. Undefined when there is none.
+ * The module a training thread loads (it exports `runParallelTrainWorker`): `parallel-worker.ts`/`.js` beside this file,
+ * or in an esbuild bundle the bundle itself when its entry module re-exports it — @agekit/dataset's one worker
+ * mechanism (resolveWorkerEntry). Undefined when there is none.
  */
-export function defaultWorkerEntry(): string | undefined {
-  const ext = path.extname(__filename) === '.ts' ? '.ts' : '.js';
-  const file = path.join(__dirname, `parallel-worker${ext}`);
-  if (existsSync(file)) return file;
-  const main = require.main;
-  if (main && typeof (main.exports as { runParallelTrainWorker?: unknown }).runParallelTrainWorker === 'function') return main.filename;
-  return undefined;
+export function defaultWorkerEntry(): WorkerEntry | undefined {
+  return resolveWorkerEntry({ from: __filename, module: 'parallel-worker', start: 'runParallelTrainWorker' });
 }
 
 const live = new Set<Worker>();
@@ -82,15 +75,6 @@ export function activeTrainWorkers(): number {
   return live.size;
 }
 
-// Runs in the new thread: register tsx's CommonJS hook when the entry is TypeScript, then serve.
-const BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-if (workerData.register) require(workerData.register);
-const entry = require(workerData.entry);
-if (typeof entry.runParallelTrainWorker !== 'function') throw new Error(workerData.entry + ' does not export runParallelTrainWorker');
-entry.runParallelTrainWorker();
-`;
-
 export interface GradientWorkersOptions {
   /** Worker threads to start (the main thread computes one more shard itself). */
   count: number;
@@ -99,7 +83,7 @@ export interface GradientWorkersOptions {
   model: ArchitectureOptions;
   loss: LossSpec;
   /** Module the threads load (default `defaultWorkerEntry()`). */
-  workerEntry?: string;
+  workerEntry?: WorkerEntry;
   /**
    * wasm with native kernels on (in this thread): their OpenMP threads in each training thread, this one included while
    * the pool is open (default: the available cores / training threads, at least 1).
@@ -203,19 +187,9 @@ export class GradientWorkers {
     const entry = options.workerEntry ?? defaultWorkerEntry();
     if (!entry) {
       throw new Error(
-        `data-parallel training needs its worker module: ${path.join(__dirname, 'parallel-worker.js')} is missing and the main ` +
+        `data-parallel training needs its worker module: ${path.join(__dirname, 'parallel-worker.js')} is missing (or, from TypeScript, tsx) and the main ` +
           `module does not export runParallelTrainWorker (a bundled app must re-export it from @agekit/model; or train with workers: 1)`,
       );
-    }
-    let register: string | undefined;
-    if (entry.endsWith('.ts')) {
-      try {
-        // tsx is a development tool, needed only when this runs from TypeScript sources (tsx, jest); a build loads
-        // the compiled .js worker. The name is computed so that it does not count as a runtime dependency.
-        register = require.resolve(['tsx', 'cjs'].join('/'));
-      } catch {
-        throw new Error(`the training worker ${entry} is TypeScript and tsx is not installed to run it`);
-      }
     }
     const native: NativeKernels | undefined = options.backend === 'wasm' && nativeKernelsEnabled('wasm') ? loadNativeKernels() : undefined;
     const nativeThreads = native ? Math.max(1, Math.floor(options.nativeThreads ?? availableCores() / (options.count + 1))) : undefined;
@@ -229,7 +203,7 @@ export class GradientWorkers {
     };
     const workers: GradientWorker[] = [];
     for (let i = 0; i < options.count; i++) {
-      const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, register }, execArgv: [] });
+      const worker = startWorkerThread(entry);
       live.add(worker);
       workers.push(new GradientWorker(i + 1, worker, init));
     }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { createRng, hashString, writeFileAtomic, ProgressTracker, type ProgressCallback } from '@agekit/dataset';
+import { createRng, hashString, writeFileAtomic, ProgressTracker, type ProgressCallback, type WorkerEntry } from '@agekit/dataset';
 import { buildModel, countParameters, type ArchitectureName } from './architectures';
 import type { BackendName } from './backend';
 import { evaluateModel, type Evaluation, type LabelledImages } from './evaluate';
@@ -61,7 +61,7 @@ export interface TrainOptions {
    */
   workers?: WorkerCount;
   /** Module the worker threads load (default: parallel-worker.ts/.js beside parallel.ts; see `defaultWorkerEntry`). */
-  workerEntry?: string;
+  workerEntry?: WorkerEntry;
   /** Recorded in the metadata. */
   backend?: string;
   gitCommit?: string;
