@@ -61,6 +61,7 @@ cat >tsconfig.json <<'JSON'
                        "types": ["node"] }
 }
 JSON
+cp "$root/tools/scripts/pack-check-pipeline.ts" pipeline.ts
 cat >check.ts <<'TS'
 import { createRng, splitGrouped, rgbToGray, encodeImage, decodeImage } from '@agekit/dataset';
 import { loadNativeQuality, nativeQualityUnavailableReason } from '@agekit/quality';
@@ -111,6 +112,16 @@ grep -q "no prebuilt for $(node -p 'process.platform + "-" + process.arch') in @
 echo "  without the prebuilt: @agekit/quality falls back: $reason"
 
 phase "type-check + run"
+# the whole pipeline through imports alone (explore -> process -> visualize -> resample -> train -> export -> predict)
+(cd "$root" && npx tsx tools/synth/main.ts --out "$scratch/faces-20-29" --count 120 --seed 3 --min-age 20 --max-age 29 >/dev/null)
+out=$(node out/pipeline.js "$scratch/faces-20-29" "$scratch/pipeline") || fail "the pipeline through imports failed"
+echo "  pipeline through imports: $out"
+node -e '
+  const r = JSON.parse(process.argv[1]);
+  const ok = r.explored === 120 && r.processed === 120 && r.figures > 0 && r.resampled.train > 0 && r.trainedEpochs === 1 && r.verified && Number.isFinite(r.predictedAge);
+  if (!ok) { console.error("pack-check: the pipeline through imports gave " + process.argv[1]); process.exit(1); }
+' "$out"
+phase "pipeline through imports"
 wait "$global_pid" || { cat "$scratch/global.log"; fail "npm install -g of the cli tarball failed"; }
 phase "global cli install (waited for)"
 agekit="$scratch/global/bin/agekit"
