@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Benchmark: the explore stage (@agekit/quality's exploreDataset, called in this process) against the OpenCV
- * reference (/work/shared/reference/explore_opencv.py) on the same images in one run: both rates and their ratio,
+ * reference (../shared/reference/explore_opencv.py) on the same images in one run: both rates and their ratio,
  * then the largest disagreement of each metric between the two CSVs and the share of images within tolerance
  * (Laplacian variance 0.1% relative, mean/std 0.01).
  *
@@ -15,7 +15,7 @@
  * CPU time of a call: this process's (all threads) plus that of the worker processes it waited for (Linux
  * /proc/self/stat cutime + cstime), NaN elsewhere.
  *
- * Usage: npx tsx tools/bench/explore/main.ts --data /work/shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]
+ * Usage: npx tsx tools/bench/explore/main.ts --data ../shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -24,8 +24,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCsv } from '@agekit/dataset';
 import { exploreDataset, type ExploreDatasetOptions, type ExploreDatasetResult, type ExploreEngine } from '@agekit/quality';
+import { sharedPath } from '../shared-paths';
 
-const REFERENCE = process.env['AGEKIT_REFERENCE_EXPLORE'] ?? '/work/shared/reference/explore_opencv.py';
+const REFERENCE = process.env['AGEKIT_REFERENCE_EXPLORE'] ?? sharedPath('reference', 'explore_opencv.py');
 const PYTHON = process.env['AGEKIT_PYTHON'] ?? '/usr/bin/python3';
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -132,7 +133,7 @@ async function main(): Promise<number> {
   const data = path.resolve(values.data);
   const labels = path.join(data, 'labels.csv');
   if (!existsSync(labels)) {
-    console.log(`skipped: ${labels} not found (the benchmark needs a dataset with labels.csv, e.g. /work/shared/data/utkface)`);
+    console.log(`skipped: ${labels} not found (the benchmark needs a dataset with labels.csv, e.g. ../shared/data/utkface)`);
     return 0;
   }
   if (!existsSync(REFERENCE) || !existsSync(PYTHON)) {

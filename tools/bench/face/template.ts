@@ -3,7 +3,7 @@
  * landmarks) on UTKFace crops (already dlib-aligned, 200x200) and prints the mean and standard deviation of the
  * eye / nose / mouth positions, in crop pixels. The numbers in libs/face/src/lib/align.ts come from this script.
  *
- *   npx tsx tools/bench/face/template.ts [--data /work/shared/data/utkface] [--count 200] [--pad 100]
+ *   npx tsx tools/bench/face/template.ts [--data ../shared/data/utkface] [--count 200] [--pad 100]
  *
  * Each crop is pasted in the middle of a mid-grey canvas (--pad pixels on every side, default 100): SSD misses most
  * faces that fill the whole frame. Files are taken evenly spaced from the sorted list (deterministic). Skips (exit 0, with a message) when the data
@@ -15,9 +15,10 @@ import { parseArgs } from 'node:util';
 import { decodeImage } from '@agekit/dataset';
 import { initBackend } from '@agekit/model';
 import { loadFaceDetector, type Point } from '@agekit/face';
+import { sharedPath } from '../shared-paths';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { data: { type: 'string', default: '/work/shared/data/utkface' }, count: { type: 'string', default: '200' }, pad: { type: 'string', default: '100' } } });
+  const { values } = parseArgs({ options: { data: { type: 'string', default: sharedPath('data', 'utkface') }, count: { type: 'string', default: '200' }, pad: { type: 'string', default: '100' } } });
   const exists = await fs.stat(values.data).then(
     (s) => s.isDirectory(),
     () => false,

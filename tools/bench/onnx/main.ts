@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * onnxruntime-node inference speed of the exported SqueezeNet (default 128 px, 31 classes, batch 1 and 32), beside
- * PyTorch's eval speed of torchvision's squeezenet1_1 measured in the same run by /work/shared/reference/train_torch.py.
+ * PyTorch's eval speed of torchvision's squeezenet1_1 measured in the same run by ../shared/reference/train_torch.py.
  *
  *   npx tsx tools/bench/onnx/main.ts [--size 128] [--classes 31] [--runs 20] [--threads 0] [--no-torch] [--json]
  *
@@ -13,9 +13,10 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildModel } from '@agekit/model';
 import { convertLayersModel, createOnnxSession, runOnnx } from '@agekit/onnx';
+import { sharedPath } from '../shared-paths';
 
 const PYTHON = '/usr/bin/python3';
-const TORCH_SCRIPT = '/work/shared/reference/train_torch.py';
+const TORCH_SCRIPT = sharedPath('reference', 'train_torch.py');
 
 interface Measurement {
   batch: number;

@@ -1,6 +1,6 @@
 /**
  * Training-speed benchmark: SqueezeNet 1.1 (31 classes), batch 32, Adam + cross-entropy, in tfjs on the chosen backend
- * vs the PyTorch reference (/work/shared/reference/train_torch.py) run in the same invocation; prints images/second
+ * vs the PyTorch reference (../shared/reference/train_torch.py) run in the same invocation; prints images/second
  * and the ratio tfjs / torch per input size.
  *
  *   npx tsx tools/bench/train/main.ts [--sizes 64,128] [--steps 4] [--backend wasm] [--workers 1,2] [--torch-threads N] [--no-torch] [--no-simd] [--no-batch-norm]
@@ -25,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { sharedPath } from '../shared-paths';
 import {
   buildModel,
   countParameters,
@@ -42,7 +43,7 @@ import {
   type LossSpec,
 } from '@agekit/model';
 
-const REFERENCE = process.env.AGEKIT_TORCH_REFERENCE ?? '/work/shared/reference/train_torch.py';
+const REFERENCE = process.env.AGEKIT_TORCH_REFERENCE ?? sharedPath('reference', 'train_torch.py');
 const PYTHON = process.env.AGEKIT_PYTHON ?? '/usr/bin/python3';
 
 async function tfjsImagesPerSecond(

@@ -8,7 +8,7 @@ import type { DetectedFace, Point } from './types';
  * Measured, not guessed: the mean landmark positions our own detector (face-api SSD MobileNet v1 + 68-point
  * landmarks, `loadFaceDetector()` defaults) finds on UTKFace crops; `leftEye`/`rightEye` = mean of iBUG points
  * 36-41 / 42-47, `mouth` = mean of the outer lip points 48-59 (see `landmarksFrom68` in detector.ts). Command:
- *   npx tsx tools/bench/face/template.ts --data /work/shared/data/utkface --count 200
+ *   npx tsx tools/bench/face/template.ts --data ../shared/data/utkface --count 200
  * -> 200 crops evenly spaced in the sorted file list, each padded by 100 px of grey (SSD misses frame-filling faces);
  *    159 had a face (41 did not). Standard deviation across crops: eyes 2.6-2.8 px, mouth 1.6 / 2.5 px (x / y).
  *    (An unpadded run on 400 crops found only 88 faces, with means within 1 px of these.)
