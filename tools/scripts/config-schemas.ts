@@ -10,7 +10,7 @@ import { enhanceConfigSchema } from '@agekit/enhance';
 import { qualityConfigSchema } from '@agekit/quality';
 import { resampleConfigSchema } from '@agekit/resample';
 import { transferConfigSchema } from '@agekit/transfer';
-// the trainer's schemas live in the app until their stage moves into a library
+// train's schema lives in the app until its stage moves into a library
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { trainConfigSchema } from '../../apps/trainer/src/config';
 import { pipelineConfigSchema } from '../pipeline/config';
