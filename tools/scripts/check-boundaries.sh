@@ -21,6 +21,8 @@ plant lib_arrow "import * as x from '@agekit/$other';"
 # the synthetic face generator is for specs only, even in a library whose tags allow it in tests
 # plot draws the stage CSVs: it may depend on dataset (DESIGN.md), not on quality
 plant plot_arrow "import * as x from '@agekit/quality';" libs/plot/src/lib
+# transfer builds on model: model may not import it back
+plant model_arrow "import * as x from '@agekit/transfer';" libs/model/src/lib
 plant test_tooling "import * as x from '@agekit/synth';" "libs/$other/src/lib"
 status=0
 for file in "${probes[@]}"; do

@@ -9,11 +9,10 @@ import { writeFileAtomic, type Schema } from '@agekit/dataset';
 import { enhanceConfigSchema } from '@agekit/enhance';
 import { qualityConfigSchema } from '@agekit/quality';
 import { resampleConfigSchema } from '@agekit/resample';
-// the trainer's schemas live in the app until their stage moves into a library
+import { transferConfigSchema } from '@agekit/transfer';
+// train's schema lives in the app until its stage moves into a library
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { trainConfigSchema } from '../../apps/trainer/src/config';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { transferConfigSchema } from '../../apps/trainer/src/transfer';
 import { pipelineConfigSchema } from '../pipeline/config';
 
 export interface ConfigSchemaEntry {

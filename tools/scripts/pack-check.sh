@@ -71,6 +71,7 @@ import * as face from '@agekit/face';
 import * as onnx from '@agekit/onnx';
 import * as plot from '@agekit/plot';
 import * as resample from '@agekit/resample';
+import * as transfer from '@agekit/transfer';
 
 async function main(): Promise<void> {
   const rng = createRng(1);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     r: rng.int(100), train: split.train.length, gray: Array.from(gray),
     quality: quality ? { native: quality.file } : { fallback: nativeQualityUnavailableReason() },
     model: kernels ? { native: kernels.file } : { fallback: nativeKernelsUnavailableReason() },
-    functions: { enhance: functions(enhance), face: functions(face), onnx: functions(onnx), plot: functions(plot), resample: functions(resample) },
+    functions: { enhance: functions(enhance), face: functions(face), onnx: functions(onnx), plot: functions(plot), resample: functions(resample), transfer: functions(transfer) },
   }));
 }
 main();

@@ -1,5 +1,5 @@
 import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
-import type { ArchitectureName, BackendChoice, LearningRateSchedule, MonitorMetric, TaskSpec } from '@agekit/model';
+import { scheduleSchema, splitSchema, type ArchitectureName, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
 
 /** configs/train.json */
 export interface TrainConfig {
@@ -32,34 +32,6 @@ export interface TrainConfig {
   cacheDir?: string;
   seed: number;
 }
-
-/** JSON schema of a learning-rate schedule (constant, step or cosine), defaulting to `kind`. */
-export function scheduleSchema(kind: LearningRateSchedule['kind']): Schema {
-  return {
-    type: 'object',
-    default: { kind },
-    required: ['kind'],
-    properties: {
-      kind: { enum: ['constant', 'step', 'cosine'] },
-      everyEpochs: { type: 'integer', minimum: 1 },
-      gamma: { type: 'number', exclusiveMinimum: 0 },
-      minLearningRate: { type: 'number', minimum: 0 },
-    },
-    additionalProperties: false,
-  };
-}
-
-/** Split ratios (train, val, test) of a dataset that has no split folders; shared by train and transfer configs. */
-export const splitSchema: Schema = {
-  type: 'object',
-  default: {},
-  additionalProperties: false,
-  properties: {
-    train: { type: 'number', minimum: 0, default: 0.7 },
-    val: { type: 'number', minimum: 0, default: 0.15 },
-    test: { type: 'number', minimum: 0, default: 0.15 },
-  },
-};
 
 export const trainConfigSchema: Schema = {
   type: 'object',

@@ -8,12 +8,14 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT, exitCodeOf, loadConfig, packageVersion, StageOutputs, UsageError, writeFileAtomic, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
+  beginRunFolder,
   countParameters,
   evaluateModel,
   initBackend,
   isClassification,
   loadModel,
   prepareSplit,
+  resolveSplits,
   resolveTask,
   resolveWorkerCount,
   saveModel,
@@ -24,8 +26,6 @@ import {
 } from '@agekit/model';
 import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
-import { resolveSplits } from './data';
-import { beginRunFolder } from './run-folder';
 import { runTransferCommand } from './transfer';
 import { fmt, progressPrinter } from './format';
 
@@ -56,7 +56,7 @@ commands:
   train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--workers N|auto] [--epochs N] [--resume] [--seed N] [--json]
   evaluate  --model DIR --data DIR [--split val|test|train|all] [--backend B] [--json]
   transfer  --config configs/transfer.json [--data DIR] [--out DIR]   (pretrained face-api backbone + trained head; transfer --help)
-  peers     --data DIR [--split val] [--model DIR ...] [--human-models DIR]   (pretrained age estimators side by side; peers --help)
+(pretrained age estimators side by side, formerly \`peers\`: npx tsx tools/bench/peers/main.ts table --data DIR [--model DIR ...])
 exit codes: 0 ok, 1 failed, 2 usage`;
 
 function gitCommit(cwd: string): string | undefined {
@@ -251,7 +251,7 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       return EXIT.ok;
     }
     const commandOut = commandIo(io, rest.includes('--json'));
-    if (command === 'transfer' || command === 'peers') return await runTransferCommand(command, rest, commandOut, cwd);
+    if (command === 'transfer') return await runTransferCommand(rest, commandOut, cwd);
     const options = {
       config: { type: 'string' },
       data: { type: 'string' },

@@ -1,20 +1,27 @@
 /**
- * Opt-in check on real face crops: the faceapi-xception Layers rebuild (@agekit/model) against face-api's own
+ * Pretrained age estimators against agekit, two modes:
+ *
+ *   npx tsx tools/bench/peers/main.ts table --data DIR [--model MODEL_DIR]... [--peers faceapi,gear] [--json]
+ *
+ * the side-by-side accuracy table (table.ts; formerly `agekit-trainer peers`), and
+ *
+ *   npx tsx tools/bench/peers/main.ts [parity] [--data /work/shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
+ *
+ * an opt-in check on real face crops: the faceapi-xception Layers rebuild (@agekit/model) against face-api's own
  * AgeGenderNet forward pass (@vladmandic/face-api's Node build, weights decoded by tfjs), on the same tensors
  * (face-api's preprocessing: pad to square, bilinear resize to 112). Prints the largest |feature| and |age| differences
  * and both forward-pass times, measured in this process.
- *
- *   npx tsx tools/bench/peers/main.ts [--data /work/shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
- *
- * Skips (exit 0, with a message) when the data folder is absent. The side-by-side accuracy table is the trainer's
- * `peers` command: npx tsx apps/trainer/src/main.ts peers --data DIR --model MODEL_DIR
+ * Parity skips (exit 0, with a message) when the data folder is absent.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '@agekit/dataset';
-import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, initBackend, loadFaceApiXception, padToSquareCentred } from '@agekit/model';
+import { initBackend } from '@agekit/model';
+import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
+import { padToSquareCentred } from './peers';
+import { runPeersTable } from './table';
 
 interface FaceApiModule {
   nets: { ageGenderNet: { loadFromWeightMap(map: tf.NamedTensorMap): void; faceFeatureExtractor: { forwardInput(input: unknown): tf.Tensor4D }; forwardInput(input: unknown): { age: tf.Tensor } } };
@@ -27,8 +34,8 @@ async function listImages(dir: string, count: number): Promise<string[]> {
   return entries.filter((_, i) => i % step === 0).slice(0, count).map((f) => path.join(dir, f));
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { data: { type: 'string', default: '/work/shared/data/utkface/images' }, count: { type: 'string', default: '32' }, backend: { type: 'string', default: 'wasm' } } });
+async function parity(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { data: { type: 'string', default: '/work/shared/data/utkface/images' }, count: { type: 'string', default: '32' }, backend: { type: 'string', default: 'wasm' } } });
   const exists = await fs.stat(values.data).then(
     (s) => s.isDirectory(),
     () => false,
@@ -90,7 +97,19 @@ async function main(): Promise<void> {
   if (featureDiff > 1e-4) process.exitCode = 1;
 }
 
-main().catch((error: unknown) => {
+async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'table') {
+    const json = argv.includes('--json');
+    const print = (line: string): void => void process.stdout.write(`${line}\n`);
+    const err = (line: string): void => void process.stderr.write(`${line}\n`);
+    // under --json the text lines go to stderr and stdout has the one JSON document
+    process.exitCode = await runPeersTable(argv.slice(1), { out: json ? err : print, err, result: (value) => (json ? print(JSON.stringify(value)) : undefined) });
+    return;
+  }
+  await parity(argv[0] === 'parity' ? argv.slice(1) : argv);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });

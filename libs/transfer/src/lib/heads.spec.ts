@@ -3,10 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
-import { initBackend } from '../backend';
-import { resolveTask } from '../tasks';
-import { cachedFeatures, trainHead, type LabelledFeatures } from './transfer';
-import { scoreAges } from './peers';
+import { initBackend, resolveTask } from '@agekit/model';
+import { cachedFeatures, trainHead, type LabelledFeatures } from './heads';
 
 /** Features whose first dimensions encode the class (plus noise): a head must find it. */
 function makeFeatures(n: number, dims: number, seed: number): LabelledFeatures {
@@ -77,19 +75,5 @@ describe('cachedFeatures', () => {
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('scoreAges', () => {
-  it('gives MAE, CS(5), bands and a rank AUC that is 1 for exact ages', () => {
-    const actual = [20, 21, 22, 30, 40, 50];
-    const s = scoreAges(actual, actual.map((a) => a + 0.2), { aucRange: { min: 20, max: 50 }, bandEdges: [20, 30, 40, 50] });
-    expect(s.mae).toBeCloseTo(0.2, 10);
-    expect(s.cs5).toBe(1);
-    expect(s.auc).toBe(1);
-    expect(s.bands.map((b) => b.count)).toEqual([3, 1, 1, 1]);
-    const bad = scoreAges(actual, [50, 50, 50, 20, 20, 20], { aucRange: { min: 20, max: 50 } });
-    expect(bad.auc).toBeLessThan(0.5);
-    expect(bad.cs5).toBe(0);
   });
 });

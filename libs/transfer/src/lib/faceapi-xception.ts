@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { Normalization } from '../images';
+import type { Normalization } from '@agekit/model';
 
 /**
  * face-api's AgeGenderNet (`@vladmandic/face-api`, model/age_gender_model) rebuilt as a tfjs Layers model.

@@ -2,14 +2,26 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRng, hashString, ProgressTracker, writeFileAtomic, type ProgressCallback } from '@agekit/dataset';
-import { scoreOutputs, type Evaluation } from '../evaluate';
-import { normalizeBatch, type ImageSet, type Normalization } from '../images';
-import type { AgekitModelMetadata } from '../io';
-import { layerSeed } from '../architectures';
-import { isClassification, type Task } from '../tasks';
-import { createLoss, seedDropout } from '../parallel-loss';
-import { createAdam } from '../native';
-import { balancedClassWeights, epochMetrics, learningRateAt, type EpochMetrics, type LearningRateSchedule, type MonitorMetric } from '../train';
+import {
+  balancedClassWeights,
+  createAdam,
+  createLoss,
+  epochMetrics,
+  isClassification,
+  layerSeed,
+  learningRateAt,
+  normalizeBatch,
+  scoreOutputs,
+  seedDropout,
+  type AgekitModelMetadata,
+  type EpochMetrics,
+  type Evaluation,
+  type ImageSet,
+  type LearningRateSchedule,
+  type MonitorMetric,
+  type Normalization,
+  type Task,
+} from '@agekit/model';
 import { applyFaceApiXception, FACEAPI_FEATURES, FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION } from './faceapi-xception';
 
 /** Backbones a transfer model can be built on. */

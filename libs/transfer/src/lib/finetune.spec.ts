@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
-import { initBackend } from '../backend';
-import { registerWasmTrainingKernels } from '../kernels';
-import { resolveTask } from '../tasks';
+import { initBackend, registerWasmTrainingKernels, resolveTask } from '@agekit/model';
 import { buildFaceApiXception } from './faceapi-xception';
 import { buildFineTuneModel, fineTuneCutLayer, fineTunedBackboneParameters, trunkModel } from './finetune';
-import { buildHead, composeTransferModel, evaluateHead, extractFeatures, trainHead, type LabelledFeatures } from './transfer';
+import { buildHead, composeTransferModel, evaluateHead, extractFeatures, trainHead, type LabelledFeatures } from './heads';
 
 const SIZE = 112;
 

@@ -2,9 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, describeError, ProgressTracker, type ProgressCallback } from '@agekit/dataset';
-import { cumulativeScore, macroAucOvr, maeByAgeBand, meanAbsoluteError, type BandError } from '../metrics';
-import { FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION, loadFaceApiXception } from './faceapi-xception';
-import { fileLoadHandler } from '../io';
+import { cumulativeScore, fileLoadHandler, macroAucOvr, maeByAgeBand, meanAbsoluteError, type BandError } from '@agekit/model';
+import { FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 
 /**
  * Pretrained age estimators ("peers") run with their own preprocessing, for a side-by-side comparison:

@@ -3,12 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { generateSynthDataset } from '@agekit/synth';
-import { initBackend } from '../backend';
-import { loadImagePixels } from '../images';
-import { resolveTask } from '../tasks';
+import { initBackend, loadImagePixels, resolveTask } from '@agekit/model';
 import { buildFaceApiXception, defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception, readWeightsManifest } from './faceapi-xception';
-import { buildHead, composeTransferModel, extractFeatures } from './transfer';
-import { faceresAge, gearAge, padToSquareCentred } from './peers';
+import { buildHead, composeTransferModel, extractFeatures } from './heads';
 
 // face-api's own Node build (shares this process's @tensorflow/tfjs): the reference forward pass.
 interface FaceApiNet {
@@ -112,26 +109,5 @@ describe('faceapi-xception backbone', () => {
     const direct = (model.predict(x) as tf.Tensor).dataSync();
     const twoStep = (head.predict(backbone.predict(x) as tf.Tensor) as tf.Tensor).dataSync();
     expect(maxAbsDiff(direct, twoStep)).toBeLessThan(1e-6);
-  });
-});
-
-describe('peer preprocessing and decoding', () => {
-  it('pads to square like face-api (centred, odd remainder first)', () => {
-    const img = tf.randomUniform([5, 8, 3], 0, 255, 'float32', 1) as tf.Tensor3D;
-    const mine = padToSquareCentred(img);
-    const ref = faceapi.padToSquare(tf.expandDims(img, 0) as tf.Tensor4D, true);
-    expect(mine.shape).toEqual([8, 8, 3]);
-    expect(maxAbsDiff(mine.dataSync(), ref.dataSync())).toBe(0);
-  });
-
-  it('decodes gear and faceres age outputs as human does', () => {
-    expect(gearAge([0, 0, 0, 1, 0, 0, 0])).toBe(35.5);
-    // best bin 28 (p .6), then towards 35.5 by .4: 28 + .4 * 7.5 = 31
-    expect(gearAge([0, 0, 0.6, 0.4, 0, 0, 0])).toBeCloseTo(31, 10);
-    const p = new Array<number>(100).fill(0);
-    p[30] = 0.7;
-    p[31] = 0.2;
-    p[29] = 0.1;
-    expect(faceresAge(p)).toBeCloseTo(32, 10);
   });
 });

@@ -1,0 +1,154 @@
+import type { Schema } from '@agekit/dataset';
+import { scheduleSchema, splitSchema, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
+import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
+
+/** How the head is trained on the cached features. */
+export interface TransferTraining {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  schedule: LearningRateSchedule;
+  l2: number;
+  classWeights: 'none' | 'balanced';
+  regressionLoss: 'l1' | 'l2';
+  earlyStoppingPatience: number;
+  monitor?: MonitorMetric;
+}
+
+/**
+ * After the head: train the backbone's blocks from `from` on (with the head) on cached activations of the frozen part,
+ * at a lower learning rate; kept only if it improves the validation metric. 'none' = frozen backbone.
+ */
+export interface TransferFineTune {
+  from: FineTuneFrom | 'none';
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  /** Train on the activations of the mirrored images half of the time (computes them once more). */
+  flip: boolean;
+  earlyStoppingPatience: number;
+}
+
+/** One head per entry, saved under <out>/<name>. */
+export interface TransferTask {
+  name: string;
+  task: TaskSpec;
+}
+
+/** configs/transfer.json */
+export interface TransferConfig {
+  data: string;
+  out: string;
+  backbone: BackboneName;
+  tasks: TransferTask[];
+  head: HeadSpec;
+  training: TransferTraining;
+  fineTune: TransferFineTune;
+  /** Used only when the dataset has no split folders. */
+  split: { train: number; val: number; test: number };
+  backend: BackendChoice;
+  /** Decoded images and backbone features (default <out>/cache). */
+  cacheDir?: string;
+  seed: number;
+}
+
+/** The defaults of every field of configs/transfer.json (the schema below and `transferModel` use them). */
+export const TRANSFER_DEFAULTS = {
+  data: 'out/resampled_dataset',
+  out: 'models/transfer',
+  backbone: 'faceapi-xception' as BackboneName,
+  tasks: [{ name: 'classification', task: { kind: 'classification', minAge: 20, maxAge: 50 } }] as TransferTask[],
+  head: { hidden: 256, dropout: 0.5 },
+  training: {
+    epochs: 60,
+    batchSize: 64,
+    learningRate: 0.001,
+    schedule: { kind: 'cosine' },
+    l2: 0.0001,
+    classWeights: 'none',
+    regressionLoss: 'l1',
+    earlyStoppingPatience: 10,
+  } as TransferTraining,
+  fineTune: { from: 'none', epochs: 10, batchSize: 32, learningRate: 0.0001, flip: true, earlyStoppingPatience: 4 } as TransferFineTune,
+  split: { train: 0.7, val: 0.15, test: 0.15 },
+  backend: 'wasm' as BackendChoice,
+  seed: 42,
+} as const;
+
+const taskSchema: Schema = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['classification', 'age-groups', 'regression'] },
+    minAge: { type: 'integer', minimum: 0 },
+    maxAge: { type: 'integer', minimum: 0 },
+    edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
+    representativeAges: { type: 'array', items: { type: 'number' } },
+  },
+};
+
+const d = TRANSFER_DEFAULTS;
+
+/** JSON schema of configs/transfer.json. */
+export const transferConfigSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    data: { type: 'string', default: d.data },
+    out: { type: 'string', default: d.out },
+    backbone: { enum: [...BACKBONES], default: d.backbone },
+    tasks: {
+      type: 'array',
+      minItems: 1,
+      default: d.tasks,
+      items: {
+        type: 'object',
+        required: ['name', 'task'],
+        additionalProperties: false,
+        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' }, task: taskSchema },
+      },
+    },
+    head: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: { hidden: { type: 'integer', minimum: 0, default: d.head.hidden }, dropout: { type: 'number', minimum: 0, maximum: 0.95, default: d.head.dropout } },
+    },
+    training: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        epochs: { type: 'integer', minimum: 1, default: d.training.epochs },
+        batchSize: { type: 'integer', minimum: 1, default: d.training.batchSize },
+        learningRate: { type: 'number', exclusiveMinimum: 0, default: d.training.learningRate },
+        schedule: scheduleSchema(d.training.schedule.kind),
+        l2: { type: 'number', minimum: 0, default: d.training.l2 },
+        classWeights: { enum: ['none', 'balanced'], default: d.training.classWeights },
+        regressionLoss: { enum: ['l1', 'l2'], default: d.training.regressionLoss },
+        earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.training.earlyStoppingPatience },
+        monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
+      },
+    },
+    fineTune: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        from: { enum: ['none', ...FINE_TUNE_POINTS], default: d.fineTune.from },
+        epochs: { type: 'integer', minimum: 1, default: d.fineTune.epochs },
+        batchSize: { type: 'integer', minimum: 1, default: d.fineTune.batchSize },
+        learningRate: { type: 'number', exclusiveMinimum: 0, default: d.fineTune.learningRate },
+        flip: { type: 'boolean', default: d.fineTune.flip },
+        earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.fineTune.earlyStoppingPatience },
+      },
+    },
+    split: splitSchema,
+    backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: d.backend },
+    cacheDir: { type: 'string' },
+    seed: { type: 'integer', default: d.seed },
+  },
+};

@@ -1,0 +1,187 @@
+/**
+ * The side-by-side table of pretrained age estimators ("peers") and agekit models on the same images (formerly
+ * `agekit-trainer peers`): MAE, CS(5), rank AUC, MAE by age band and ms/image. Run through main.ts (`table`).
+ */
+import * as path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, UsageError, type Progress, type SplitName } from '@agekit/dataset';
+import { evaluateModel, initBackend, isClassification, loadModel, prepareSplit, resolveSplits, type BackendChoice, type BandError } from '@agekit/model';
+import { loadPeer, PEERS, PeerUnavailableError, runPeer, scoreAges, type PeerName } from './peers';
+
+/** Where the table goes: `out` for the table, `err` for progress and warnings, `result` for --json. */
+export interface TableIo {
+  out(line: string): void;
+  err(line: string): void;
+  result(value: unknown): void;
+}
+
+export const TABLE_USAGE = `table --data DIR [--split val|test|train] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
+      [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--backend B] [--json]`;
+
+/** A number with `digits` decimals, or 'n/a' when missing or not finite. */
+const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+
+/** Progress lines on stderr at most every 10 s (and always at the end). */
+function progressPrinter(io: TableIo, label: string): (p: Progress) => void {
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    if (p.done < p.total && now - last < 10_000) return;
+    last = now;
+    io.err(clipToWidth(`${label}: ${p.done}/${p.total} (${p.rate.toFixed(1)}/s, eta ${formatDuration(p.etaSeconds)})`, process.stderr.isTTY ? process.stderr.columns : undefined));
+  };
+}
+
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
+  } catch (error) {
+    throw new UsageError(describeError(error));
+  }
+}
+
+function integerFlag(values: Record<string, unknown>, flag: string): number | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer (got '${String(v)}')`);
+  return n;
+}
+
+function backendFlag(values: Record<string, unknown>): BackendChoice | undefined {
+  const b = values.backend;
+  if (b === undefined) return undefined;
+  if (typeof b !== 'string' || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu (got '${String(b)}')`);
+  return b as BackendChoice;
+}
+
+
+interface PeerRow {
+  model: string;
+  parameters: number;
+  count: number;
+  mae: number;
+  cs5: number;
+  auc: number;
+  bands: BandError[];
+  msPerImage: number;
+  failed: number;
+}
+
+function printTable(io: TableIo, rows: PeerRow[]): void {
+  const bandNames = rows[0]?.bands.map((b) => b.band) ?? [];
+  const header = ['model', 'params', 'n', 'MAE', 'CS(5)', 'AUC', ...bandNames.map((b) => `MAE ${b}`), 'ms/img'];
+  const table = rows.map((r) => [
+    r.model,
+    r.parameters.toLocaleString('en-US'),
+    String(r.count),
+    fmt(r.mae, 2),
+    fmt(r.cs5, 3),
+    fmt(r.auc, 3),
+    ...r.bands.map((b) => (b.count ? fmt(b.mae, 2) : '-')),
+    fmt(r.msPerImage, 1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  io.out(line(header));
+  io.out(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const row of table) io.out(line(row));
+}
+
+async function table(args: string[], io: TableIo, cwd: string): Promise<number> {
+  const values = parse(args, {
+    data: { type: 'string' },
+    split: { type: 'string', default: 'val' },
+    peers: { type: 'string' },
+    model: { type: 'string', multiple: true },
+    'human-models': { type: 'string' },
+    'min-age': { type: 'string', default: '20' },
+    'max-age': { type: 'string', default: '50' },
+    limit: { type: 'string' },
+    backend: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if (typeof values.data !== 'string') throw new UsageError('table needs --data DIR');
+  const split = values.split as SplitName;
+  if (!['train', 'val', 'test'].includes(split)) throw new UsageError(`--split must be train, val or test (got '${split}')`);
+  const names = (typeof values.peers === 'string' ? values.peers.split(',').map((s) => s.trim()) : [...PEERS]) as PeerName[];
+  for (const n of names) if (!PEERS.includes(n)) throw new UsageError(`unknown peer '${n}' (known: ${PEERS.join(', ')})`);
+  const minAge = integerFlag(values, 'min-age') as number;
+  const maxAge = integerFlag(values, 'max-age') as number;
+  const limit = integerFlag(values, 'limit');
+  const humanModelsDir = path.resolve(cwd, typeof values['human-models'] === 'string' ? values['human-models'] : 'cache/human-models');
+  const backend = await initBackend({ backend: backendFlag(values) ?? 'wasm' });
+  io.err(`backend: ${backend.name} — ${backend.reason}`);
+
+  const dataDir = path.resolve(cwd, values.data);
+  const splits = await resolveSplits(dataDir, 42, { train: 0.7, val: 0.15, test: 0.15 });
+  let records = splits[split].filter((r) => r.age !== undefined && r.age >= minAge && r.age <= maxAge).sort((a, b) => a.id.localeCompare(b.id));
+  // a seeded random sample (not the first N ids, which sort by age folder) so a limited table still covers every age
+  if (limit !== undefined && limit < records.length) records = createRng(42).shuffle([...records]).slice(0, limit).sort((a, b) => a.id.localeCompare(b.id));
+  if (records.length === 0) {
+    io.err(`error: no images with an age in ${minAge}..${maxAge} in ${dataDir} (${split})`);
+    return EXIT.failed;
+  }
+  io.err(`data: ${dataDir} ${split} (${splits.source === 'folders' ? 'split folder' : 'split with seed 42'}): ${records.length} images aged ${minAge}..${maxAge}`);
+  const bandEdges = [minAge, ...[30, 40, 50, 60, 70, 80].filter((e) => e > minAge && e <= maxAge)];
+  const rows: PeerRow[] = [];
+
+  for (const dir of (values.model as string[] | undefined) ?? []) {
+    const modelDir = path.resolve(cwd, dir);
+    const { model, metadata } = await loadModel(modelDir);
+    const prepared = await prepareSplit(records, metadata.task, { size: metadata.input.size, channels: metadata.input.channels, onProgress: progressPrinter(io, `decode ${path.basename(modelDir)}`) });
+    const started = performance.now();
+    const e = evaluateModel(model, metadata.task, prepared.data, { normalization: metadata.input.normalization, bandEdges, batchSize: 16 });
+    const ms = (performance.now() - started) / Math.max(1, prepared.ids.length);
+    // regression models have no probabilities: rank AUC of their ages, as for the peers
+    const auc = isClassification(metadata.task) ? e.auc : scoreAges(prepared.data.ages, e.predictedAges, { aucRange: { min: minAge, max: maxAge } }).auc;
+    rows.push({ model: `${path.basename(modelDir)} (${metadata.architecture}${isClassification(metadata.task) ? '' : ', regression'})`, parameters: metadata.parameters, count: e.count, mae: e.mae, cs5: e.cs5, auc, bands: e.bands, msPerImage: ms, failed: prepared.failed.length });
+    if (prepared.outsideTask.length) io.err(`note: ${modelDir}: ${prepared.outsideTask.length} images outside its task were left out`);
+    model.dispose();
+  }
+
+  const unavailable: string[] = [];
+  for (const name of names) {
+    let peer;
+    try {
+      peer = await loadPeer(name, { humanModelsDir });
+    } catch (error) {
+      if (!(error instanceof PeerUnavailableError)) throw error;
+      unavailable.push(`${name}: ${error.reason}`);
+      io.err(`warning: ${error.message}`);
+      continue;
+    }
+    const run = await runPeer(peer, records.map((r) => r.file), { onProgress: progressPrinter(io, `peer ${name}`) });
+    for (const f of run.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
+    const ok = records.map((_, i) => i).filter((i) => Number.isFinite(run.ages[i]));
+    const s = scoreAges(
+      ok.map((i) => records[i].age as number),
+      ok.map((i) => run.ages[i]),
+      { aucRange: { min: minAge, max: maxAge }, bandEdges },
+    );
+    rows.push({ model: `${name}: ${peer.description}`, parameters: peer.parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage: run.msPerImage, failed: run.failed.length });
+    peer.dispose();
+  }
+  io.out(`${split} split of ${dataDir}: ${records.length} images aged ${minAge}..${maxAge}; backend ${backend.name}`);
+  printTable(io, rows);
+  io.out('AUC: macro one-vs-rest over the years; classification models score with their probabilities, age regressors with -|predicted age - class age|.');
+  io.out('ms/img: preprocessing from decoded pixels + inference, batches of 16; decoding excluded (agekit models: their input is already resized by sharp while decoding).');
+  if (unavailable.length) io.out(`not run: ${unavailable.join('; ')}`);
+  io.result({ split, count: records.length, rows, unavailable });
+  return EXIT.ok;
+}
+
+/** Run the table; returns the exit code (0 ok, 1 failed, 2 usage). */
+export async function runPeersTable(args: string[], io: TableIo, cwd = process.cwd()): Promise<number> {
+  try {
+    return await table(args, io, cwd);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`error: ${error.message}`);
+      io.err(`usage: npx tsx tools/bench/peers/main.ts ${TABLE_USAGE}`);
+      return EXIT.usage;
+    }
+    io.err(`error: ${describeError(error)}`);
+    return exitCodeOf(error);
+  }
+}
