@@ -5,7 +5,7 @@
  *
  * the side-by-side accuracy table (table.ts; formerly `agekit-trainer peers`), and
  *
- *   npx tsx tools/bench/peers/main.ts [parity] [--data /work/shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
+ *   npx tsx tools/bench/peers/main.ts [parity] [--data ../shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
  *
  * an opt-in check on real face crops: the faceapi-xception Layers rebuild (@agekit/model) against face-api's own
  * AgeGenderNet forward pass (@vladmandic/face-api's Node build, weights decoded by tfjs), on the same tensors
@@ -22,6 +22,7 @@ import { initBackend } from '@agekit/model';
 import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 import { padToSquareCentred } from './peers';
 import { runPeersTable } from './table';
+import { sharedPath } from '../shared-paths';
 
 interface FaceApiModule {
   nets: { ageGenderNet: { loadFromWeightMap(map: tf.NamedTensorMap): void; faceFeatureExtractor: { forwardInput(input: unknown): tf.Tensor4D }; forwardInput(input: unknown): { age: tf.Tensor } } };
@@ -35,7 +36,7 @@ async function listImages(dir: string, count: number): Promise<string[]> {
 }
 
 async function parity(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { data: { type: 'string', default: '/work/shared/data/utkface/images' }, count: { type: 'string', default: '32' }, backend: { type: 'string', default: 'wasm' } } });
+  const { values } = parseArgs({ args, options: { data: { type: 'string', default: sharedPath('data', 'utkface', 'images') }, count: { type: 'string', default: '32' }, backend: { type: 'string', default: 'wasm' } } });
   const exists = await fs.stat(values.data).then(
     (s) => s.isDirectory(),
     () => false,
