@@ -49,9 +49,10 @@ function writePackage(appRoot, outDir) {
   const imported = new Set();
   for (const output of Object.values(result.metafile.outputs)) {
     for (const { path: specifier, kind, external: isExternal } of output.imports) {
-      // require.resolve only finds a file (the tsx hook when run from the sources); it loads nothing from the package
-      const name = isExternal && kind !== 'require-resolve' ? packageOf(specifier) : undefined;
-      if (name) imported.add(name);
+      // require.resolve finds a file at run time: a runtime dependency's files (face-api's model weights) are needed,
+      // a development tool's (the tsx hook, used only when running from the sources) are not
+      const name = isExternal ? packageOf(specifier) : undefined;
+      if (name && (kind !== 'require-resolve' || pkg.dependencies?.[name] || pkg.optionalDependencies?.[name])) imported.add(name);
     }
   }
   const dependencies = {};
