@@ -1,5 +1,5 @@
 import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
-import { scheduleSchema, splitSchema, type ArchitectureName, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { BACKEND_CHOICES, scheduleSchema, splitSchema, type ArchitectureName, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
 
 /** configs/train.json */
 export interface TrainConfig {
@@ -81,7 +81,7 @@ export const trainConfigSchema: Schema = {
       },
     },
     split: splitSchema,
-    backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: 'auto' },
+    backend: { enum: [...BACKEND_CHOICES], default: 'auto' },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: 42 },
   },

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT, exitCodeOf, loadConfig, packageVersion, StageOutputs, UsageError, writeFileAtomic, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
+  backendChoiceFlag,
   beginRunFolder,
   countParameters,
   evaluateModel,
@@ -276,9 +277,7 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       io.out(USAGE);
       return EXIT.ok;
     }
-    if (typeof values.backend === 'string' && !['auto', 'tensorflow', 'wasm', 'cpu'].includes(values.backend)) {
-      throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu (got '${values.backend}')`);
-    }
+    backendChoiceFlag(values.backend); // a bad --backend is a usage error before any work
     if (command === 'train') return await train(values, commandOut, cwd);
     if (command === 'evaluate') return await evaluate(values, commandOut, cwd);
     throw new UsageError(`unknown command '${command}'`);

@@ -4,9 +4,8 @@
  * in, progress and summary lines out. (The side-by-side benchmark of pretrained age estimators is tools/bench/peers.)
  */
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { describeError, EXIT, exitCodeOf, formatDuration, loadConfig, UsageError } from '@agekit/dataset';
-import type { BackendChoice } from '@agekit/model';
+import { describeError, EXIT, exitCodeOf, formatDuration, integerFlag, loadConfig, parseFlags, UsageError } from '@agekit/dataset';
+import { backendChoiceFlag } from '@agekit/model';
 import { FINE_TUNE_POINTS, transferConfigSchema, transferModel, type FineTuneFrom, type TransferConfig, type TransferEvent } from '@agekit/transfer';
 import type { CommandIo as Io } from './main';
 import { fmt, progressPrinter } from './format';
@@ -14,28 +13,6 @@ import { fmt, progressPrinter } from './format';
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
             [--fine-tune none|exit_flow|middle_flow/main_block_1] [--fine-tune-epochs N]`;
 
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
-  try {
-    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
-  } catch (error) {
-    throw new UsageError(describeError(error));
-  }
-}
-
-function integerFlag(values: Record<string, unknown>, flag: string): number | undefined {
-  const v = values[flag];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer (got '${String(v)}')`);
-  return n;
-}
-
-function backendFlag(values: Record<string, unknown>): BackendChoice | undefined {
-  const b = values.backend;
-  if (b === undefined) return undefined;
-  if (typeof b !== 'string' || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu (got '${String(b)}')`);
-  return b as BackendChoice;
-}
 
 /** One stderr/stdout line per event, as the command printed them before it became a library call. */
 function printEvent(io: Io, event: TransferEvent): void {
@@ -85,7 +62,7 @@ function printEvent(io: Io, event: TransferEvent): void {
 }
 
 async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
-  const values = parse(args, {
+  const values = parseFlags(args, {
     config: { type: 'string' },
     data: { type: 'string' },
     out: { type: 'string' },
@@ -114,7 +91,7 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
     training: { ...config.training, epochs: integerFlag(values, 'epochs') ?? config.training.epochs },
     fineTune: { ...config.fineTune, from, epochs: integerFlag(values, 'fine-tune-epochs') ?? config.fineTune.epochs },
     split: config.split,
-    backend: backendFlag(values) ?? config.backend,
+    backend: backendChoiceFlag(values.backend) ?? config.backend,
     cacheDir: config.cacheDir ? path.resolve(cwd, config.cacheDir) : undefined,
     seed: integerFlag(values, 'seed') ?? config.seed,
     configFile,

@@ -52,7 +52,7 @@ export {
   type ResamplingRow,
   type SplitName,
 } from './lib/artifacts/resampling';
-export { clipToWidth, EXIT, exitCodeOf, packageVersion, UsageError } from './lib/cli';
+export { clipToWidth, EXIT, exitCodeOf, integerFlag, packageVersion, parseFlags, UsageError } from './lib/cli';
 export {
   PROCESSED_DATASET_DIR,
   PROCESSED_LABELS_CSV,

@@ -3,9 +3,8 @@
  * `agekit-trainer peers`): MAE, CS(5), rank AUC, MAE by age band and ms/image. Run through main.ts (`table`).
  */
 import * as path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, UsageError, type Progress, type SplitName } from '@agekit/dataset';
-import { evaluateModel, initBackend, isClassification, loadModel, prepareSplit, resolveSplits, type BackendChoice, type BandError } from '@agekit/model';
+import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, integerFlag, parseFlags, UsageError, type Progress, type SplitName } from '@agekit/dataset';
+import { evaluateModel, initBackend, isClassification, loadModel, prepareSplit, resolveSplits, backendChoiceFlag, type BandError } from '@agekit/model';
 import { loadPeer, PEERS, PeerUnavailableError, runPeer, scoreAges, type PeerName } from './peers';
 
 /** Where the table goes: `out` for the table, `err` for progress and warnings, `result` for --json. */
@@ -32,28 +31,6 @@ function progressPrinter(io: TableIo, label: string): (p: Progress) => void {
   };
 }
 
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
-  try {
-    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
-  } catch (error) {
-    throw new UsageError(describeError(error));
-  }
-}
-
-function integerFlag(values: Record<string, unknown>, flag: string): number | undefined {
-  const v = values[flag];
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer (got '${String(v)}')`);
-  return n;
-}
-
-function backendFlag(values: Record<string, unknown>): BackendChoice | undefined {
-  const b = values.backend;
-  if (b === undefined) return undefined;
-  if (typeof b !== 'string' || !['auto', 'tensorflow', 'wasm', 'cpu'].includes(b)) throw new UsageError(`--backend must be auto, tensorflow, wasm or cpu (got '${String(b)}')`);
-  return b as BackendChoice;
-}
 
 
 interface PeerRow {
@@ -89,7 +66,7 @@ function printTable(io: TableIo, rows: PeerRow[]): void {
 }
 
 async function table(args: string[], io: TableIo, cwd: string): Promise<number> {
-  const values = parse(args, {
+  const values = parseFlags(args, {
     data: { type: 'string' },
     split: { type: 'string', default: 'val' },
     peers: { type: 'string' },
@@ -110,7 +87,7 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   const maxAge = integerFlag(values, 'max-age') as number;
   const limit = integerFlag(values, 'limit');
   const humanModelsDir = path.resolve(cwd, typeof values['human-models'] === 'string' ? values['human-models'] : 'cache/human-models');
-  const backend = await initBackend({ backend: backendFlag(values) ?? 'wasm' });
+  const backend = await initBackend({ backend: backendChoiceFlag(values.backend) ?? 'wasm' });
   io.err(`backend: ${backend.name} — ${backend.reason}`);
 
   const dataDir = path.resolve(cwd, values.data);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import * as path from 'node:path';
 import { ConfigError } from './errors';
 import { OutputPathError } from './stage-output';
@@ -41,4 +42,22 @@ export function packageVersion(fromDir: string): string {
 export function clipToWidth(line: string, columns: number | undefined): string {
   if (!columns || columns < 2 || line.length <= columns - 1) return line;
   return `${line.slice(0, columns - 2)}…`;
+}
+
+/** The flag values of `args` (node:util parseArgs, no positionals, strict); a bad flag is a UsageError. */
+export function parseFlags(args: string[], options: NonNullable<ParseArgsConfig['options']>): Record<string, string | boolean | string[] | undefined> {
+  try {
+    return parseArgs({ args, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** A flag's value as a whole number, or undefined when absent; anything else is a UsageError. */
+export function integerFlag(values: Record<string, unknown>, flag: string): number | undefined {
+  const v = values[flag];
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new UsageError(`--${flag} must be an integer (got '${String(v)}')`);
+  return n;
 }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '@agekit/dataset';
 import * as os from 'node:os';
 import { registerWasmTrainingKernels } from './kernels';
 import { loadNativeKernels, nativeKernelsUnavailableReason, registerNativeKernels, setNativeKernelsEnabled } from './native';
@@ -7,6 +8,18 @@ import { loadNativeKernels, nativeKernelsUnavailableReason, registerNativeKernel
 /** Backends agekit can train on, best first. `tensorflow` is libtensorflow through tfjs-node(-gpu). */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendChoice = BackendName | 'auto';
+
+/** Every value a `backend` option or flag takes (also the enum of the config schemas). */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/** A `--backend` flag's value, or undefined when absent; anything else is a UsageError. */
+export function backendChoiceFlag(value: unknown): BackendChoice | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !(BACKEND_CHOICES as readonly string[]).includes(value)) {
+    throw new UsageError(`--backend must be ${BACKEND_CHOICES.join(', ')} (got '${String(value)}')`);
+  }
+  return value as BackendChoice;
+}
 
 export interface BackendOptions {
   /** 'auto' (default) picks the best available: tfjs-node-gpu, tfjs-node, wasm, cpu. */

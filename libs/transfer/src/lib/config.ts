@@ -1,5 +1,5 @@
 import type { Schema } from '@agekit/dataset';
-import { scheduleSchema, splitSchema, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { BACKEND_CHOICES, scheduleSchema, splitSchema, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
 
@@ -147,7 +147,7 @@ export const transferConfigSchema: Schema = {
       },
     },
     split: splitSchema,
-    backend: { enum: ['auto', 'tensorflow', 'wasm', 'cpu'], default: d.backend },
+    backend: { enum: [...BACKEND_CHOICES], default: d.backend },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: d.seed },
   },
