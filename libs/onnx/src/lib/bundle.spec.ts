@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARCHITECTURES, buildModel, type ArchitectureName } from '@agekit/model';
 import { generateSynthDataset } from '@agekit/synth';
 import { compareCppWithOnnx, readBundle, verifyBundle, writeBundle, type ExportModelDescription } from './bundle';
-import { buildCppExample, CPP_MAIN, findCppToolchain } from './cpp';
+import { compileCppExampleForTests } from './cpp.testing';
 
 jest.setTimeout(120_000);
 
@@ -33,15 +33,7 @@ beforeAll(async () => {
   const samples = await generateSynthDataset({ out: join(work, 'faces'), count: 64, seed: 11, size: 64, duplicateRate: 0 });
   images = samples.map((s) => join(work, 'faces', s.file));
   // The C++ example is compiled once (it reads everything model-specific from the bundle at run time).
-  const found = findCppToolchain();
-  if (found.ok) {
-    mkdirSync(join(work, 'cpp'));
-    writeFileSync(join(work, 'cpp', 'main.cpp'), CPP_MAIN);
-    cppBinary = join(work, 'agekit_predict');
-    buildCppExample(join(work, 'cpp'), cppBinary, found.toolchain);
-  } else {
-    cppSkipReason = found.reason;
-  }
+  ({ binary: cppBinary, skipReason: cppSkipReason } = compileCppExampleForTests(work));
 }, 180_000);
 
 afterAll(() => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -7,10 +7,10 @@ import { buildModel } from '@agekit/model';
 import { generateSynthDataset } from '@agekit/synth';
 import { compareCppWithOnnx, exportBundle, readBundle, verifyBundle, writeBundle, type ExportModelDescription } from './bundle';
 import { convertLayersModel } from './convert';
-import { buildCppExample, CPP_MAIN, findCppToolchain } from './cpp';
 import { normalizePixels, readImagePixels, type PreprocessSpec } from './preprocess';
 import { convertToFloat16, float16Bits, float16Value, quantizeInt8 } from './quantize';
 import { checkWithPythonOnnx, createOnnxSession, runOnnx } from './verify';
+import { compileCppExampleForTests } from './cpp.testing';
 
 jest.setTimeout(180_000);
 
@@ -99,15 +99,7 @@ beforeAll(async () => {
   const samples = await generateSynthDataset({ out: join(work, 'faces'), count: 96, seed: 3, size: 64, duplicateRate: 0 });
   images = samples.map((s) => join(work, 'faces', s.file));
   ages = samples.map((s) => s.age);
-  const found = findCppToolchain();
-  if (found.ok) {
-    mkdirSync(join(work, 'cpp'));
-    writeFileSync(join(work, 'cpp', 'main.cpp'), CPP_MAIN);
-    cppBinary = join(work, 'agekit_predict');
-    buildCppExample(join(work, 'cpp'), cppBinary, found.toolchain);
-  } else {
-    cppSkipReason = found.reason;
-  }
+  ({ binary: cppBinary, skipReason: cppSkipReason } = compileCppExampleForTests(work));
 }, 180_000);
 
 afterAll(() => {
