@@ -1,7 +1,7 @@
 import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
-import { temporaryPathFor } from './files';
+import { discardWriteStream, temporaryPathFor } from './files';
 
 /**
  * CSV text built as strings (explore's metadata.csv: tens of thousands of rows): the same bytes @agekit/dataset's CsvWriter
@@ -92,7 +92,6 @@ export class CsvTextWriter {
 
   /** Drop the temporary file without touching the destination. */
   async abort(): Promise<void> {
-    this.out.destroy();
-    await fs.rm(this.temp, { force: true });
+    await discardWriteStream(this.out, this.temp);
   }
 }

@@ -1,9 +1,9 @@
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { stringify, Stringifier } from 'csv-stringify';
 import { parse } from 'csv-parse';
-import { temporaryPathFor } from './files';
+import { discardWriteStream, temporaryPathFor } from './files';
 
 export type CsvValue = string | number | boolean | null | undefined;
 export type CsvRow = Record<string, CsvValue>;
@@ -17,6 +17,7 @@ export class CsvWriter {
   private readonly stringifier: Stringifier;
   private readonly done: Promise<void>;
   private readonly temp: string;
+  private readonly out: WriteStream;
   private rows = 0;
   private failed: Error | undefined;
 
@@ -26,6 +27,7 @@ export class CsvWriter {
   ) {
     this.temp = temporaryPathFor(file);
     const out = createWriteStream(this.temp);
+    this.out = out;
     this.stringifier = stringify({
       header: true,
       columns: columns.map((key) => ({ key })),
@@ -71,7 +73,7 @@ export class CsvWriter {
   /** Drop the temporary file without touching the destination. */
   async abort(): Promise<void> {
     this.stringifier.destroy();
-    await fs.rm(this.temp, { force: true });
+    await discardWriteStream(this.out, this.temp);
   }
 }
 

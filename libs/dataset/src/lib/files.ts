@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import * as path from 'node:path';
 
 let counter = 0;
@@ -36,4 +37,17 @@ export function copyFileAtomic(from: string, to: string): Promise<void> {
 export function isInside(inner: string, outer: string): boolean {
   const rel = path.relative(path.resolve(outer), path.resolve(inner));
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Destroy a file stream and remove its file. The stream opens its file asynchronously: waiting for 'close' first
+ * means the removal cannot come before the open (which would leave the file behind).
+ */
+export async function discardWriteStream(out: WriteStream, file: string): Promise<void> {
+  if (!out.closed) {
+    const closed = once(out, 'close');
+    out.destroy();
+    await closed;
+  }
+  await fs.rm(file, { force: true });
 }
