@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { DatasetError, readCsv } from '@agekit/dataset';
+import { readMetadataCsv, readProcessingCsv } from '@agekit/dataset';
 
 /**
  * Groups of ids that must stay in one split (a source image and its copies or near-copies): union-find, with the
@@ -40,34 +39,32 @@ export interface MetadataInfo {
   rows: number;
 }
 
-/** Read `csv/metadata.csv` (the explore stage's): failed images, and duplicate links joined into `groups`. */
+/** Read `csv/metadata.csv` (the explore stage's, through its contract's reader): failed images, and duplicate links joined into `groups`. */
 export async function readMetadata(file: string, groups: GroupUnion): Promise<MetadataInfo> {
-  if (!existsSync(file)) throw new DatasetError(file, 'no such metadata file');
-  const rows = await readCsv(file);
-  if (rows.length > 0 && !('id' in rows[0])) throw new DatasetError(file, `no id column (found ${Object.keys(rows[0]).join(', ')})`);
+  const rows = await readMetadataCsv(file);
   const failed = new Map<string, string>();
   for (const row of rows) {
-    const id = row['id'];
+    const id = row.id;
     if (!id) continue;
-    if (row['error']) failed.set(id, row['error']);
-    const group = row['group'];
-    if (group && group !== id) groups.union(id, `group:${group}`);
-    for (const column of ['duplicate_of', 'near_duplicate_of']) {
-      for (const other of (row[column] ?? '').split(';').map((s) => s.trim()).filter(Boolean)) groups.union(id, other);
+    if (row.error) failed.set(id, row.error);
+    if (row.group && row.group !== id) groups.union(id, `group:${row.group}`);
+    for (const link of [row.duplicateOf, row.nearDuplicateOf]) {
+      for (const other of link.split(';').map((s) => s.trim()).filter(Boolean)) groups.union(id, other);
     }
   }
   return { failed, rows: rows.length };
 }
 
-/** Ids of `csv/processing.csv` (the process stage's) that resample leaves out: failed, or smaller than minSide before. */
+/** Ids of `csv/processing.csv` (the process stage's, through its contract's reader) that resample leaves out: failed, or smaller than minSide before. */
 export async function readProcessingExclusions(file: string, minSide: number): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const row of await readCsv(file)) {
-    const id = row['id'];
-    if (!id) continue;
-    if (row['status'] === 'error') out.set(id, `processing failed: ${row['error']}`);
-    const side = Math.min(Number(row['width_before']), Number(row['height_before']));
-    if (side < minSide) out.set(id, `${row['width_before']}x${row['height_before']} before processing: below minSide ${minSide}`);
+  for (const row of await readProcessingCsv(file)) {
+    if (!row.id) continue;
+    if (row.status === 'error') out.set(row.id, `processing failed: ${row.error ?? ''}`);
+    // an unknown size cannot be shown to reach minSide: left out too
+    else if (!(Math.min(row.before?.width ?? NaN, row.before?.height ?? NaN) >= minSide)) {
+      out.set(row.id, `${row.before?.width ?? '?'}x${row.before?.height ?? '?'} before processing: below minSide ${minSide}`);
+    }
   }
   return out;
 }
