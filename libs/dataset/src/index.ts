@@ -1,15 +1,39 @@
 // Public API of @agekit/dataset
-export * from './lib/errors';
-export * from './lib/rng';
-export * from './lib/image';
-export * from './lib/layouts';
-export * from './lib/split';
-export * from './lib/csv';
-export * from './lib/csv-text';
-export * from './lib/files';
-export * from './lib/config';
-export * from './lib/progress';
-export * from './lib/native-addon';
+export { ConfigError, DatasetError, describeError, ImageDecodeError, type ImageErrorReason } from './lib/errors';
+export { createRng, hashString, type Rng } from './lib/rng';
+export {
+  assertImageBytes,
+  decodeImage,
+  DEFAULT_MAX_PIXELS,
+  encodeFormatOf,
+  encodeImage,
+  formatForPath,
+  readImageBytes,
+  rgbToGray,
+  sniffImageFormat,
+  toGrayImage,
+  type DecodeOptions,
+  type EncodeFormat,
+  type PixelImage,
+} from './lib/image';
+export {
+  detectLayout,
+  IMAGE_EXTENSIONS,
+  labelOf,
+  parseUtkName,
+  readDataset,
+  type Dataset,
+  type DatasetLayout,
+  type DatasetRecord,
+  type ReadDatasetOptions,
+} from './lib/layouts';
+export { DEFAULT_SPLIT_RATIOS, splitGrouped, type SplitOptions, type SplitRatios, type Splits } from './lib/split';
+export { CsvWriter, readCsv, writeCsv, type CsvRow, type CsvValue } from './lib/csv';
+export { csvField, csvLine, CsvTextWriter } from './lib/csv-text';
+export { copyFileAtomic, isInside, writeFileAtomic } from './lib/files';
+export { loadConfig, validateConfig, type JSONSchemaType, type Schema } from './lib/config';
+export { formatDuration, mapSettled, ProgressTracker, type MapConcurrentOptions, type Progress, type ProgressCallback, type Settled } from './lib/progress';
+export { loadNativeAddon, type NativeAddonResult, type NativeAddonSpec } from './lib/native-addon';
 export {
   checkInsideRoot,
   datasetProblem,
@@ -52,6 +76,7 @@ export {
   type ResamplingRow,
   type SplitName,
 } from './lib/artifacts/resampling';
+export { DEFAULT_THRESHOLDS, resolveThresholds, type QualityThresholds } from './lib/artifacts/thresholds';
 export { clipToWidth, EXIT, exitCodeOf, integerFlag, packageVersion, parseFlags, UsageError } from './lib/cli';
 export {
   PROCESSED_DATASET_DIR,

@@ -1,9 +1,42 @@
 // Public API of @agekit/enhance: corrections on PixelImages, SSIM, and the quality-guarded choice.
-export * from './lib/operations';
-export * from './lib/ssim';
-export * from './lib/guard';
-export * from './lib/choose';
-export * from './lib/config';
+export {
+  applyOperation,
+  describeOperation,
+  OPERATION_NAMES,
+  resizeImage,
+  upscaledSize,
+  type OperationName,
+  type OperationSpec,
+  type UpscaleKernel,
+} from './lib/operations';
+export { ssim, ssimAgainst, ssimGray, ssimReference, SSIM_WINDOW, type SsimReference } from './lib/ssim';
+export {
+  FIXABLE_FLAGS,
+  isFixableFlag,
+  measureForGuard,
+  qualityGuard,
+  type FixableFlag,
+  type GuardThresholds,
+  type ImageMeasurement,
+  type QualityGuard,
+} from './lib/guard';
+export {
+  CORRECTION_STAGES,
+  describeOperations,
+  enhanceImage,
+  type CandidateGrid,
+  type EnhanceOptions,
+  type EnhanceResult,
+  type EnhanceStatus,
+} from './lib/choose';
+export {
+  DEFAULT_CANDIDATES,
+  DEFAULT_ENHANCE_CONFIG,
+  enhanceConfigSchema,
+  resolveCandidates,
+  type ConfiguredOperation,
+  type EnhanceConfig,
+} from './lib/config';
 export { luminance, withLuminance, mapLuminance } from './lib/planes';
 export { gaussianKernel, convolveSeparable, equalizeLut, gammaLut, bilateralFilter, laplacianSharpen, addDetail } from './lib/filters';
 export {

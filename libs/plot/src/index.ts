@@ -34,4 +34,4 @@ export {
   type VisualizeDatasetStart,
   type VisualizeFigure,
 } from './lib/visualize/visualize-dataset';
-export { DRAWN_THRESHOLDS, type VisualizeThresholds } from './lib/visualize/figures';
+export { DRAWN_THRESHOLDS } from './lib/visualize/figures';

@@ -30,8 +30,8 @@ describe('visualize figures helpers', () => {
     expect(d).toEqual({ labels: ['MIDDLE', 'OLD'], values: [1, 2], numeric: false });
   });
 
-  it('orders the contract flags first, then the others alphabetically', () => {
-    expect(flagNames([{ flags: ['grayscale', 'dark'] }, { flags: ['blurry', 'duplicate'] }])).toEqual(['blurry', 'dark', 'duplicate', 'grayscale']);
+  it("orders the contract's flags in its column order (FLAG_NAMES), then the others alphabetically", () => {
+    expect(flagNames([{ flags: ['zz_custom', 'grayscale', 'dark'] }, { flags: ['blurry', 'a_custom', 'duplicate'] }])).toEqual(['blurry', 'dark', 'grayscale', 'duplicate', 'a_custom', 'zz_custom']);
   });
 
   it("takes a flag's own reason from the reasons column", () => {

@@ -1,20 +1,9 @@
 import * as path from 'node:path';
-import { isInside, PROCESSING_STATUSES, type ProcessingMeasurement, type ProcessingRow } from '@agekit/dataset';
+import { FLAG_NAMES, isInside, PROCESSING_STATUSES, type ProcessingMeasurement, type ProcessingRow, type QualityThresholds } from '@agekit/dataset';
 import { renderBarChart, renderGroupedBarChart, renderHistogram } from '../charts';
 import { renderContactSheetDetailed, type ContactSheetItem } from '../contact-sheet';
 import { quantile } from '../histogram-bins';
 import type { MetadataRow } from './metadata';
-
-/** The quality thresholds the figures draw (the fields of @agekit/quality's QualityThresholds that are drawn). */
-export interface VisualizeThresholds {
-  blurryBelow: number;
-  noisyLaplacianAbove: number;
-  darkBelow: number;
-  brightAbove: number;
-  lowTextureBelow: number;
-  noisyStdAbove: number;
-  minSide: number;
-}
 
 /** The drawn thresholds, in the order the summary lists them. */
 export const DRAWN_THRESHOLDS = ['blurryBelow', 'noisyLaplacianAbove', 'darkBelow', 'brightAbove', 'lowTextureBelow', 'noisyStdAbove', 'minSide'] as const;
@@ -27,11 +16,6 @@ export interface FigureSpec {
   render(): Promise<{ png: Buffer; warnings?: string[] }>;
 }
 
-/**
- * The flags shown first, in display order (the first six of explore's flag list, @agekit/quality's FLAG_NAMES, which
- * plot may not import: to be read from the metadata.csv artifact once it names its flags); other flags follow, sorted.
- */
-export const KNOWN_FLAGS = ['blurry', 'noisy', 'dark', 'bright', 'low_texture', 'low_resolution'] as const;
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? (Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : v.toFixed(digits)) : 'n/a');
 const count = (n: number) => n.toLocaleString('en-US');
@@ -73,8 +57,8 @@ export function ageDistribution(rows: MetadataRow[]): { labels: string[]; values
 export function flagNames(rows: { flags: string[] }[]): string[] {
   const seen = new Set<string>();
   for (const r of rows) for (const f of r.flags) seen.add(f);
-  const extra = [...seen].filter((f) => !(KNOWN_FLAGS as readonly string[]).includes(f)).sort();
-  return [...KNOWN_FLAGS.filter((f) => seen.has(f)), ...extra];
+  const extra = [...seen].filter((f) => !(FLAG_NAMES as readonly string[]).includes(f)).sort();
+  return [...FLAG_NAMES.filter((f) => seen.has(f)), ...extra];
 }
 
 /** The part of `reasons` about `flag` ("grayscale: mean chroma 0 < 2" -> "mean chroma 0 < 2"), else the flag. */
@@ -118,7 +102,7 @@ function worstOrder(flag: string): { key: (r: MetadataRow) => number; describe: 
 export interface FigureInputs {
   rows: MetadataRow[];
   processing?: ProcessingRow[];
-  thresholds: VisualizeThresholds;
+  thresholds: QualityThresholds;
   /** Dataset root for contact sheets (ids are relative to it); none -> no sheets. */
   dataRoot?: string;
   /** Thumbnails per contact sheet. */
@@ -318,7 +302,7 @@ export function buildFigures(inp: FigureInputs): FigureSpec[] {
   return figures;
 }
 
-const METRIC_AXES: { metric: keyof ProcessingMeasurement; file: string; title: string; xLabel: string; scale?: 'log'; min?: number; max?: number; lines: (t: VisualizeThresholds) => { value: number; label: string }[] }[] = [
+const METRIC_AXES: { metric: keyof ProcessingMeasurement; file: string; title: string; xLabel: string; scale?: 'log'; min?: number; max?: number; lines: (t: QualityThresholds) => { value: number; label: string }[] }[] = [
   {
     metric: 'laplacianVariance',
     file: 'laplacian_variance',
@@ -356,7 +340,7 @@ const METRIC_AXES: { metric: keyof ProcessingMeasurement; file: string; title: s
   },
 ];
 
-function processingFigures(processing: ProcessingRow[], t: VisualizeThresholds): FigureSpec[] {
+function processingFigures(processing: ProcessingRow[], t: QualityThresholds): FigureSpec[] {
   const figures: FigureSpec[] = [];
   const changed = processing.filter((r) => r.status === 'resolved' || r.status === 'unresolved');
   const subset = changed.length ? changed : processing.filter((r) => r.status !== 'error');

@@ -8,8 +8,6 @@ import { visualizeDataset } from './visualize-dataset';
 
 jest.setTimeout(120_000);
 
-/** The drawn thresholds (@agekit/quality's defaults, written out: plot does not depend on quality). */
-const THRESHOLDS = { blurryBelow: 100, noisyLaplacianAbove: 1000, darkBelow: 50, brightAbove: 200, lowTextureBelow: 10, noisyStdAbove: 100, minSide: 100 };
 const FLAG_OF_DEFECT: Record<string, string> = { blurry: 'blurry', noisy: 'noisy', dark: 'dark', bright: 'bright', tiny: 'low_resolution', flat: 'low_texture' };
 
 describe('visualizeDataset', () => {
@@ -61,9 +59,9 @@ describe('visualizeDataset', () => {
     await fs.rm(tmp, { recursive: true, force: true });
   });
 
-  it('with data, out and the thresholds: writes the figures, contact sheets and index.html, keeping resample/', async () => {
+  it('with data and out alone: writes the figures, contact sheets and index.html with the default thresholds, keeping resample/', async () => {
     const progress: number[] = [];
-    const result = await visualizeDataset({ data, out, thresholds: THRESHOLDS, onProgress: (p) => progress.push(p.done) });
+    const result = await visualizeDataset({ data, out, onProgress: (p) => progress.push(p.done) });
     const viz = path.join(out, 'visualizations');
     expect(result.visualizations).toBe(viz);
     expect([result.images, result.unreadable, result.notRendered, result.warnings]).toEqual([30, 0, 0, []]);
@@ -81,19 +79,25 @@ describe('visualizeDataset', () => {
     }
     const html = await fs.readFile(result.index, 'utf8');
     for (const file of [...files, 'resample/chart.png']) expect(html).toContain(`src="${file}"`);
-    expect(html).toContain('Thresholds: blurryBelow 100, noisyLaplacianAbove 1000');
+    expect(html).toContain('Thresholds: blurryBelow 100, noisyLaplacianAbove 1000, darkBelow 50, brightAbove 200, lowTextureBelow 10, noisyStdAbove 100, minSide 100 (defaults).');
     // the previous folder is replaced whole except resample's part
     await expect(fs.stat(path.join(viz, 'resample', 'chart.png'))).resolves.toBeTruthy();
     await expect(fs.stat(path.join(viz, 'stale.png'))).rejects.toThrow();
   });
 
+  it('draws the thresholds it is given, the defaults filling the rest', async () => {
+    const result = await visualizeDataset({ out, metadata: path.join(out, 'csv', 'metadata.csv'), thresholds: { blurryBelow: 120, minSide: 64 }, sheetSize: 0 });
+    const html = await fs.readFile(result.index, 'utf8');
+    expect(html).toContain('Thresholds: blurryBelow 120, noisyLaplacianAbove 1000, darkBelow 50, brightAbove 200, lowTextureBelow 10, noisyStdAbove 100, minSide 64 (as given).');
+  });
+
   it('fails before writing when the metadata is missing, or under strict when a row has an error', async () => {
-    await expect(visualizeDataset({ out: path.join(tmp, 'nowhere'), thresholds: THRESHOLDS })).rejects.toThrow(DatasetError);
+    await expect(visualizeDataset({ out: path.join(tmp, 'nowhere') })).rejects.toThrow(DatasetError);
     const broken = path.join(tmp, 'broken');
     await writeCsv(path.join(broken, 'csv', 'metadata.csv'), [
       { id: '30/x.jpg', label: '30', age: 30, width: '', height: '', laplacian_variance: '', mean_intensity: '', std_intensity: '', flags: '', error: 'corrupt' },
     ]);
-    await expect(visualizeDataset({ out: broken, thresholds: THRESHOLDS, strict: true })).rejects.toThrow(/30\/x\.jpg: corrupt/);
+    await expect(visualizeDataset({ out: broken, strict: true })).rejects.toThrow(/30\/x\.jpg: corrupt/);
     await expect(fs.stat(path.join(broken, 'visualizations'))).rejects.toThrow();
   });
 
@@ -101,7 +105,7 @@ describe('visualizeDataset', () => {
     const file = path.join(tmp, 'afile.txt');
     await fs.writeFile(file, 'user data');
     const onStart = jest.fn();
-    const run = visualizeDataset({ out: file, metadata: path.join(out, 'csv', 'metadata.csv'), thresholds: THRESHOLDS, onStart });
+    const run = visualizeDataset({ out: file, metadata: path.join(out, 'csv', 'metadata.csv'), onStart });
     await expect(run).rejects.toThrow(OutputPathError);
     expect(onStart).not.toHaveBeenCalled();
     expect(await fs.readFile(file, 'utf8')).toBe('user data');

@@ -10,12 +10,14 @@ import {
   PROCESSING_CSV,
   ProgressTracker,
   readProcessingCsv,
+  resolveThresholds,
   StageOutputs,
   writeFileAtomic,
   type ProcessingRow,
   type ProgressCallback,
+  type QualityThresholds,
 } from '@agekit/dataset';
-import { buildFigures, DRAWN_THRESHOLDS, type FigureSpec, type VisualizeThresholds } from './figures';
+import { buildFigures, DRAWN_THRESHOLDS, type FigureSpec } from './figures';
 import { renderIndexHtml, type HtmlSection } from './html';
 import { readMetadata } from './metadata';
 
@@ -33,12 +35,9 @@ export interface VisualizeDatasetOptions {
   metadata?: string;
   /** process's CSV (default <out>/csv/processing.csv, skipped when absent; a file named here must exist). */
   processing?: string;
-  /**
-   * The quality thresholds drawn on the figures (explore's: pass @agekit/quality's DEFAULT_THRESHOLDS or the config's;
-   * this library does not depend on @agekit/quality).
-   */
-  thresholds: VisualizeThresholds;
-  /** Where the thresholds came from, for index.html (default 'as given'). */
+  /** The quality thresholds drawn on the figures: explore's config's (default: the contract's DEFAULT_THRESHOLDS). */
+  thresholds?: Partial<QualityThresholds>;
+  /** Where the thresholds came from, for index.html (default 'as given', or 'defaults' without thresholds). */
   thresholdsSource?: string;
   /** Thumbnails per contact sheet, 0..200 (default 24; 0 = no contact sheets). */
   sheetSize?: number;
@@ -116,7 +115,7 @@ async function listPngs(dir: string): Promise<string[]> {
 }
 
 /**
- * The visualize stage: `visualizeDataset({ out, thresholds })` draws the figures of <out>/csv/metadata.csv (and of
+ * The visualize stage: `visualizeDataset({ out })` draws the figures of <out>/csv/metadata.csv (and of
  * processing.csv when present) into <out>/visualizations/ with an index.html, keeping resample's folder there.
  * DatasetError when metadata.csv (or a named processing.csv or dataset folder) is missing, or under `strict` when a
  * row has an error.
@@ -128,7 +127,7 @@ export async function visualizeDataset(options: VisualizeDatasetOptions): Promis
   const processingFile = path.resolve(options.processing ?? path.join(out, ...PROCESSING_CSV.split('/')));
   const dataRoot = options.data === undefined ? undefined : path.resolve(options.data);
   const sheetSize = options.sheetSize ?? 24;
-  const { thresholds } = options;
+  const thresholds = resolveThresholds(options.thresholds);
   if (!Number.isInteger(sheetSize) || sheetSize < 0 || sheetSize > 200) throw new RangeError(`sheetSize must be an integer in 0..200 (got ${sheetSize})`);
   if (dataRoot && !existsSync(dataRoot)) throw new DatasetError(dataRoot, 'no such folder');
 
@@ -192,7 +191,7 @@ export async function visualizeDataset(options: VisualizeDatasetOptions): Promis
     const summary = [
       `${rows.length.toLocaleString('en-US')} images in ${path.basename(metadataFile)}; ${flagged.toLocaleString('en-US')} with at least one quality flag; ` +
         `${failed.length.toLocaleString('en-US')} unreadable.`,
-      `Thresholds: ${DRAWN_THRESHOLDS.map((k) => `${k} ${thresholds[k]}`).join(', ')} (${options.thresholdsSource ?? 'as given'}).`,
+      `Thresholds: ${DRAWN_THRESHOLDS.map((k) => `${k} ${thresholds[k]}`).join(', ')} (${options.thresholdsSource ?? (options.thresholds ? 'as given' : 'defaults')}).`,
       processing ? `${processing.length.toLocaleString('en-US')} rows in ${path.basename(processingFile)}.` : 'No processing.csv: before/after figures not drawn.',
     ];
     await writeFileAtomic(path.join(staging, 'index.html'), renderIndexHtml('agekit: dataset visualizations', summary, sections));
