@@ -35,6 +35,11 @@ export function copyFileAtomic(from: string, to: string): Promise<void> {
 
 /** True when `inner` is `outer` or inside it (after resolving both). */
 export function isInside(inner: string, outer: string): boolean {
+  // the common case without path.resolve/relative (most of the cost of checking a big labels CSV): a normalised
+  // absolute inner path (no '.', '..' or empty segment) that starts with outer and a separator
+  if (path.sep === '/' && outer.startsWith('/') && inner.startsWith(outer.endsWith('/') ? outer : `${outer}/`) && !inner.includes('//') && !/\/\.\.?(\/|$)/.test(inner)) {
+    return true;
+  }
   const rel = path.relative(path.resolve(outer), path.resolve(inner));
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { DatasetError } from './errors';
 import { isInside } from './files';
-import { checkInsideRoot, datasetProblem, listImageFiles, realFolder, type DatasetProblem } from './paths';
+import { checkInsideRoot, datasetProblem, listImageFiles, realFolder, type DatasetProblem, type RealFolder } from './paths';
 
 export type DatasetLayout = 'folder-per-label' | 'utkface' | 'labels-csv';
 
@@ -214,6 +214,7 @@ async function readLabelsCsv(
   const csvName = isInside(csvFile, root) ? toId(root, path.resolve(csvFile)) : csvFile;
   const out: Array<Omit<DatasetRecord, 'group'> & { group?: string }> = [];
   const seen = new Set<string>();
+  const realFolders = new Map<string, RealFolder | null>();
   for (const [index, row] of rows.entries()) {
     const where = `${csvName} line ${index + 2}`;
     const rel = row[fileCol];
@@ -226,7 +227,7 @@ async function readLabelsCsv(
       continue;
     }
     const file = resolveUnder(csvDir, rel);
-    const escape = checkInsideRoot(file, root, realRoot, rel, where);
+    const escape = checkInsideRoot(file, root, realRoot, rel, where, realFolders);
     if (escape) {
       problems.push(escape);
       continue;

@@ -1,9 +1,9 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, realpathSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { readDataset } from './layouts';
-import { listImageFiles } from './paths';
+import { listImageFiles, realPathIn, type RealFolder } from './paths';
 
 let sandbox: string;
 let root: string;
@@ -57,6 +57,39 @@ describe('a labels CSV cannot reach outside the dataset folder', () => {
     const ds = await readDataset(root);
     expect(ds.records.map((r) => r.id)).toEqual(['ok.jpg', 'dangling.jpg']);
     expect(codes(ds.problems)).toEqual(['symlink-loop a.jpg']);
+  });
+});
+
+describe('realPathIn (the real path with each folder listed once)', () => {
+  it('gives what realpathSync.native gives (or throws the same error) for files, links, linked folders and missing names', async () => {
+    await put(path.join(root, 'images', 'a.jpg'));
+    await fs.symlink(path.join(sandbox, 'outside', 'p.jpg'), path.join(root, 'images', 'link.jpg'));
+    await fs.symlink(path.join(sandbox, 'outside'), path.join(root, 'linked-out'));
+    await fs.symlink(path.join(root, 'images'), path.join(root, 'linked-in'));
+    await fs.symlink('loop.jpg', path.join(root, 'images', 'loop.jpg'));
+    const folders = new Map<string, RealFolder | null>();
+    const outcome = (f: (file: string) => string, file: string): string => {
+      try {
+        return f(file);
+      } catch (error) {
+        return `throws ${(error as NodeJS.ErrnoException).code}`;
+      }
+    };
+    const files = ['images/a.jpg', 'images/link.jpg', 'linked-out/p.jpg', 'linked-in/a.jpg', 'images/gone.jpg', 'images/loop.jpg', 'nowhere/x.jpg', 'images'];
+    for (const rel of [...files, ...files]) {
+      const file = path.join(root, rel);
+      expect([rel, outcome((x) => realPathIn(x, folders), file)]).toEqual([rel, outcome((x) => realpathSync.native(x), file)]);
+    }
+  });
+
+  it('a labels CSV row through a linked folder is checked where the link leads', async () => {
+    await put(path.join(root, 'images', 'a.jpg'));
+    await fs.symlink(path.join(sandbox, 'outside'), path.join(root, 'linked-out'));
+    await fs.symlink(path.join(root, 'images'), path.join(root, 'linked-in'));
+    await put(path.join(root, 'labels.csv'), 'file,age\nimages/a.jpg,30\nlinked-in/a.jpg,31\nlinked-out/p.jpg,32\n');
+    const ds = await readDataset(root);
+    expect(ds.records.map((r) => r.id)).toEqual(['images/a.jpg', 'linked-in/a.jpg']);
+    expect(codes(ds.problems)).toEqual(['outside-dataset linked-out/p.jpg']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { promises as fs, realpathSync, statSync, type Dirent } from 'node:fs';
+import { promises as fs, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { isInside } from './files';
 
@@ -45,16 +45,60 @@ export function realFolder(dir: string): string {
   }
 }
 
+/** A folder seen by realPathIn: its real path and its entries (names, and which of them are symbolic links). */
+export interface RealFolder {
+  real: string;
+  names: Set<string>;
+  links: Set<string>;
+}
+
+/**
+ * realpathSync.native(file) for an absolute, normalised path, with each folder listed once into `realFolders`: a
+ * file listed in its folder and not a symbolic link is its folder's real path plus its name, so a dataset of many
+ * files in few folders costs one directory read per folder instead of a readlink per path component per file.
+ * Anything else (a link, a name not listed, an unreadable folder) takes realpathSync.native itself, so the result
+ * and the errors thrown are the same.
+ */
+export function realPathIn(file: string, realFolders: Map<string, RealFolder | null>): string {
+  const name = path.basename(file);
+  const folderPath = path.dirname(file);
+  let folder = realFolders.get(folderPath);
+  if (folder === undefined) {
+    try {
+      const names = new Set<string>();
+      const links = new Set<string>();
+      for (const entry of readdirSync(folderPath, { withFileTypes: true })) {
+        names.add(entry.name);
+        if (entry.isSymbolicLink()) links.add(entry.name);
+      }
+      folder = { real: realpathSync.native(folderPath), names, links };
+    } catch {
+      folder = null;
+    }
+    realFolders.set(folderPath, folder);
+  }
+  if (!folder || !name || !folder.names.has(name) || folder.links.has(name)) return realpathSync.native(file);
+  return folder.real === '/' ? `/${name}` : `${folder.real}/${name}`;
+}
+
 /**
  * Check that `file` (already resolved against its base, not yet known to exist) stays inside `root`, whose real
  * path is `realRoot`: lexically, and after symbolic links. Returns undefined when it does (a missing file is
- * left for the reader to report), else the problem.
+ * left for the reader to report), else the problem. Pass the same `realFolders` map for the files of one dataset
+ * (see realPathIn).
  */
-export function checkInsideRoot(file: string, root: string, realRoot: string, entry: string, where = entry): DatasetProblem | undefined {
+export function checkInsideRoot(
+  file: string,
+  root: string,
+  realRoot: string,
+  entry: string,
+  where = entry,
+  realFolders: Map<string, RealFolder | null> = new Map(),
+): DatasetProblem | undefined {
   if (!isInside(file, root)) return datasetProblem(entry, 'outside-dataset', `${where}: ${entry} resolves to ${file}, outside the dataset folder ${root}`);
   let real: string;
   try {
-    real = realpathSync.native(file);
+    real = realPathIn(file, realFolders);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') return datasetProblem(entry, 'symlink-loop', `${where}: ${entry}: symbolic links that never end`);

@@ -16,7 +16,7 @@ import {
   type ProgressCallback,
 } from '@agekit/dataset';
 import type { ChildProcess } from 'node:child_process';
-import { checkQuality, FLAG_NAMES, type QualityFlag } from '../checks';
+import { checkQuality, FLAG_NAMES, type QualityCheck, type QualityFlag } from '../checks';
 import { findDuplicates } from '../duplicates';
 import { loadNativeQuality, nativeQualityUnavailableReason, type NativeQuality } from '../native';
 import { DEFAULT_EXPLORE_WORKERS, DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, type QualityThresholds } from '../thresholds';
@@ -170,6 +170,10 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   const decoders = { native: 0, canvas: 0, sharp: 0 };
   let clean = 0;
   let analysis: Awaited<ReturnType<typeof analyzeFiles>>;
+  // each measured file's row and checks are made as its outcome arrives, while the engine measures the next files
+  // (on a machine with few cores this work no longer waits until the end); the checks that depend on the duplicate
+  // links, known only once every file is measured, are redone below for the rows that have one
+  const measured: Array<{ row: MetadataRow; check: QualityCheck } | undefined> = new Array(records.length);
   try {
     analysis = await analyzeFiles(
       records.map((r) => r.file),
@@ -184,6 +188,9 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
         sharpOnly: options.sharpOnly,
         onProgress: options.onProgress,
         signal: options.signal,
+        onOutcome: (i, outcome) => {
+          if (outcome.ok) measured[i] = { row: measuredRow(records[i], outcome.value), check: checkQuality(outcome.value.metrics, thresholds) };
+        },
       },
     );
     options.signal?.throwIfAborted();
@@ -204,10 +211,13 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
         return row;
       }
       decoders[o.value.decoder]++;
-      const row = measuredRow(record, o.value);
-      row.duplicateOf = duplicates.duplicateOf[i] ?? '';
-      row.nearDuplicateOf = duplicates.nearDuplicateOf[i] ?? '';
-      const check = checkQuality({ ...o.value.metrics, duplicateOf: duplicates.duplicateOf[i], nearDuplicateOf: duplicates.nearDuplicateOf[i] }, thresholds);
+      const duplicateOf = duplicates.duplicateOf[i];
+      const nearDuplicateOf = duplicates.nearDuplicateOf[i];
+      const early = measured[i];
+      const row = early?.row ?? measuredRow(record, o.value);
+      row.duplicateOf = duplicateOf ?? '';
+      row.nearDuplicateOf = nearDuplicateOf ?? '';
+      const check = early && !duplicateOf && !nearDuplicateOf ? early.check : checkQuality({ ...o.value.metrics, duplicateOf, nearDuplicateOf }, thresholds);
       row.flags = check.flags;
       row.reasons = check.reasons.join('; ');
       if (check.flags.length === 0) clean++;
