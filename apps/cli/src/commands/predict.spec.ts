@@ -4,18 +4,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
+import type { PhotoPrediction, PredictPhotosResult } from '@agekit/face';
 import { initBackend } from '@agekit/model';
 import { loadBundlePredictor } from '@agekit/onnx';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
-import type { PredictImageResult, PredictSummary } from '../predict/run';
 import { exportTinyBundle } from '../serve/test-bundle.testing';
 
 jest.setTimeout(180_000);
 
-
-type Ok = Extract<PredictImageResult, { ok: true }>;
+/** The JSON `agekit predict --json` prints. */
+type PredictSummary = PredictPhotosResult & { bundle: string };
+type Ok = Extract<PhotoPrediction, { ok: true }>;
 
 async function sha(file: string): Promise<string> {
   return createHash('sha256').update(await fs.readFile(file)).digest('hex');

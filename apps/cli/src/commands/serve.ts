@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { Server } from 'node:http';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
+import { COMMON_OPTIONS, EXIT, failed, numberFlag, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from '../serve/limits';
 
 const MIB = 1024 * 1024;
@@ -46,23 +46,16 @@ flags:
   run,
 };
 
-function positiveFlag(ctx: CommandContext, name: string, min = 1): number | undefined {
-  const n = numberFlag(ctx, name);
-  if (n !== undefined && !(n >= min)) throw new UsageError(`--${name} must be >= ${min} (got ${n})`);
-  return n;
-}
-
 export function limitsFromFlags(ctx: CommandContext): Partial<ServeLimits> {
-  const limits: Partial<ServeLimits> = {};
   const mb = numberFlag(ctx, 'max-body-mb');
-  if (mb !== undefined) {
-    if (!(mb > 0)) throw new UsageError(`--max-body-mb must be > 0 (got ${mb})`);
-    limits.maxBodyBytes = Math.floor(mb * MIB);
-  }
-  limits.maxPixels = positiveFlag(ctx, 'max-pixels');
-  limits.timeoutMs = positiveFlag(ctx, 'timeout-ms');
-  limits.maxConcurrent = positiveFlag(ctx, 'max-concurrent');
-  limits.maxQueue = positiveFlag(ctx, 'max-queue', 0);
+  if (mb !== undefined && !(mb > 0)) throw new UsageError(`--max-body-mb must be > 0 (got ${mb})`);
+  const limits: Partial<ServeLimits> = {
+    maxBodyBytes: mb === undefined ? undefined : Math.floor(mb * MIB),
+    maxPixels: wholeNumberFlag(ctx, 'max-pixels', 1),
+    timeoutMs: wholeNumberFlag(ctx, 'timeout-ms', 1),
+    maxConcurrent: wholeNumberFlag(ctx, 'max-concurrent', 1),
+    maxQueue: wholeNumberFlag(ctx, 'max-queue', 0),
+  };
   for (const key of Object.keys(limits) as Array<keyof ServeLimits>) if (limits[key] === undefined) delete limits[key];
   return limits;
 }
@@ -94,18 +87,17 @@ function closeGracefully(server: Server, graceMs: number): Promise<void> {
 async function run(ctx: CommandContext): Promise<number> {
   const bundle = stringFlag(ctx, 'bundle');
   if (!bundle) throw new UsageError('--bundle DIR is required (an exported bundle with model.onnx)');
-  const port = numberFlag(ctx, 'port') ?? 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535 (got ${port})`);
+  const port = wholeNumberFlag(ctx, 'port', 0, 65535) ?? 8080;
   const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
   const limits = limitsFromFlags(ctx);
   const detect = !ctx.values['no-detect'];
   const quiet = Boolean(ctx.values['quiet']);
 
   // Loaded here so `agekit serve --help` and usage errors stay fast.
-  const [{ createPhotoAnalyzer }, { createAgeServer }] = await Promise.all([import('../predict/analyze'), import('../serve/server')]);
+  const [{ createPhotoAnalyzer }, { loadBundlePredictor }, { createAgeServer }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx'), import('../serve/server')]);
   const bundleDir = path.resolve(ctx.cwd, bundle);
   ctx.term.info(`loading ${bundleDir}${detect ? ' and the face detector' : ''} ...`);
-  const analyzer = await createPhotoAnalyzer({ bundleDir, detect });
+  const analyzer = await createPhotoAnalyzer({ predictor: await loadBundlePredictor(bundleDir), detect });
 
   // A stray rejection anywhere must not take the server down: log it and keep serving.
   const onRejection = (reason: unknown): void => ctx.term.warn(`unhandled rejection (still serving): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
@@ -131,8 +123,7 @@ async function run(ctx: CommandContext): Promise<number> {
     process.off('unhandledRejection', onRejection);
     await analyzer.dispose();
     const code = (error as NodeJS.ErrnoException).code;
-    ctx.term.error(`cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : (error as Error).message}`);
-    return EXIT.failed;
+    return failed(ctx, `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : (error as Error).message}`);
   }
   server.on('error', (error) => ctx.term.warn(`server error: ${error.message}`));
   const address = server.address();

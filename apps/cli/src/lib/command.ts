@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { UsageError } from '@agekit/dataset';
+import { EXIT, loadConfig, UsageError, validateConfig, type Schema } from '@agekit/dataset';
 import type { Terminal } from './terminal';
 
 // the exit codes and the usage error every agekit app shares
@@ -60,4 +62,48 @@ export function numberFlag(ctx: CommandContext, name: string): number | undefine
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${v}')`);
   return n;
+}
+
+/** Read a flag as a whole number >= min (and <= max), or undefined; anything else is a UsageError. */
+export function wholeNumberFlag(ctx: CommandContext, name: string, min: number, max = Infinity): number | undefined {
+  const n = numberFlag(ctx, name);
+  if (n !== undefined && !(Number.isInteger(n) && n >= min && n <= max)) {
+    throw new UsageError(`--${name} must be a whole number ${max === Infinity ? `>= ${min}` : `in ${min}..${max}`} (got ${n})`);
+  }
+  return n;
+}
+
+/** Read a flag that names one of `choices`, else `fallback`; anything else is a UsageError. */
+export function choiceFlag<T extends string>(ctx: CommandContext, name: string, choices: readonly T[], fallback: T): T {
+  const value = stringFlag(ctx, name) ?? fallback;
+  if (!choices.includes(value as T)) throw new UsageError(`--${name} must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)} (got '${value}')`);
+  return value as T;
+}
+
+/** A path flag resolved against the working folder, or undefined. */
+export function pathFlag(ctx: CommandContext, name: string): string | undefined {
+  const value = stringFlag(ctx, name);
+  return value === undefined ? undefined : path.resolve(ctx.cwd, value);
+}
+
+/**
+ * A stage config: the file of `flag` (an unreadable or invalid one is a ConfigError), else `fallback` under the
+ * working folder when it exists, else the schema's defaults. `file` is the one read, if any.
+ */
+export async function readStageConfig<T>(ctx: CommandContext, schema: Schema, fallback: string, flag = 'config'): Promise<{ config: T; file?: string }> {
+  const given = pathFlag(ctx, flag);
+  const file = given ?? path.join(ctx.cwd, fallback);
+  if (given || existsSync(file)) return { config: await loadConfig<T>(file, schema), file };
+  return { config: validateConfig<T>({}, schema, '<defaults>') };
+}
+
+/** "1 image", "3 images". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** Print the error line and give the failed exit code (1). */
+export function failed(ctx: CommandContext, message: string): number {
+  ctx.term.error(message);
+  return EXIT.failed;
 }
