@@ -6,7 +6,6 @@ import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
 import type { PhotoPrediction, PredictPhotosResult } from '@agekit/face';
 import { initBackend } from '@agekit/model';
-import { loadBundlePredictor } from '@agekit/onnx';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
@@ -57,6 +56,7 @@ describe('agekit predict', () => {
     expect(bad[0].ok === false && bad[0].error.message).toMatch(/broken\.jpg: (corrupt|unsupported-format)/);
     expect(cap.stderr()).toMatch(/broken\.jpg/);
 
+    const { loadBundlePredictor } = await import('@agekit/onnx'); // loaded lazily, as the commands do
     const predictor = await loadBundlePredictor(bundle, { top: 2 });
     try {
       for (const r of summary.results.filter((x): x is Ok => x.ok)) {

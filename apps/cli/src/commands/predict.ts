@@ -1,12 +1,9 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { PhotoInputError, PhotoModelLoadError, predictPhotos, type PhotoFace, type PhotoPrediction } from '@agekit/face';
-import { loadBundlePredictor } from '@agekit/onnx';
-import { COMMON_OPTIONS, EXIT, failed, numberFlag, plural, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
+import type { PhotoFace, PhotoPrediction } from '@agekit/face';
+import { COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, numberFlag, plural, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
 
 const DEFAULT_BUNDLE = 'dist/bundle';
-/** Larger photos are refused (decompression bombs); 40 MP covers any camera photo. */
-const MAX_PIXELS = 40_000_000;
 
 /** "box 467,271 210x263  score 0.99  age 34.2  top 30 12%, 31 10%" */
 export function describeFace(face: PhotoFace): string {
@@ -26,8 +23,6 @@ function printResult(ctx: CommandContext, r: PhotoPrediction): void {
 }
 
 export const command: CliCommand = {
-  name: 'predict',
-  summary: 'ages of the faces in photos with an exported ONNX bundle (detect, align, predict; --annotate draws them)',
   usage: `<image|folder>... [--bundle DIR] [--no-detect] [--annotate DIR] [--min-score 0.5] [--top 3] [--max-faces 20]
 
   <image|folder>    photos (JPEG, PNG, WebP, ...); a folder is searched recursively (also: --data DIR)
@@ -38,15 +33,7 @@ export const command: CliCommand = {
   --top N           classes listed per face (default 3)
   --max-faces N     faces per photo at most (default 20)
   A file that cannot be read is reported with its reason and the run goes on (--strict: exit 1 at the end).`,
-  options: {
-    ...COMMON_OPTIONS,
-    bundle: { type: 'string' },
-    'no-detect': { type: 'boolean', default: false },
-    annotate: { type: 'string' },
-    'min-score': { type: 'string' },
-    top: { type: 'string' },
-    'max-faces': { type: 'string' },
-  },
+  options: { ...COMMON_OPTIONS, ...valueFlags('bundle', 'annotate', 'min-score', 'top', 'max-faces'), ...switchFlags('no-detect') },
   async run(ctx) {
     const args = [...ctx.positionals];
     const data = stringFlag(ctx, 'data');
@@ -61,13 +48,15 @@ export const command: CliCommand = {
     const detect = !ctx.values['no-detect'];
     const annotateFlag = stringFlag(ctx, 'annotate');
     const progress = ctx.term.progress('predict');
+    // loaded here (as in serve) so `agekit predict --help` and usage errors stay fast
+    const [{ PhotoInputError, PhotoModelLoadError, predictPhotos }, { loadBundlePredictor }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx')]);
     let summary;
     try {
       summary = await predictPhotos({
         paths: args,
         cwd: ctx.cwd,
         loadPredictor: () => loadBundlePredictor(bundle, { top }),
-        ...{ detect, minScore, maxFaces: wholeNumberFlag(ctx, 'max-faces', 1) ?? 20, maxPixels: MAX_PIXELS },
+        ...{ detect, minScore, maxFaces: wholeNumberFlag(ctx, 'max-faces', 1) ?? 20 },
         // @agekit/plot (node-canvas) is loaded only when something is drawn
         annotate: annotateFlag ? { dir: path.resolve(ctx.cwd, annotateFlag), draw: async (...a) => (await import('@agekit/plot')).annotateImage(...a) } : undefined,
         onWarning: (line) => ctx.term.warn(line),

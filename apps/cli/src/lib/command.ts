@@ -18,10 +18,8 @@ export interface CommandContext {
   cwd: string;
 }
 
+/** One `agekit <name>` command (its name and one-line summary are its entry in commands/index.ts). */
 export interface CliCommand {
-  name: string;
-  /** One line for `agekit --help`. */
-  summary: string;
   /** The rest of `agekit <name> --help`: arguments and flags. */
   usage: string;
   options: OptionSpec;
@@ -29,14 +27,20 @@ export interface CliCommand {
   run(ctx: CommandContext): Promise<number>;
 }
 
+/** Flags that take a value (read with stringFlag, numberFlag, wholeNumberFlag, choiceFlag, pathFlag). */
+export function valueFlags(...names: string[]): OptionSpec {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' as const }]));
+}
+
+/** Flags without a value: false unless given. */
+export function switchFlags(...names: string[]): OptionSpec {
+  return Object.fromEntries(names.map((name) => [name, { type: 'boolean' as const, default: false }]));
+}
+
 /** Flags every stage command takes (see DESIGN.md): merge into a command's own options. */
 export const COMMON_OPTIONS: OptionSpec = {
-  config: { type: 'string' },
-  data: { type: 'string' },
-  out: { type: 'string' },
-  seed: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  strict: { type: 'boolean', default: false },
+  ...valueFlags('config', 'data', 'out', 'seed'),
+  ...switchFlags('json', 'strict'),
   help: { type: 'boolean', short: 'h', default: false },
 };
 
@@ -80,10 +84,10 @@ export function choiceFlag<T extends string>(ctx: CommandContext, name: string, 
   return value as T;
 }
 
-/** A path flag resolved against the working folder, or undefined. */
+/** A path flag resolved against the working folder, or undefined (also when empty). */
 export function pathFlag(ctx: CommandContext, name: string): string | undefined {
   const value = stringFlag(ctx, name);
-  return value === undefined ? undefined : path.resolve(ctx.cwd, value);
+  return value ? path.resolve(ctx.cwd, value) : undefined;
 }
 
 /**

@@ -126,7 +126,6 @@ export function createAgeServer(options: AgeServerOptions): http.Server {
   return server;
 }
 
-
 function parseDetect(value: string | null): boolean | undefined {
   if (value === null) return undefined;
   if (value === '0' || value === 'false') return false;

@@ -69,6 +69,9 @@ describe('predictPhotos', () => {
     const result = await predictPhotos({ paths: ['nope.jpg', path.join(data, 'red.webp')], cwd: tmp, loadPredictor: async () => recordingPredictor(), detect: false });
     expect(result.results.map((r) => (r.ok ? 'ok' : `${r.file} ${r.error.reason} ${r.error.message}`))).toEqual([expect.stringMatching(/^nope\.jpg not-found nope\.jpg: .*ENOENT/), 'ok']);
     expect(result).toMatchObject({ images: 2, failed: 1, faces: 1 });
+    // a photo over maxPixels fails by its header, before decoding
+    const small = await predictPhotos({ paths: [path.join(data, 'red.webp')], loadPredictor: async () => recordingPredictor(), detect: false, maxPixels: 199 });
+    expect(small.results).toEqual([expect.objectContaining({ ok: false, error: expect.objectContaining({ reason: 'too-large' }) })]);
   });
 
   it('refuses before loading the model: annotated copies over the inputs, or no image at all', async () => {

@@ -46,7 +46,8 @@ export interface PredictPhotosOptions {
   maxFaces?: number;
   /** Write a copy of each photo with its faces drawn under `dir` (same relative names); never over an input. */
   annotate?: { dir: string; draw: DrawAnnotations };
-  /** Larger images fail with reason 'too-large' before decoding. */
+  /** Larger images (width x height, read from the header) fail with reason 'too-large' before decoding. Default 40e6:
+   * any camera photo, and no decompression bomb. */
   maxPixels?: number;
   /** A folder entry left out that is not a failed image (a link that loops back). */
   onWarning?: (message: string) => void;
@@ -154,7 +155,7 @@ function failure(input: PhotoInput, error: unknown): PhotoPrediction {
 }
 
 async function predictOne(input: PhotoInput, analyzer: PhotoAnalyzer, options: PredictPhotosOptions): Promise<PhotoPrediction> {
-  const image = await decodeImage(input.file, { channels: 3, maxPixels: options.maxPixels });
+  const image = await decodeImage(input.file, { channels: 3, maxPixels: options.maxPixels ?? 40_000_000 });
   const analysis = await analyzer.analyze(image);
   const result: PhotoPrediction = { file: input.name, ok: true, ...analysis };
   if (options.annotate && input.annotated) {
