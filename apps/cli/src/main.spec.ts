@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCli } from './main';
 import { COMMANDS } from './commands';
 import { captureTerminal } from './lib/terminal.testing';
@@ -19,10 +21,11 @@ async function capture(argv: string[]): Promise<{ code: number; stdout: string; 
 }
 
 describe('agekit (one CLI behaviour)', () => {
-  it('--version prints the package version on stdout', async () => {
+  it('--version prints the version of apps/cli/package.json alone on stdout', async () => {
     const r = await capture(['--version']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const manifest = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+    expect(r.stdout).toBe(`${manifest.version}\n`);
   });
 
   it('--help lists the commands in pipeline order; no command is a usage error on stderr', async () => {

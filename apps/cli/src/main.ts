@@ -4,7 +4,6 @@ import { EXIT, exitCodeOf, packageVersion, UsageError } from '@agekit/dataset';
 import { COMMANDS } from './commands';
 import { COMMON_USAGE } from './lib/command';
 import { Terminal } from './lib/terminal';
-import { cliVersion } from './lib/version';
 
 // Bundled (esbuild), this file is the module explore's worker processes load (see @agekit/dataset's
 // resolveWorkerEntry); runCli below runs only when this is the process's entry, never in those workers.
@@ -38,10 +37,6 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
     process.stdout.write(`${packageVersion(__dirname)}\n`);
     return EXIT.ok;
   }
-  if (name === '--version') {
-    process.stdout.write(`${cliVersion()}\n`);
-    return EXIT.ok;
-  }
   const entry = COMMANDS[name];
   if (!entry) {
     process.stderr.write(`error: unknown command '${name}'\n\n${topUsage()}\n`);
@@ -49,7 +44,7 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
   }
   const command = await entry.load();
   // commands that take the stage flags list them; the others (serve) take only their own
-  const help = `usage: agekit ${command.name} ${command.usage}${'config' in command.options ? `\n\n${COMMON_USAGE}` : ''}`;
+  const help = `usage: agekit ${name} ${command.usage}${'config' in command.options ? `\n\n${COMMON_USAGE}` : ''}`;
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options: command.options, allowPositionals: true, strict: true });
@@ -58,7 +53,7 @@ export async function runCli(argv: string[], term?: Terminal): Promise<number> {
     return EXIT.usage;
   }
   if (parsed.values['help']) {
-    process.stdout.write(`${command.summary}\n\n${help}\n`);
+    process.stdout.write(`${entry.summary}\n\n${help}\n`);
     return EXIT.ok;
   }
   const terminal = term ?? new Terminal(Boolean(parsed.values['json']));

@@ -4,3 +4,7 @@ export { loadFaceDetector, defaultFaceModelDir, landmarksFrom68, FaceModelError 
 export type { FaceDetector, FaceDetectorOptions } from './lib/detector';
 export { alignFace, alignmentTransform, fitSimilarity, applyTransform, invertTransform, composeTransforms, warpSimilarity, UTKFACE_TEMPLATE } from './lib/align';
 export type { AlignOptions, SimilarityTransform } from './lib/align';
+export { ALIGNED_SIZE, createPhotoAnalyzer, faceLabel } from './lib/photo-analyzer';
+export type { AgeEstimate, AgePredictor, PhotoAnalyzer, PhotoAnalyzerOptions, PhotoFace, PhotoResult } from './lib/photo-analyzer';
+export { annotatedName, annotationClash, listPhotoInputs, PhotoInputError, PhotoModelLoadError, predictPhotos } from './lib/predict-photos';
+export type { DrawAnnotations, PhotoInput, PhotoPrediction, PredictPhotosOptions, PredictPhotosResult } from './lib/predict-photos';

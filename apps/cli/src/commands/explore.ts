@@ -1,17 +1,6 @@
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { loadConfig, validateConfig } from '@agekit/dataset';
-import { EngineUnavailableError, exploreDataset, qualityConfigSchema, type ExploreDatasetResult, type ExploreEngine, type QualityConfig } from '@agekit/quality';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
-
-const DEFAULT_CONFIG = 'configs/quality.json';
-
-async function readConfig(ctx: CommandContext): Promise<QualityConfig> {
-  const given = stringFlag(ctx, 'config');
-  const file = given ? path.resolve(ctx.cwd, given) : path.join(ctx.cwd, DEFAULT_CONFIG);
-  if (given || existsSync(file)) return loadConfig<QualityConfig>(file, qualityConfigSchema);
-  return validateConfig<QualityConfig>({}, qualityConfigSchema, '<defaults>');
-}
+import { EngineUnavailableError, exploreDataset, qualityConfigSchema, type ExploreDatasetResult, type QualityConfig } from '@agekit/quality';
+import { choiceFlag, COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, pathFlag, readStageConfig, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
 
 function printSummary(ctx: CommandContext, s: ExploreDatasetResult): void {
   const { term } = ctx;
@@ -33,8 +22,6 @@ function printSummary(ctx: CommandContext, s: ExploreDatasetResult): void {
 }
 
 export const command: CliCommand = {
-  name: 'explore',
-  summary: 'measure image quality (OpenCV-compatible metrics, flags, duplicates) -> csv/metadata.csv',
   usage: `[--data DIR] [--config configs/quality.json] [--out DIR] [--engine E] [--workers N] [--limit N] [--layout L] [--labels CSV]
 
   --engine E      auto | native | js (default auto: the native engine when its addon is built, else js)
@@ -43,39 +30,25 @@ export const command: CliCommand = {
   --layout L      auto | folder-per-label | utkface | labels-csv (default: config, auto)
   --labels CSV    labels CSV for the labels-csv layout
   --sharp-only    decode every file with sharp (no fast JPEG path, implies --engine js; for comparisons)`,
-  options: {
-    ...COMMON_OPTIONS,
-    engine: { type: 'string' },
-    workers: { type: 'string' },
-    limit: { type: 'string' },
-    layout: { type: 'string' },
-    labels: { type: 'string' },
-    'sharp-only': { type: 'boolean', default: false },
-  },
+  options: { ...COMMON_OPTIONS, ...valueFlags('engine', 'workers', 'limit', 'layout', 'labels'), ...switchFlags('sharp-only') },
   async run(ctx) {
-    const config = await readConfig(ctx);
+    const { config } = await readStageConfig<QualityConfig>(ctx, qualityConfigSchema, 'configs/quality.json');
     const dataFlag = stringFlag(ctx, 'data') ?? config.data;
     if (!dataFlag) throw new UsageError('no dataset: pass --data DIR or set "data" in the config');
-    const data = path.resolve(ctx.cwd, dataFlag);
-    const out = path.resolve(ctx.cwd, stringFlag(ctx, 'out') ?? config.out ?? '.');
-    const layout = (stringFlag(ctx, 'layout') ?? config.layout) as QualityConfig['layout'];
-    if (!['auto', 'folder-per-label', 'utkface', 'labels-csv'].includes(layout)) throw new UsageError(`--layout must be auto, folder-per-label, utkface or labels-csv (got '${layout}')`);
+    const layout = choiceFlag(ctx, 'layout', ['auto', 'folder-per-label', 'utkface', 'labels-csv'], config.layout);
     const labels = stringFlag(ctx, 'labels') ?? config.labelsCsv;
-    const limit = numberFlag(ctx, 'limit');
-    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError(`--limit must be a positive integer (got ${limit})`);
-    const workersFlag = numberFlag(ctx, 'workers');
-    if (workersFlag !== undefined && !(Number.isInteger(workersFlag) && workersFlag >= 0)) throw new UsageError(`--workers must be a whole number >= 0 (got ${workersFlag})`);
-    const engine = (stringFlag(ctx, 'engine') ?? 'auto') as ExploreEngine;
-    if (!['auto', 'native', 'js'].includes(engine)) throw new UsageError(`--engine must be auto, native or js (got '${engine}')`);
+    const limit = wholeNumberFlag(ctx, 'limit', 1);
+    const workers = wholeNumberFlag(ctx, 'workers', 0) ?? config.workers;
+    const engine = choiceFlag(ctx, 'engine', ['auto', 'native', 'js'], 'auto');
     let summary: ExploreDatasetResult;
     try {
       summary = await exploreDataset({
-        data,
-        out,
+        data: path.resolve(ctx.cwd, dataFlag),
+        out: pathFlag(ctx, 'out') ?? path.resolve(ctx.cwd, config.out ?? '.'),
         layout,
         labelsCsv: labels ? path.resolve(ctx.cwd, labels) : undefined,
         thresholds: config.thresholds,
-        workers: workersFlag ?? config.workers,
+        workers,
         maxPixels: config.maxPixels,
         sharpOnly: Boolean(ctx.values['sharp-only']),
         engine,
@@ -83,22 +56,15 @@ export const command: CliCommand = {
         onProgress: ctx.term.progress('explore'),
       });
     } catch (error) {
-      if (error instanceof EngineUnavailableError) {
-        ctx.term.error(`explore: --engine native: ${error.message}`);
-        return EXIT.failed;
-      }
+      if (error instanceof EngineUnavailableError) return failed(ctx, `explore: --engine native: ${error.message}`);
       throw error;
     }
     printSummary(ctx, summary);
     ctx.term.result(summary);
-    if (summary.read === 0) {
-      ctx.term.error(`explore: no image could be read (${summary.failed} failed, ${summary.problems.length} entries skipped)`);
-      return EXIT.failed;
-    }
-    const bad = summary.failed + summary.problems.length;
-    if (bad > 0 && ctx.values['strict']) {
-      ctx.term.error(`--strict: ${summary.failed} image(s) could not be read and ${summary.problems.length} dataset entr${summary.problems.length === 1 ? 'y was' : 'ies were'} skipped`);
-      return EXIT.failed;
+    if (summary.read === 0) return failed(ctx, `explore: no image could be read (${summary.failed} failed, ${summary.problems.length} entries skipped)`);
+    if (summary.failed + summary.problems.length > 0 && ctx.values['strict']) {
+      const entries = summary.problems.length === 1 ? 'entry was' : 'entries were';
+      return failed(ctx, `--strict: ${summary.failed} image(s) could not be read and ${summary.problems.length} dataset ${entries} skipped`);
     }
     return EXIT.ok;
   },

@@ -4,18 +4,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
+import type { PhotoPrediction, PredictPhotosResult } from '@agekit/face';
 import { initBackend } from '@agekit/model';
-import { loadBundlePredictor } from '@agekit/onnx';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
-import type { PredictImageResult, PredictSummary } from '../predict/run';
 import { exportTinyBundle } from '../serve/test-bundle.testing';
 
 jest.setTimeout(180_000);
 
-
-type Ok = Extract<PredictImageResult, { ok: true }>;
+/** The JSON `agekit predict --json` prints. */
+type PredictSummary = PredictPhotosResult & { bundle: string };
+type Ok = Extract<PhotoPrediction, { ok: true }>;
 
 async function sha(file: string): Promise<string> {
   return createHash('sha256').update(await fs.readFile(file)).digest('hex');
@@ -56,6 +56,7 @@ describe('agekit predict', () => {
     expect(bad[0].ok === false && bad[0].error.message).toMatch(/broken\.jpg: (corrupt|unsupported-format)/);
     expect(cap.stderr()).toMatch(/broken\.jpg/);
 
+    const { loadBundlePredictor } = await import('@agekit/onnx'); // loaded lazily, as the commands do
     const predictor = await loadBundlePredictor(bundle, { top: 2 });
     try {
       for (const r of summary.results.filter((x): x is Ok => x.ok)) {

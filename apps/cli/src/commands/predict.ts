@@ -1,32 +1,28 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
-import { createPhotoAnalyzer } from '../predict/analyze';
-import { annotationClash, describeFace, listInputs, predictImages, type PredictImageResult } from '../predict/run';
+import type { PhotoFace, PhotoPrediction } from '@agekit/face';
+import { COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, numberFlag, plural, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
 
 const DEFAULT_BUNDLE = 'dist/bundle';
-/** Larger photos are refused (decompression bombs); 40 MP covers any camera photo. */
-const MAX_PIXELS = 40_000_000;
 
-function printResult(ctx: CommandContext, r: PredictImageResult): void {
-  if (!r.ok) {
-    ctx.term.warn(`skipped ${r.error.message}`);
-    return;
-  }
-  ctx.term.info(`${r.file}  ${r.width}x${r.height}  ${r.faces.length} face${r.faces.length === 1 ? '' : 's'}${r.annotated ? `  -> ${r.annotated}` : ''}`);
+/** "box 467,271 210x263  score 0.99  age 34.2  top 30 12%, 31 10%" */
+export function describeFace(face: PhotoFace): string {
+  const b = face.box;
+  const parts = [`box ${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}x${Math.round(b.height)}`];
+  if (face.score !== null) parts.push(`score ${face.score.toFixed(2)}`);
+  if (face.expectedAge !== null) parts.push(`age ${face.expectedAge.toFixed(1)}`);
+  if (face.group !== null) parts.push(`group ${face.group}`);
+  if (face.top.length) parts.push(`top ${face.top.map((t) => `${t.label} ${(t.probability * 100).toFixed(0)}%`).join(', ')}`);
+  return parts.join('  ');
+}
+
+function printResult(ctx: CommandContext, r: PhotoPrediction): void {
+  if (!r.ok) return ctx.term.warn(`skipped ${r.error.message}`);
+  ctx.term.info(`${r.file}  ${r.width}x${r.height}  ${plural(r.faces.length, 'face')}${r.annotated ? `  -> ${r.annotated}` : ''}`);
   r.faces.forEach((face, i) => ctx.term.info(`  #${i + 1}  ${describeFace(face)}`));
 }
 
-function positiveInteger(ctx: CommandContext, name: string, fallback: number, min: number): number {
-  const value = numberFlag(ctx, name);
-  if (value === undefined) return fallback;
-  if (!(Number.isInteger(value) && value >= min)) throw new UsageError(`--${name} must be a whole number >= ${min} (got ${value})`);
-  return value;
-}
-
 export const command: CliCommand = {
-  name: 'predict',
-  summary: 'ages of the faces in photos with an exported ONNX bundle (detect, align, predict; --annotate draws them)',
   usage: `<image|folder>... [--bundle DIR] [--no-detect] [--annotate DIR] [--min-score 0.5] [--top 3] [--max-faces 20]
 
   <image|folder>    photos (JPEG, PNG, WebP, ...); a folder is searched recursively (also: --data DIR)
@@ -37,15 +33,7 @@ export const command: CliCommand = {
   --top N           classes listed per face (default 3)
   --max-faces N     faces per photo at most (default 20)
   A file that cannot be read is reported with its reason and the run goes on (--strict: exit 1 at the end).`,
-  options: {
-    ...COMMON_OPTIONS,
-    bundle: { type: 'string' },
-    'no-detect': { type: 'boolean', default: false },
-    annotate: { type: 'string' },
-    'min-score': { type: 'string' },
-    top: { type: 'string' },
-    'max-faces': { type: 'string' },
-  },
+  options: { ...COMMON_OPTIONS, ...valueFlags('bundle', 'annotate', 'min-score', 'top', 'max-faces'), ...switchFlags('no-detect') },
   async run(ctx) {
     const args = [...ctx.positionals];
     const data = stringFlag(ctx, 'data');
@@ -56,56 +44,40 @@ export const command: CliCommand = {
     if (!existsSync(bundle)) throw new UsageError(bundleFlag ? `--bundle ${bundleFlag}: no such folder` : `no bundle at ${DEFAULT_BUNDLE}: pass --bundle DIR (written by 'agekit-exporter export')`);
     const minScore = numberFlag(ctx, 'min-score') ?? 0.5;
     if (!(minScore > 0 && minScore <= 1)) throw new UsageError(`--min-score must be in (0, 1] (got ${minScore})`);
-    const top = positiveInteger(ctx, 'top', 3, 0);
-    const maxFaces = positiveInteger(ctx, 'max-faces', 20, 1);
+    const top = wholeNumberFlag(ctx, 'top', 0) ?? 3;
     const detect = !ctx.values['no-detect'];
     const annotateFlag = stringFlag(ctx, 'annotate');
-    const annotateDir = annotateFlag ? path.resolve(ctx.cwd, annotateFlag) : undefined;
-
-    const { inputs, missing, skipped } = await listInputs(args, ctx.cwd, annotateDir);
-    for (const line of skipped) ctx.term.warn(line);
-    const clash = annotationClash(inputs);
-    if (clash) throw new UsageError(`--annotate ${annotateFlag}: ${clash}; choose another folder`);
-    if (inputs.length === 0 && missing.length === 0) throw new UsageError(`no image files in ${args.join(', ')}`);
-
-    let analyzer;
-    try {
-      analyzer = await createPhotoAnalyzer({ bundleDir: bundle, detect, minScore, top, maxFaces });
-    } catch (error) {
-      // a broken bundle or detector model: one clear line (the message names the file), not a stack trace
-      ctx.term.error(`cannot load the model: ${error instanceof Error ? error.message : String(error)}`);
-      return EXIT.failed;
-    }
+    const progress = ctx.term.progress('predict');
+    // loaded here (as in serve) so `agekit predict --help` and usage errors stay fast
+    const [{ PhotoInputError, PhotoModelLoadError, predictPhotos }, { loadBundlePredictor }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx')]);
     let summary;
     try {
-      summary = await predictImages({
-        analyzer,
-        bundle,
-        inputs,
-        failures: missing,
-        detect,
-        maxPixels: MAX_PIXELS,
-        onProgress: inputs.length > 1 ? ctx.term.progress('predict') : undefined,
+      summary = await predictPhotos({
+        paths: args,
+        cwd: ctx.cwd,
+        loadPredictor: () => loadBundlePredictor(bundle, { top }),
+        ...{ detect, minScore, maxFaces: wholeNumberFlag(ctx, 'max-faces', 1) ?? 20 },
+        // @agekit/plot (node-canvas) is loaded only when something is drawn
+        annotate: annotateFlag ? { dir: path.resolve(ctx.cwd, annotateFlag), draw: async (...a) => (await import('@agekit/plot')).annotateImage(...a) } : undefined,
+        onWarning: (line) => ctx.term.warn(line),
+        onProgress: (p) => {
+          if (p.total > 1) progress(p); // one photo needs no progress line
+        },
         onResult: (r) => printResult(ctx, r),
       });
-    } finally {
-      await analyzer.dispose();
+    } catch (error) {
+      if (error instanceof PhotoInputError) throw new UsageError(error.code === 'annotation-clash' ? `--annotate ${annotateFlag}: ${error.message}; choose another folder` : error.message);
+      // a broken bundle or detector model: one clear line (the message names the file), not a stack trace
+      if (error instanceof PhotoModelLoadError) return failed(ctx, `cannot load the model: ${error.message}`);
+      throw error;
     }
-    ctx.term.info(`predict: ${summary.images} image${summary.images === 1 ? '' : 's'}, ${summary.faces} face${summary.faces === 1 ? '' : 's'}, ${summary.failed} failed, ${summary.seconds.toFixed(1)}s (bundle ${bundle}${detect ? '' : ', no detection'})`);
-    ctx.term.result(summary);
-    if (summary.failed > 0 && ctx.values['strict']) {
-      ctx.term.error(`--strict: ${summary.failed} image${summary.failed === 1 ? '' : 's'} could not be read`);
-      return EXIT.failed;
-    }
+    ctx.term.info(`predict: ${plural(summary.images, 'image')}, ${plural(summary.faces, 'face')}, ${summary.failed} failed, ${summary.seconds.toFixed(1)}s (bundle ${bundle}${detect ? '' : ', no detection'})`);
+    ctx.term.result({ bundle, ...summary });
+    if (summary.failed > 0 && ctx.values['strict']) return failed(ctx, `--strict: ${plural(summary.failed, 'image')} could not be read`);
     // a path named on the command line that does not exist, or no image read at all: the run failed
-    if (missing.some((m) => args.includes(m.file))) {
-      ctx.term.error(`${missing.filter((m) => args.includes(m.file)).map((m) => m.file).join(', ')}: no such file or folder`);
-      return EXIT.failed;
-    }
-    if (summary.images > 0 && summary.failed === summary.images) {
-      ctx.term.error(`no image could be read (${summary.failed} failed)`);
-      return EXIT.failed;
-    }
+    const missing = summary.results.filter((r) => !r.ok && r.error.reason === 'not-found' && args.includes(r.file)).map((r) => r.file);
+    if (missing.length > 0) return failed(ctx, `${missing.join(', ')}: no such file or folder`);
+    if (summary.images > 0 && summary.failed === summary.images) return failed(ctx, `no image could be read (${summary.failed} failed)`);
     return EXIT.ok;
   },
 };

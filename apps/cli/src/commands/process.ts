@@ -1,47 +1,26 @@
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-import { loadConfig, validateConfig, type Schema } from '@agekit/dataset';
+import type { Schema } from '@agekit/dataset';
 import type { EnhanceConfig, ProcessDatasetResult } from '@agekit/enhance';
-import { DEFAULT_THRESHOLDS, qualityConfigSchema, type QualityConfig, type QualityThresholds } from '@agekit/quality';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand } from '../lib/command';
+import { qualityConfigSchema, type QualityConfig } from '@agekit/quality';
+import { COMMON_OPTIONS, valueFlags, EXIT, failed, pathFlag, readStageConfig, UsageError, wholeNumberFlag, type CliCommand } from '../lib/command';
+import { formatTable } from '../lib/terminal';
 
 /** @agekit/enhance, loaded when the command runs (the CLI's main module loads it lazily for the process threads). */
 type Enhance = typeof import('@agekit/enhance');
 
-async function loadEnhanceConfig(enhance: Enhance, cwd: string, file: string | undefined): Promise<EnhanceConfig> {
-  const { enhanceConfigSchema } = enhance;
-  const chosen = file ?? path.join(cwd, 'configs', 'enhance.json');
-  if (!file && !existsSync(chosen)) return validateConfig<EnhanceConfig>({}, enhanceConfigSchema as Schema, '<defaults>');
-  return loadConfig<EnhanceConfig>(path.resolve(cwd, chosen), enhanceConfigSchema as Schema);
-}
-
-async function loadThresholds(cwd: string, file: string | undefined): Promise<{ thresholds: QualityThresholds; maxPixels?: number }> {
-  const chosen = file ?? path.join(cwd, 'configs', 'quality.json');
-  if (!file && !existsSync(chosen)) return { thresholds: { ...DEFAULT_THRESHOLDS } };
-  const config = await loadConfig<QualityConfig>(path.resolve(cwd, chosen), qualityConfigSchema);
-  return { thresholds: config.thresholds, maxPixels: config.maxPixels };
-}
-
 function formatSummary(s: ProcessDatasetResult, flags: Enhance['FIXABLE_FLAGS']): string[] {
-  const lines = [
+  const rows = flags.map((flag) => {
+    const f = s.perFlag[flag];
+    return [flag, String(f.flagged), String(f.resolved), String(f.unresolved), String(f.passAll), `${(100 * f.passAllShare).toFixed(1)}%`];
+  });
+  return [
     `${s.images} images in ${s.seconds.toFixed(1)} s (${s.imagesPerSecond.toFixed(1)}/s): ${s.unchanged} unchanged (copied), ${s.resolved} resolved, ` +
       `${s.unresolved} unresolved, ${s.errors} errors (${s.skipped} skipped: unreadable in explore, or refused by the dataset reader)`,
-    `${'flag'.padEnd(16)}${'flagged'.padStart(9)}${'resolved'.padStart(10)}${'unresolved'.padStart(12)}${'pass all'.padStart(10)}${'share'.padStart(9)}`,
+    ...formatTable([['flag', 'flagged', 'resolved', 'unresolved', 'pass all', 'share'], ...rows], { widths: [16, 9, 10, 12, 10, 9], gap: '' }),
+    '(resolved/unresolved: the flag is gone/still there; pass all: flagged images that pass every check afterwards)',
   ];
-  for (const flag of flags) {
-    const f = s.perFlag[flag];
-    const share = `${(100 * f.passAllShare).toFixed(1)}%`;
-    lines.push(
-      `${flag.padEnd(16)}${String(f.flagged).padStart(9)}${String(f.resolved).padStart(10)}${String(f.unresolved).padStart(12)}${String(f.passAll).padStart(10)}${share.padStart(9)}`,
-    );
-  }
-  lines.push('(resolved/unresolved: the flag is gone/still there; pass all: flagged images that pass every check afterwards)');
-  return lines;
 }
 
 export const command: CliCommand = {
-  name: 'process',
-  summary: 'correct flagged images (quality-guarded) into processed_dataset/ + csv/processing.csv',
   usage: `[flags]
 
 Reads the dataset (--data) and <out>/csv/metadata.csv (from agekit explore); writes
@@ -54,32 +33,24 @@ flags:
   --quality-config FILE  thresholds (default configs/quality.json, else the built-in defaults)
   --threads N            worker threads (default: the config's threads; 0 = one per core)
   --concurrency N        images in flight per thread (default: the config's concurrency)`,
-  options: {
-    ...COMMON_OPTIONS,
-    metadata: { type: 'string' },
-    'quality-config': { type: 'string' },
-    concurrency: { type: 'string' },
-    threads: { type: 'string' },
-  },
+  options: { ...COMMON_OPTIONS, ...valueFlags('metadata', 'quality-config', 'concurrency', 'threads') },
   async run(ctx) {
     const { term, cwd } = ctx;
     const enhance = await import('@agekit/enhance');
-    const config = await loadEnhanceConfig(enhance, cwd, stringFlag(ctx, 'config'));
-    const { thresholds, maxPixels } = await loadThresholds(cwd, stringFlag(ctx, 'quality-config'));
-    const dataFlag = stringFlag(ctx, 'data');
-    if (!dataFlag) throw new UsageError('--data DIR is required (the dataset explore measured)');
-    const concurrency = numberFlag(ctx, 'concurrency') ?? config.concurrency;
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError('--concurrency must be a positive integer');
-    const threads = numberFlag(ctx, 'threads') ?? config.threads;
-    if (!Number.isInteger(threads) || threads < 0) throw new UsageError('--threads must be an integer >= 0');
-    const metadataFlag = stringFlag(ctx, 'metadata');
+    const { config } = await readStageConfig<EnhanceConfig>(ctx, enhance.enhanceConfigSchema as Schema, 'configs/enhance.json');
+    // the thresholds of the explore stage's config (its defaults without one; the reader's own pixel limit then)
+    const quality = await readStageConfig<QualityConfig>(ctx, qualityConfigSchema, 'configs/quality.json', 'quality-config');
+    const data = pathFlag(ctx, 'data');
+    if (!data) throw new UsageError('--data DIR is required (the dataset explore measured)');
+    const concurrency = wholeNumberFlag(ctx, 'concurrency', 1) ?? config.concurrency;
+    const threads = wholeNumberFlag(ctx, 'threads', 0) ?? config.threads;
 
     const result = await enhance.processDataset({
-      data: path.resolve(cwd, dataFlag),
-      out: path.resolve(cwd, stringFlag(ctx, 'out') ?? '.'),
-      metadata: metadataFlag === undefined ? undefined : path.resolve(cwd, metadataFlag),
-      thresholds,
-      maxPixels,
+      data,
+      out: pathFlag(ctx, 'out') ?? cwd,
+      metadata: pathFlag(ctx, 'metadata'),
+      thresholds: quality.config.thresholds,
+      maxPixels: quality.file ? quality.config.maxPixels : undefined,
       candidates: config.candidates,
       beamWidth: config.beamWidth,
       jpegQuality: config.jpegQuality,
@@ -100,14 +71,8 @@ flags:
     term.info(`wrote ${result.processingCsv}`);
     const { rows: _rows, threadsRequested: _requested, processedDir, processingCsv, threads: used, ...summary } = result;
     term.result({ processedDir, processingCsv, threads: used, ...summary });
-    if (ctx.values['strict'] && summary.errors > 0) {
-      term.error(`--strict: ${summary.errors} images could not be processed`);
-      return EXIT.failed;
-    }
-    if (summary.errors === summary.images) {
-      term.error(`no image could be processed (${summary.errors} errors)`);
-      return EXIT.failed;
-    }
+    if (ctx.values['strict'] && summary.errors > 0) return failed(ctx, `--strict: ${summary.errors} images could not be processed`);
+    if (summary.errors === summary.images) return failed(ctx, `no image could be processed (${summary.errors} errors)`);
     return EXIT.ok;
   },
 };

@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { formatDuration, loadConfig, SPLIT_NAMES } from '@agekit/dataset';
+import { formatDuration, SPLIT_NAMES } from '@agekit/dataset';
 import {
   compactAges,
-  defaultResampleConfig,
-  DistributionError,
-  MissingClassesError,
   resampleConfigSchema,
   resampleDataset,
   targetFromFlag,
@@ -14,7 +11,8 @@ import {
   type ResamplingPlan,
   type ResamplingValidation,
 } from '@agekit/resample';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
+import { choiceFlag, COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, pathFlag, plural, readStageConfig, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
+import { formatTable } from '../lib/terminal';
 
 const usage = `[--input DIR] [--metadata FILE] [--target T] [--total N] [--min-age A] [--max-age B] [--bin-width W]
 
@@ -39,13 +37,10 @@ flags:
   --no-chart         skip the target-vs-achieved chart
 config: configs/resample.json when present (paths in it are relative to the config file)`;
 
+/** The config and the folder its relative paths are relative to (without a file: the workspace's configs/). */
 async function resolveConfig(ctx: CommandContext): Promise<{ config: ResampleConfig; baseDir: string; file?: string }> {
-  const explicit = stringFlag(ctx, 'config');
-  const fallback = path.join(ctx.cwd, 'configs', 'resample.json');
-  const file = explicit ? path.resolve(ctx.cwd, explicit) : existsSync(fallback) ? fallback : undefined;
-  if (file) return { config: await loadConfig<ResampleConfig>(file, resampleConfigSchema), baseDir: path.dirname(file), file };
-  // without a config file, a relative distribution file in the defaults is relative to the workspace's configs/
-  return { config: defaultResampleConfig(), baseDir: path.join(ctx.cwd, 'configs') };
+  const { config, file } = await readStageConfig<ResampleConfig>(ctx, resampleConfigSchema, path.join('configs', 'resample.json'));
+  return { config, baseDir: file ? path.dirname(file) : path.join(ctx.cwd, 'configs'), file };
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
@@ -58,9 +53,7 @@ function planTable(plan: ResamplingPlan, validation?: ResamplingValidation): str
     const achieved = validation ? [String(v?.achievedCount ?? 0), pct(v?.achievedShare ?? 0)] : [];
     return [r.label, pct(r.targetShare), String(r.targetCount), String(r.currentCount), difference, ...achieved];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
+  return formatTable([header, ...rows]).join('\n');
 }
 
 /** The summary lines of a run, as they were printed when the stage lived here. */
@@ -98,59 +91,40 @@ function report(ctx: CommandContext, r: ResampleDatasetResult, configFile: strin
   ctx.term.info(`csv: ${r.csv}; total time ${formatDuration(r.seconds)}`);
 }
 
-function flags(ctx: CommandContext, config: ResampleConfig): { seed: number; ages: ResampleConfig['ages']; total?: number; concurrency: number } {
-  const seed = numberFlag(ctx, 'seed') ?? config.seed;
-  if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a whole number >= 0 (got ${seed})`);
-  const ages = {
-    min: numberFlag(ctx, 'min-age') ?? config.ages.min,
-    max: numberFlag(ctx, 'max-age') ?? config.ages.max,
-    binWidth: numberFlag(ctx, 'bin-width') ?? config.ages.binWidth,
-  };
-  if (![ages.min, ages.max, ages.binWidth].every(Number.isInteger) || ages.min > ages.max || ages.binWidth < 1) {
-    throw new UsageError(`bad age range ${ages.min}..${ages.max} (bin width ${ages.binWidth})`);
-  }
-  const total = numberFlag(ctx, 'total') ?? config.total;
-  if (total !== undefined && (!Number.isInteger(total) || total < 1)) throw new UsageError(`--total must be a whole number >= 1 (got ${total})`);
-  const concurrency = numberFlag(ctx, 'concurrency') ?? config.output.concurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a whole number >= 1 (got ${concurrency})`);
-  return { seed, ages, total, concurrency };
-}
-
 async function run(ctx: CommandContext): Promise<number> {
   const { config, baseDir, file: configFile } = await resolveConfig(ctx);
-  const { seed, ages, total, concurrency } = flags(ctx, config);
-  const direction = stringFlag(ctx, 'direction');
-  if (direction !== undefined && direction !== 'over' && direction !== 'under') throw new UsageError(`--direction must be over or under (got '${direction}')`);
+  const ages = {
+    min: wholeNumberFlag(ctx, 'min-age', 0) ?? config.ages.min,
+    max: wholeNumberFlag(ctx, 'max-age', 0) ?? config.ages.max,
+    binWidth: wholeNumberFlag(ctx, 'bin-width', 1) ?? config.ages.binWidth,
+  };
+  if (ages.min > ages.max) throw new UsageError(`bad age range ${ages.min}..${ages.max} (bin width ${ages.binWidth})`);
+  const seed = wholeNumberFlag(ctx, 'seed', 0) ?? config.seed;
+  const direction = stringFlag(ctx, 'direction') === undefined ? undefined : choiceFlag(ctx, 'direction', ['over', 'under'], 'over');
   const targetFlag = stringFlag(ctx, 'target');
-  const out = path.resolve(ctx.cwd, stringFlag(ctx, 'out') ?? '.');
-  const inputFlag = stringFlag(ctx, 'input');
-  const data = stringFlag(ctx, 'data') ?? (config.data ? path.resolve(baseDir, config.data) : undefined);
+  const out = pathFlag(ctx, 'out') ?? ctx.cwd;
+  const inputDir = pathFlag(ctx, 'input');
+  const data = pathFlag(ctx, 'data') ?? (config.data ? path.resolve(baseDir, config.data) : undefined);
   const processed = path.join(out, 'processed_dataset');
-  if (!inputFlag && !data && !existsSync(processed)) throw new UsageError(`no input: ${processed} does not exist; give --data DIR or --input DIR`);
-  const metadata = stringFlag(ctx, 'metadata');
+  if (!inputDir && !data && !existsSync(processed)) throw new UsageError(`no input: ${processed} does not exist; give --data DIR or --input DIR`);
   const strict = Boolean(ctx.values['strict']);
+  const bars = { screen: ctx.term.progress('screen'), copy: ctx.term.progress('copy'), augment: ctx.term.progress('augment') };
   const result = await resampleDataset({
-    data: data && path.resolve(ctx.cwd, data),
-    out,
-    input: inputFlag && path.resolve(ctx.cwd, inputFlag),
-    metadata: metadata && path.resolve(ctx.cwd, metadata),
-    target: targetFlag ? targetFromFlag(targetFlag, direction as 'over' | 'under' | undefined) : config.target,
+    ...{ data, out, input: inputDir, metadata: pathFlag(ctx, 'metadata'), seed, ages, total: wholeNumberFlag(ctx, 'total', 1) ?? config.total },
+    target: targetFlag ? targetFromFlag(targetFlag, direction) : config.target,
     baseDir: targetFlag ? ctx.cwd : baseDir,
-    ...{ seed, ages, total, concurrency, split: config.split, augmentation: config.augmentation, quality: config.output.quality, minSide: config.minSide },
+    concurrency: wholeNumberFlag(ctx, 'concurrency', 1) ?? config.output.concurrency,
+    ...{ split: config.split, augmentation: config.augmentation, quality: config.output.quality, minSide: config.minSide },
     strict,
     dryRun: Boolean(ctx.values['dry-run']),
     renderChart: ctx.values['no-chart'] ? undefined : async (chart) => (await import('@agekit/plot')).renderGroupedBarChart(chart),
-    onProgress: (() => {
-      const bars = { screen: ctx.term.progress('screen'), copy: ctx.term.progress('copy'), augment: ctx.term.progress('augment') };
-      return (p, phase) => bars[phase](p);
-    })(),
+    onProgress: (p, phase) => bars[phase](p),
   });
   report(ctx, result, configFile);
   if (result.outcome === 'refused') {
     const n = result.leftOut.length;
-    if (!result.plan) ctx.term.error(`--strict: ${n} input image${n === 1 ? '' : 's'} left out (unreadable, failed or too small); nothing written`);
-    else ctx.term.error(`${result.refusal}; nothing written to ${path.join(out, 'resampled_dataset')}`);
-    return EXIT.failed;
+    if (!result.plan) return failed(ctx, `--strict: ${plural(n, 'input image')} left out (unreadable, failed or too small); nothing written`);
+    return failed(ctx, `${result.refusal}; nothing written to ${path.join(out, 'resampled_dataset')}`);
   }
   const { input, splitSizes, plan } = result;
   if (result.outcome === 'planned') {
@@ -168,33 +142,12 @@ async function run(ctx: CommandContext): Promise<number> {
 }
 
 export const command: CliCommand = {
-  name: 'resample',
-  summary: 'split, then rebalance the training split to a target age distribution (seeded augmentation)',
   usage,
   options: {
     ...COMMON_OPTIONS,
-    input: { type: 'string' },
-    metadata: { type: 'string' },
-    target: { type: 'string' },
-    direction: { type: 'string' },
-    total: { type: 'string' },
-    'min-age': { type: 'string' },
-    'max-age': { type: 'string' },
-    'bin-width': { type: 'string' },
-    concurrency: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-    'no-chart': { type: 'boolean', default: false },
+    ...valueFlags('input', 'metadata', 'target', 'direction', 'total', 'min-age', 'max-age', 'bin-width', 'concurrency'),
+    ...switchFlags('dry-run', 'no-chart'),
   },
-  run: async (ctx) => {
-    try {
-      return await run(ctx);
-    } catch (error) {
-      // a target the data cannot meet, or a bad distribution file: a clear message, not a stack
-      if (error instanceof MissingClassesError || error instanceof DistributionError) {
-        ctx.term.error(error.message);
-        return EXIT.failed;
-      }
-      throw error;
-    }
-  },
+  // a target the data cannot meet (MissingClassesError) or a bad distribution file (DistributionError) is one line and exit 1
+  run,
 };

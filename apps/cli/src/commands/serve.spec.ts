@@ -35,10 +35,10 @@ describe('agekit serve', () => {
     expect(a.stderr()).toContain('--bundle DIR is required');
     const b = captureTerminal();
     expect(await runCli(['serve', '--bundle', bundle, '--port', '70000'], b.term)).toBe(2);
-    expect(b.stderr()).toContain('--port must be an integer');
+    expect(b.stderr()).toContain('--port must be a whole number in 0..65535 (got 70000)');
     const c = captureTerminal();
     expect(await runCli(['serve', '--bundle', bundle, '--max-concurrent', '0'], c.term)).toBe(2);
-    expect(c.stderr()).toContain('--max-concurrent must be >= 1');
+    expect(c.stderr()).toContain('--max-concurrent must be a whole number >= 1 (got 0)');
   });
 
   it('prints the URL, serves predictions, and closes gracefully on a real SIGTERM (exit 0)', async () => {

@@ -1,13 +1,10 @@
-import * as path from 'node:path';
-import type { Server } from 'node:http';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
+import { once } from 'node:events';
+import { COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, numberFlag, pathFlag, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
 import { DEFAULT_SERVE_LIMITS, type ServeLimits } from '../serve/limits';
 
 const MIB = 1024 * 1024;
 
 export const command: CliCommand = {
-  name: 'serve',
-  summary: "web demo: a page to upload a photo and see each face's age, and POST /api/predict (JSON)",
   usage: `--bundle DIR [--port 8080] [--host 127.0.0.1] [--no-detect] [limits]
 
 Serves until Ctrl-C (SIGINT) or SIGTERM, then finishes the requests in flight and exits 0.
@@ -32,80 +29,48 @@ flags:
   // serve reads no dataset and writes no output: only --help of the common flags
   options: {
     help: COMMON_OPTIONS['help'],
-    bundle: { type: 'string' },
+    ...valueFlags('bundle', 'max-body-mb', 'max-pixels', 'timeout-ms', 'max-concurrent', 'max-queue'),
     port: { type: 'string', default: '8080' },
     host: { type: 'string', default: '127.0.0.1' },
-    'no-detect': { type: 'boolean', default: false },
-    'max-body-mb': { type: 'string' },
-    'max-pixels': { type: 'string' },
-    'timeout-ms': { type: 'string' },
-    'max-concurrent': { type: 'string' },
-    'max-queue': { type: 'string' },
-    quiet: { type: 'boolean', default: false },
+    ...switchFlags('no-detect', 'quiet'),
   },
   run,
 };
 
-function positiveFlag(ctx: CommandContext, name: string, min = 1): number | undefined {
-  const n = numberFlag(ctx, name);
-  if (n !== undefined && !(n >= min)) throw new UsageError(`--${name} must be >= ${min} (got ${n})`);
-  return n;
-}
-
-export function limitsFromFlags(ctx: CommandContext): Partial<ServeLimits> {
-  const limits: Partial<ServeLimits> = {};
+/** The limits given as flags (the server's defaults for the others). */
+function limitsFromFlags(ctx: CommandContext): Partial<ServeLimits> {
   const mb = numberFlag(ctx, 'max-body-mb');
-  if (mb !== undefined) {
-    if (!(mb > 0)) throw new UsageError(`--max-body-mb must be > 0 (got ${mb})`);
-    limits.maxBodyBytes = Math.floor(mb * MIB);
-  }
-  limits.maxPixels = positiveFlag(ctx, 'max-pixels');
-  limits.timeoutMs = positiveFlag(ctx, 'timeout-ms');
-  limits.maxConcurrent = positiveFlag(ctx, 'max-concurrent');
-  limits.maxQueue = positiveFlag(ctx, 'max-queue', 0);
-  for (const key of Object.keys(limits) as Array<keyof ServeLimits>) if (limits[key] === undefined) delete limits[key];
-  return limits;
+  if (mb !== undefined && !(mb > 0)) throw new UsageError(`--max-body-mb must be > 0 (got ${mb})`);
+  return {
+    maxBodyBytes: mb === undefined ? undefined : Math.floor(mb * MIB),
+    maxPixels: wholeNumberFlag(ctx, 'max-pixels', 1),
+    timeoutMs: wholeNumberFlag(ctx, 'timeout-ms', 1),
+    maxConcurrent: wholeNumberFlag(ctx, 'max-concurrent', 1),
+    maxQueue: wholeNumberFlag(ctx, 'max-queue', 0),
+  };
 }
 
 /** Resolves on the first SIGINT or SIGTERM (and stops listening for them). */
-function nextStopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-}
-
-function closeGracefully(server: Server, graceMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs);
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
+async function nextStopSignal(): Promise<NodeJS.Signals> {
+  const stop = new AbortController();
+  const first = await Promise.race((['SIGINT', 'SIGTERM'] as const).map((name) => once(process, name, { signal: stop.signal }).then(() => name)));
+  stop.abort();
+  return first;
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  const bundle = stringFlag(ctx, 'bundle');
-  if (!bundle) throw new UsageError('--bundle DIR is required (an exported bundle with model.onnx)');
-  const port = numberFlag(ctx, 'port') ?? 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be an integer 0..65535 (got ${port})`);
+  const bundleDir = pathFlag(ctx, 'bundle');
+  if (!bundleDir) throw new UsageError('--bundle DIR is required (an exported bundle with model.onnx)');
+  const port = wholeNumberFlag(ctx, 'port', 0, 65535) ?? 8080;
   const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
   const limits = limitsFromFlags(ctx);
   const detect = !ctx.values['no-detect'];
   const quiet = Boolean(ctx.values['quiet']);
 
   // Loaded here so `agekit serve --help` and usage errors stay fast.
-  const [{ createPhotoAnalyzer }, { createAgeServer }] = await Promise.all([import('../predict/analyze'), import('../serve/server')]);
-  const bundleDir = path.resolve(ctx.cwd, bundle);
+  const [{ createPhotoAnalyzer }, { loadBundlePredictor }, { createAgeServer }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx'), import('../serve/server')]);
   ctx.term.info(`loading ${bundleDir}${detect ? ' and the face detector' : ''} ...`);
-  const analyzer = await createPhotoAnalyzer({ bundleDir, detect });
+  const analyzer = await createPhotoAnalyzer({ predictor: await loadBundlePredictor(bundleDir), detect });
 
   // A stray rejection anywhere must not take the server down: log it and keep serving.
   const onRejection = (reason: unknown): void => ctx.term.warn(`unhandled rejection (still serving): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
@@ -120,19 +85,13 @@ async function run(ctx: CommandContext): Promise<number> {
   });
   const stopped = nextStopSignal();
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    server.listen(port, host);
+    await once(server, 'listening'); // rejects on an 'error' first
   } catch (error) {
     process.off('unhandledRejection', onRejection);
     await analyzer.dispose();
     const code = (error as NodeJS.ErrnoException).code;
-    ctx.term.error(`cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : (error as Error).message}`);
-    return EXIT.failed;
+    return failed(ctx, `cannot listen on ${host}:${port}: ${code === 'EADDRINUSE' ? 'the port is in use (try --port 0)' : (error as Error).message}`);
   }
   server.on('error', (error) => ctx.term.warn(`server error: ${error.message}`));
   const address = server.address();
@@ -143,7 +102,13 @@ async function run(ctx: CommandContext): Promise<number> {
 
   const signal = await stopped;
   ctx.term.info(`${signal}: closing (finishing requests in flight) ...`);
-  await closeGracefully(server, (limits.timeoutMs ?? DEFAULT_SERVE_LIMITS.timeoutMs) + 1000);
+  // requests in flight get their deadline and a second more; idle keep-alive sockets go now
+  const force = setTimeout(() => server.closeAllConnections(), (limits.timeoutMs ?? DEFAULT_SERVE_LIMITS.timeoutMs) + 1000);
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+  clearTimeout(force);
   await analyzer.dispose();
   process.off('unhandledRejection', onRejection);
   ctx.term.info('closed');

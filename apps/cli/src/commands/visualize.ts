@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { formatDuration, loadConfig } from '@agekit/dataset';
-import { DEFAULT_THRESHOLDS, qualityConfigSchema, type QualityConfig, type QualityThresholds } from '@agekit/quality';
-import { COMMON_OPTIONS, EXIT, numberFlag, stringFlag, UsageError, type CliCommand, type CommandContext } from '../lib/command';
+import { formatDuration } from '@agekit/dataset';
+import { qualityConfigSchema, type QualityConfig } from '@agekit/quality';
+import { COMMON_OPTIONS, valueFlags, EXIT, failed, pathFlag, readStageConfig, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
 
 const usage = `[--metadata FILE] [--processing FILE] [--sheet-size N]
 
@@ -21,38 +21,25 @@ config: --config FILE or configs/quality.json when present (the explore stage's 
         are blurryBelow, noisyLaplacianAbove, darkBelow, brightAbove, lowTextureBelow, noisyStdAbove, minSide
 --strict: an unreadable image (an 'error' row, or an image a contact sheet cannot read) fails the run`;
 
-/**
- * The thresholds drawn: those of the explore stage's config (`file`, validated with its schema, missing fields
- * defaulted), or DEFAULT_THRESHOLDS when the default file does not exist.
- */
-async function loadThresholds(file: string, explicit: boolean): Promise<{ thresholds: QualityThresholds; source?: string }> {
-  if (!explicit && !existsSync(file)) return { thresholds: { ...DEFAULT_THRESHOLDS } };
-  const config = await loadConfig<QualityConfig>(file, qualityConfigSchema);
-  return { thresholds: { ...DEFAULT_THRESHOLDS, ...config.thresholds }, source: file };
-}
-
 async function run(ctx: CommandContext): Promise<number> {
   const { term, cwd } = ctx;
-  const out = path.resolve(cwd, stringFlag(ctx, 'out') ?? '.');
+  const out = pathFlag(ctx, 'out') ?? cwd;
   const relative = (file: string): string => path.relative(cwd, file) || file;
-  const processingFlag = stringFlag(ctx, 'processing');
-  const processing = processingFlag === undefined ? undefined : path.resolve(cwd, processingFlag);
-  const metadataFlag = stringFlag(ctx, 'metadata');
-  const dataFlag = stringFlag(ctx, 'data');
-  const dataRoot = dataFlag ? path.resolve(cwd, dataFlag) : undefined;
-  const sheetSize = numberFlag(ctx, 'sheet-size') ?? 24;
-  if (!Number.isInteger(sheetSize) || sheetSize < 0 || sheetSize > 200) throw new UsageError(`--sheet-size must be an integer in 0..200 (got ${sheetSize})`);
+  const processing = pathFlag(ctx, 'processing');
+  const dataRoot = pathFlag(ctx, 'data');
+  const sheetSize = wholeNumberFlag(ctx, 'sheet-size', 0, 200) ?? 24;
   if (dataRoot && !existsSync(dataRoot)) throw new UsageError(`--data ${dataRoot}: no such folder`);
   if (processing && !existsSync(processing)) throw new UsageError(`--processing ${processing}: no such file`);
   const strict = ctx.values['strict'] === true;
-  const configFlag = stringFlag(ctx, 'config');
-  const { thresholds, source } = await loadThresholds(path.resolve(cwd, configFlag ?? path.join('configs', 'quality.json')), configFlag !== undefined);
+  // the thresholds drawn: those of the explore stage's config (missing fields defaulted), else the defaults
+  const { config, file: source } = await readStageConfig<QualityConfig>(ctx, qualityConfigSchema, 'configs/quality.json');
+  const { thresholds } = config;
 
   const { DRAWN_THRESHOLDS, visualizeDataset } = await import('@agekit/plot');
   const result = await visualizeDataset({
     out,
     data: dataRoot,
-    metadata: metadataFlag === undefined ? undefined : path.resolve(cwd, metadataFlag),
+    metadata: pathFlag(ctx, 'metadata'),
     processing,
     thresholds,
     thresholdsSource: source ? path.basename(source) : 'defaults',
@@ -83,22 +70,12 @@ async function run(ctx: CommandContext): Promise<number> {
     seconds: Number(result.seconds.toFixed(2)),
   });
   if (result.notRendered > 0) return EXIT.failed;
-  if (strict && warnings.length > 0) {
-    term.error(`--strict: ${warnings.length} images could not be read for the contact sheets`);
-    return EXIT.failed;
-  }
+  if (strict && warnings.length > 0) return failed(ctx, `--strict: ${warnings.length} images could not be read for the contact sheets`);
   return EXIT.ok;
 }
 
 export const command: CliCommand = {
-  name: 'visualize',
-  summary: 'figures (PNG) and an index.html from csv/metadata.csv and csv/processing.csv',
   usage,
-  options: {
-    ...COMMON_OPTIONS,
-    metadata: { type: 'string' },
-    processing: { type: 'string' },
-    'sheet-size': { type: 'string' },
-  },
+  options: { ...COMMON_OPTIONS, ...valueFlags('metadata', 'processing', 'sheet-size') },
   run,
 };

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
-import { UsageError } from '@agekit/dataset';
+import { EXIT, loadConfig, UsageError, validateConfig, type Schema } from '@agekit/dataset';
 import type { Terminal } from './terminal';
 
 // the exit codes and the usage error every agekit app shares
@@ -16,10 +18,8 @@ export interface CommandContext {
   cwd: string;
 }
 
+/** One `agekit <name>` command (its name and one-line summary are its entry in commands/index.ts). */
 export interface CliCommand {
-  name: string;
-  /** One line for `agekit --help`. */
-  summary: string;
   /** The rest of `agekit <name> --help`: arguments and flags. */
   usage: string;
   options: OptionSpec;
@@ -27,14 +27,20 @@ export interface CliCommand {
   run(ctx: CommandContext): Promise<number>;
 }
 
+/** Flags that take a value (read with stringFlag, numberFlag, wholeNumberFlag, choiceFlag, pathFlag). */
+export function valueFlags(...names: string[]): OptionSpec {
+  return Object.fromEntries(names.map((name) => [name, { type: 'string' as const }]));
+}
+
+/** Flags without a value: false unless given. */
+export function switchFlags(...names: string[]): OptionSpec {
+  return Object.fromEntries(names.map((name) => [name, { type: 'boolean' as const, default: false }]));
+}
+
 /** Flags every stage command takes (see DESIGN.md): merge into a command's own options. */
 export const COMMON_OPTIONS: OptionSpec = {
-  config: { type: 'string' },
-  data: { type: 'string' },
-  out: { type: 'string' },
-  seed: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  strict: { type: 'boolean', default: false },
+  ...valueFlags('config', 'data', 'out', 'seed'),
+  ...switchFlags('json', 'strict'),
   help: { type: 'boolean', short: 'h', default: false },
 };
 
@@ -60,4 +66,48 @@ export function numberFlag(ctx: CommandContext, name: string): number | undefine
   const n = Number(v);
   if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number (got '${v}')`);
   return n;
+}
+
+/** Read a flag as a whole number >= min (and <= max), or undefined; anything else is a UsageError. */
+export function wholeNumberFlag(ctx: CommandContext, name: string, min: number, max = Infinity): number | undefined {
+  const n = numberFlag(ctx, name);
+  if (n !== undefined && !(Number.isInteger(n) && n >= min && n <= max)) {
+    throw new UsageError(`--${name} must be a whole number ${max === Infinity ? `>= ${min}` : `in ${min}..${max}`} (got ${n})`);
+  }
+  return n;
+}
+
+/** Read a flag that names one of `choices`, else `fallback`; anything else is a UsageError. */
+export function choiceFlag<T extends string>(ctx: CommandContext, name: string, choices: readonly T[], fallback: T): T {
+  const value = stringFlag(ctx, name) ?? fallback;
+  if (!choices.includes(value as T)) throw new UsageError(`--${name} must be ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)} (got '${value}')`);
+  return value as T;
+}
+
+/** A path flag resolved against the working folder, or undefined (also when empty). */
+export function pathFlag(ctx: CommandContext, name: string): string | undefined {
+  const value = stringFlag(ctx, name);
+  return value ? path.resolve(ctx.cwd, value) : undefined;
+}
+
+/**
+ * A stage config: the file of `flag` (an unreadable or invalid one is a ConfigError), else `fallback` under the
+ * working folder when it exists, else the schema's defaults. `file` is the one read, if any.
+ */
+export async function readStageConfig<T>(ctx: CommandContext, schema: Schema, fallback: string, flag = 'config'): Promise<{ config: T; file?: string }> {
+  const given = pathFlag(ctx, flag);
+  const file = given ?? path.join(ctx.cwd, fallback);
+  if (given || existsSync(file)) return { config: await loadConfig<T>(file, schema), file };
+  return { config: validateConfig<T>({}, schema, '<defaults>') };
+}
+
+/** "1 image", "3 images". */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+/** Print the error line and give the failed exit code (1). */
+export function failed(ctx: CommandContext, message: string): number {
+  ctx.term.error(message);
+  return EXIT.failed;
 }

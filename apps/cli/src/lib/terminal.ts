@@ -70,3 +70,9 @@ export class Terminal {
     this.barShown = false;
   }
 }
+
+/** Rows as aligned columns, the first left-aligned and the others right-aligned; a column is as wide as its widest cell unless `widths` says. */
+export function formatTable(rows: string[][], options: { widths?: number[]; gap?: string } = {}): string[] {
+  const widths = options.widths ?? rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(options.gap ?? '  '));
+}

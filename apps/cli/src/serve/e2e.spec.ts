@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
-import { createPhotoAnalyzer, type PhotoAnalyzer, type PhotoResult } from '../predict/analyze';
+import type { PhotoAnalyzer, PhotoResult } from '@agekit/face';
 import { fuzzCases } from './fuzz-cases.testing';
 import { formatLoad, runLoad } from './load.testing';
 import { createAgeServer } from './server';
@@ -33,7 +33,9 @@ const serverErrors: string[] = [];
 beforeAll(async () => {
   const bundle = await exportTinyBundle();
   bundleRoot = dirname(bundle);
-  analyzer = await createPhotoAnalyzer({ bundleDir: bundle });
+  // loaded lazily, as the commands do
+  const [{ createPhotoAnalyzer }, { loadBundlePredictor }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx')]);
+  analyzer = await createPhotoAnalyzer({ predictor: await loadBundlePredictor(bundle) });
   server = createAgeServer({ analyzer, limits: { maxBodyBytes: 2 * 1024 * 1024 }, onLog: (l) => {
     if (l.startsWith('internal error')) serverErrors.push(l);
   } });

@@ -4,7 +4,7 @@ import type { PixelImage } from '@agekit/dataset';
 import { fuzzCases } from './fuzz-cases.testing';
 import { createAgeServer } from './server';
 import { listen, request } from './test-client.testing';
-import type { PhotoAnalyzer as ServeAnalyzer, PhotoResult as ServedResult } from '../predict/analyze';
+import type { PhotoAnalyzer as ServeAnalyzer, PhotoResult as ServedResult } from '@agekit/face';
 
 /** An in-test analyzer (dependency injection): one face = the whole image, age = mean red value; records calls. */
 function fakeAnalyzer(delayMs = 0): ServeAnalyzer & { calls: Array<{ width: number; detect?: boolean }>; maxActive: number } {

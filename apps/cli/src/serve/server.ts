@@ -1,36 +1,19 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { decodeImage, ImageDecodeError, type PixelImage } from '@agekit/dataset';
+import type { PhotoAnalyzer } from '@agekit/face';
 import { QueueAbortedError, QueueFullError, resolveLimits, Semaphore, type ServeLimits } from './limits';
 import { renderPage } from './page';
 import { sniffUpload } from './sniff';
-import type { PhotoAnalyzer } from '../predict/analyze';
+import { BodyAbortedError, HttpError, JSON_TYPE, methodNotAllowed, readBody, send, sendError, sendJson } from './http';
 
 export interface AgeServerOptions {
-  /** Turns a decoded photo into faces with ages (createPhotoAnalyzer in apps/cli/src/predict/analyze.ts). */
+  /** Turns a decoded photo into faces with ages (@agekit/face's createPhotoAnalyzer). */
   analyzer: PhotoAnalyzer;
   limits?: Partial<ServeLimits>;
   /** One line per finished request (method, path, status, ms) and per internal error. */
   onLog?: (line: string) => void;
 }
-
-/** The JSON error body every non-2xx response carries. */
-export interface ServeErrorBody {
-  error: { code: string; message: string };
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The `agekit serve` HTTP server (not yet listening): GET / (the page), POST /api/predict (raw image bytes,
@@ -143,10 +126,6 @@ export function createAgeServer(options: AgeServerOptions): http.Server {
   return server;
 }
 
-function methodNotAllowed(allow: string): HttpError {
-  return new HttpError(405, 'method-not-allowed', `use ${allow.replace(', ', ' or ')} here`, { Allow: allow });
-}
-
 function parseDetect(value: string | null): boolean | undefined {
   if (value === null) return undefined;
   if (value === '0' || value === 'false') return false;
@@ -168,65 +147,3 @@ async function decode(body: Buffer, maxPixels: number): Promise<PixelImage> {
   }
 }
 
-class BodyAbortedError extends Error {}
-
-/** Read the body into memory, refusing (413) as soon as it passes maxBytes; the rest is never buffered. */
-function readBody(req: http.IncomingMessage, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    return Promise.reject(tooLarge(maxBytes, `Content-Length ${declared}`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    let settled = false;
-    const finish = (error?: Error): void => {
-      if (settled) return;
-      settled = true;
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('aborted', onAborted);
-      req.off('close', onAborted);
-      signal.removeEventListener('abort', onAborted);
-      if (error) {
-        chunks.length = 0;
-        req.pause();
-        reject(error);
-      } else resolve(Buffer.concat(chunks, total));
-    };
-    const onData = (chunk: Buffer): void => {
-      total += chunk.length;
-      if (total > maxBytes) finish(tooLarge(maxBytes, `more than ${maxBytes} bytes`));
-      else chunks.push(chunk);
-    };
-    const onEnd = (): void => finish();
-    const onAborted = (): void => finish(new BodyAbortedError('request body aborted'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('aborted', onAborted);
-    req.once('close', () => {
-      if (!req.complete) onAborted();
-    });
-    signal.addEventListener('abort', onAborted, { once: true });
-  });
-}
-
-function tooLarge(maxBytes: number, what: string): HttpError {
-  return new HttpError(413, 'body-too-large', `request body too large (${what}); the limit is ${maxBytes} bytes`, { Connection: 'close' });
-}
-
-function send(res: http.ServerResponse, status: number, body: string, type: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.writableEnded || res.destroyed) return;
-  const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(bytes.length), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', ...headers });
-  res.end(res.req?.method === 'HEAD' ? undefined : bytes);
-}
-
-function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  send(res, status, JSON.stringify(value), JSON_TYPE, headers);
-}
-
-function sendError(res: http.ServerResponse, error: HttpError): void {
-  const body: ServeErrorBody = { error: { code: error.code, message: error.message } };
-  sendJson(res, error.status, body, error.headers);
-}

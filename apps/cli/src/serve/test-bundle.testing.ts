@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, countParameters, defaultNormalization, initBackend, loadModel, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
-import { describeAgekitModel, writeBundle } from '@agekit/onnx';
 
 /**
  * For tests and the serve bench only: an untrained (seeded) simple-cnn age classifier (ages 1..80, 32x32 RGB), saved the
@@ -12,6 +11,7 @@ import { describeAgekitModel, writeBundle } from '@agekit/onnx';
  */
 export async function exportTinyBundle(parent = mkdtempSync(join(tmpdir(), 'agekit-serve-'))): Promise<string> {
   await initBackend(); // also keeps tfjs quiet (no backend banner)
+  const { describeAgekitModel, writeBundle } = await import('@agekit/onnx'); // loaded lazily, as the commands do
   const size = 32;
   const task = resolveTask({ kind: 'classification', minAge: 1, maxAge: 80 });
   const model = buildModel({ architecture: 'simple-cnn', size, channels: 3, classes: task.labels.length, head: 'classification', seed: 11 });

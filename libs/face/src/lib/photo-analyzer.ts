@@ -1,18 +1,33 @@
 import type { PixelImage } from '@agekit/dataset';
-import { alignFace, loadFaceDetector, type FaceBox, type FaceDetector } from '@agekit/face';
 import { currentBackend, initBackend } from '@agekit/model';
-import { loadBundlePredictor, type AgePrediction, type ClassProbability } from '@agekit/onnx';
+import { alignFace } from './align';
+import { loadFaceDetector, type FaceDetector } from './detector';
+import type { FaceBox } from './types';
+
+/** What an age model says about one face crop (structurally @agekit/onnx's AgePrediction). */
+export interface AgeEstimate {
+  /** Years, or null when the model's classes carry no ages. */
+  expectedAge: number | null;
+  /** The most probable classes, most probable first. */
+  top: Array<{ label: string; probability: number }>;
+  /** The most probable class when the classes are age groups; null otherwise. */
+  group: string | null;
+}
+
+/**
+ * Ages from aligned face crops, one estimate per crop in order. @agekit/onnx's BundlePredictor (loadBundlePredictor)
+ * is one; this library does not depend on it, so the caller passes it in.
+ */
+export interface AgePredictor {
+  predict(faces: PixelImage[]): Promise<AgeEstimate[]>;
+  dispose(): Promise<void>;
+}
 
 /** One face of a photo: where it is, how sure the detector was (null without detection) and the model's answer. */
-export interface PhotoFace {
-  box: FaceBox;
-  score: number | null;
-  expectedAge: number | null;
-  top: ClassProbability[];
-  group: string | null;
-  /** What is drawn next to the box, e.g. "34 y (30-39 62%)". */
-  label: string;
-}
+export type PhotoFace = { box: FaceBox; score: number | null } & AgeEstimate & {
+    /** What is drawn next to the box, e.g. "34 y (30-39 62%)". */
+    label: string;
+  };
 
 export interface PhotoResult {
   width: number;
@@ -22,18 +37,17 @@ export interface PhotoResult {
 
 export interface PhotoAnalyzer {
   analyze(image: PixelImage, options?: { detect?: boolean }): Promise<PhotoResult>;
+  /** Frees the detector and the predictor. */
   dispose(): Promise<void>;
 }
 
 export interface PhotoAnalyzerOptions {
-  /** An exported bundle (model.onnx, preprocess.json, labels.json). */
-  bundleDir: string;
+  /** The age model; the analyzer owns it from here on (dispose, and a failed creation, dispose it). */
+  predictor: AgePredictor;
   /** Find faces (default true); false: the whole image is one face. */
   detect?: boolean;
   /** Smallest detector confidence kept (default 0.5). */
   minScore?: number;
-  /** Classes reported per face (default 3). */
-  top?: number;
   /** Faces per photo at most (default 20). */
   maxFaces?: number;
 }
@@ -42,7 +56,7 @@ export interface PhotoAnalyzerOptions {
 export const ALIGNED_SIZE = 200;
 
 /** "34 y (30-39 62%)", "31 y (31 9%)", "MIDDLE 70%", "34 y". */
-export function faceLabel(p: AgePrediction): string {
+export function faceLabel(p: AgeEstimate): string {
   const best = p.top[0];
   const percent = best ? `${best.label} ${Math.round(best.probability * 100)}%` : '';
   if (p.expectedAge !== null) return percent ? `${Math.round(p.expectedAge)} y (${percent})` : `${Math.round(p.expectedAge)} y`;
@@ -50,16 +64,16 @@ export function faceLabel(p: AgePrediction): string {
 }
 
 /**
- * Detector (face-api SSD + landmarks, on tfjs) -> UTKFace-style alignment (200 x 200) -> the bundle's model (onnxruntime).
+ * Detector (face-api SSD + landmarks, on tfjs) -> UTKFace-style alignment (200 x 200) -> the age predictor.
  * The detector is loaded up front when detection is on by default, else on the first image that asks for it.
  */
 export async function createPhotoAnalyzer(options: PhotoAnalyzerOptions): Promise<PhotoAnalyzer> {
-  const predictor = await loadBundlePredictor(options.bundleDir, { top: options.top });
+  const { predictor } = options;
   let detector: FaceDetector | undefined;
   let detectorLoading: Promise<FaceDetector> | undefined;
   const getDetector = (): Promise<FaceDetector> => {
     detectorLoading ??= (async () => {
-      // the detector runs on tfjs: keep a backend the app already chose, else pick the best one
+      // the detector runs on tfjs: keep a backend the caller already chose, else pick the best one
       if (!currentBackend()) await initBackend();
       detector = await loadFaceDetector({ minScore: options.minScore, maxFaces: options.maxFaces });
       return detector;
