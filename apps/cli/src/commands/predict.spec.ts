@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { loadBundlePredictor } from '@agekit/onnx';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';

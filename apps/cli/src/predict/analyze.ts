@@ -1,6 +1,6 @@
 import type { PixelImage } from '@agekit/dataset';
 import { alignFace, loadFaceDetector, type FaceBox, type FaceDetector } from '@agekit/face';
-import { currentBackend, initBackend } from '@agekit/model';
+import { currentBackend, initBackend } from '@agekit/runtime';
 import { loadBundlePredictor, type AgePrediction, type ClassProbability } from '@agekit/onnx';
 
 /** One face of a photo: where it is, how sure the detector was (null without detection) and the model's answer. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { maxRelativeDifference, type Values as Arr } from './compare.testing';
+import { maxRelativeDifference, type Values as Arr } from '@agekit/synth';
 import { createRng } from '@agekit/dataset';
 import { initBackend } from './backend';
 import { conv2dFilterGradientIm2col, conv2dInputGradientCol2im, setWasmTrainingFastPaths, swapMatMulOperands } from './kernels';

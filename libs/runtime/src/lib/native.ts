@@ -2,24 +2,24 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNativeAddon } from '@agekit/dataset';
 
 /**
- * The optional native training kernels (libs/model/native: C, N-API, oneDNN — the library PyTorch's CPU convolutions
+ * The optional native training kernels (libs/runtime/native: C, N-API, oneDNN — the library PyTorch's CPU convolutions
  * use): 2-D convolutions forward (+ bias, ReLU), backward data and backward weights through oneDNN's JIT kernels on
  * OpenMP threads, plus C loops for MaxPoolGrad, FusedBatchNorm, the ReLU gradient, Concat/SplitV, large float32
  * Add/Sub/Multiply (same shape, per-channel or scalar operand), the sums over leading axes of the Sum/Mean fast path, and
  * the fused batch norm in training (statistics + output, and its gradient: two passes each; see batch-norm.ts). They run in place on the wasm backend's heap
  * (NHWC activations, HWIO filters, as tfjs holds them) and replace the wasm kernels of those names; every case they
  * do not handle (NCHW, dilation, other activations, non-float32, shapes oneDNN rejects) goes to the kernel replaced.
- * Built by `node tools/scripts/build-native.mjs model`; without it training runs on the wasm kernels.
+ * Built by `node tools/scripts/build-native.mjs runtime`; without it training runs on the wasm kernels.
  * Filters are reordered to the blocked layout oneDNN picks (format_tag_any; jit:avx2 / jit_1x1:avx2 on this machine);
  * AGEKIT_DNNL_WEIGHTS=hwio keeps tfjs's layout instead (oneDNN then falls back to gemm: measured slower).
  */
 
 /** File name of the built addon. */
-export const NATIVE_KERNELS_FILE = 'agekit_model.node';
+export const NATIVE_KERNELS_FILE = 'agekit_runtime.node';
 /** Set to 1 to pretend the addon is absent. */
 export const NATIVE_KERNELS_DISABLE_ENV = 'AGEKIT_NO_NATIVE';
 /** An explicit path to the addon (else it is looked for next to this library, see loadNativeKernels). */
-export const NATIVE_KERNELS_PATH_ENV = 'AGEKIT_MODEL_NATIVE';
+export const NATIVE_KERNELS_PATH_ENV = 'AGEKIT_RUNTIME_NATIVE';
 
 /** The addon's ABI this wrapper speaks (AM_ABI in native/src/addon.c). */
 const ABI = 1;
@@ -178,12 +178,12 @@ function loadInternal(): Loaded | undefined {
   tried = true;
   const result = loadNativeAddon<Binding>({
     file: NATIVE_KERNELS_FILE,
-    lib: 'model',
+    lib: 'runtime',
     from: __dirname,
     pathEnv: NATIVE_KERNELS_PATH_ENV,
     disableEnv: NATIVE_KERNELS_DISABLE_ENV,
     abi: ABI,
-    buildHint: 'node tools/scripts/build-native.mjs model; needs libdnnl-dev',
+    buildHint: 'node tools/scripts/build-native.mjs runtime; needs libdnnl-dev',
     requires: 'libdnnl.so.2 and libgomp.so.1; Debian: apt-get install libdnnl2',
     load: withWaitPolicy,
   });

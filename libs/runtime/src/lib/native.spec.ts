@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
 import { initBackend, type BackendInfo } from './backend';
-import { maxRelativeDifference } from './compare.testing';
+import { maxRelativeDifference } from '@agekit/synth';
 import {
   createAdam,
   loadNativeKernels,
@@ -13,8 +13,8 @@ import {
 } from './native';
 
 /**
- * The native oneDNN kernels (libs/model/native) on the wasm backend against the pure-JS cpu backend. The addon must be
- * built (`node tools/scripts/build-native.mjs model`): without it these tests fail, unless AGEKIT_NO_NATIVE=1, when
+ * The native oneDNN kernels (libs/runtime/native) on the wasm backend against the pure-JS cpu backend. The addon must be
+ * built (`node tools/scripts/build-native.mjs runtime`): without it these tests fail, unless AGEKIT_NO_NATIVE=1, when
  * the same comparisons check the wasm kernels the native ones fall back to (and the test names say so).
  */
 
