@@ -3,7 +3,7 @@ import { createRng } from '@agekit/dataset';
 import { maxRelativeDifference } from '@agekit/synth';
 import { initBackend } from './backend';
 import { batchNormTraining, FusedBatchNormalization, fusedBatchNormalization } from './batch-norm';
-import { loadNativeKernels, NATIVE_KERNELS_DISABLE_ENV, type NativeKernels } from './native';
+import { loadNativeKernels, NATIVE_KERNELS_DISABLE_ENV, type NativeKernels } from './native-addon';
 
 jest.setTimeout(60_000);
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL, NATIVE_BATCH_NORM_TRAIN_KERNEL } from './native';
+import { NATIVE_BATCH_NORM_TRAIN_KERNEL } from './kernels/native/batch-norm-train';
+import { NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL } from './kernels/native/batch-norm-train-grad';
 
 /**
  * Batch norm in training as one op: per-channel (last axis) mean and biased variance over every other axis, and

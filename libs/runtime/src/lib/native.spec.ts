@@ -2,15 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
 import { initBackend, type BackendInfo } from './backend';
 import { maxRelativeDifference } from '@agekit/synth';
-import {
-  createAdam,
-  loadNativeKernels,
-  NATIVE_KERNELS_DISABLE_ENV,
-  NATIVE_RELU_GRAD_KERNEL,
-  nativeKernelsUnavailableReason,
-  type NativeCallCounts,
-  type NativeKernels,
-} from './native';
+import { createAdam } from './adam';
+import { NATIVE_RELU_GRAD_KERNEL } from './kernels/native/relu-grad';
+import { loadNativeKernels, NATIVE_KERNELS_DISABLE_ENV, nativeKernelsUnavailableReason, type NativeCallCounts, type NativeKernels } from './native-addon';
 
 /**
  * The native oneDNN kernels (libs/runtime/native) on the wasm backend against the pure-JS cpu backend. The addon must be
