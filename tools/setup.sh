@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up for a fresh machine (Debian + Node 20): system packages only if missing, then npm ci.
 # - canvas (under chartjs-node-canvas) builds from source: needs cairo/pango/jpeg/gif/rsvg headers.
-# - oneDNN (libdnnl-dev: @agekit/model's native training kernels; the same library PyTorch's CPU convolutions use).
+# - oneDNN (libdnnl-dev: @agekit/runtime's native training kernels; the same library PyTorch's CPU convolutions use).
 # - OpenCV (C++ headers for the exported bundle's example; python3-opencv/onnx/sklearn for cross-checks).
 # - onnxruntime-node: skip its CUDA download (CPU binaries ship in the package).
 # - node-gyp (a devDependency) builds the native addons.
@@ -25,5 +25,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "setup: npm ci (locked versions)"
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 fi
-node tools/scripts/build-native.mjs # native addons: quality's explore engine (C + libjpeg), model's training kernels (oneDNN); set -e: a failed build fails setup
+node tools/scripts/build-native.mjs # native addons: quality's explore engine (C + libjpeg), runtime's training kernels (oneDNN); set -e: a failed build fails setup
 echo "setup: done"

@@ -2,12 +2,12 @@
 // Builds agekit's native addons with node-gyp (the workspace's devDependency; offline: the system's Node headers,
 // --nodedir=/usr, when /usr/include/node/node_api.h exists):
 //   quality -> libs/quality/native/build/Release/agekit_quality.node (explore engine: C11, libjpeg-turbo linked statically)
-//   model   -> libs/model/native/build/Release/agekit_model.node (training kernels: oneDNN, linked against libdnnl)
+//   runtime -> libs/runtime/native/build/Release/agekit_runtime.node (tfjs training kernels: oneDNN, linked against libdnnl)
 // and copies each into libs/<lib>/native/prebuilds/<platform>-<arch>/, which the library's build puts in its package
 // (dist/libs/<lib>/prebuilds/...), so npm users get the engine without a compiler. The Nx target `<lib>:build-native`
 // runs this with declared inputs and outputs.
 // Exits non-zero when a build fails. Each library still works without its addon (a slower path).
-// Usage: node tools/scripts/build-native.mjs [quality|model ...] [--stale] [--debug]
+// Usage: node tools/scripts/build-native.mjs [quality|runtime ...] [--stale] [--debug]
 //   --stale  build only addons that are missing or older than their sources (test-all.sh uses it)
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, realpathSync, renameSync, statSync } from 'node:fs';
@@ -20,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 /** The addons: where they live, what they are called, and the system headers they need (Debian package). */
 const ADDONS = {
   quality: { dir: 'libs/quality/native', target: 'agekit_quality', header: '/usr/include/jpeglib.h', pkg: 'libjpeg-dev', cflags: '-O3 -ffp-contract=off' },
-  model: { dir: 'libs/model/native', target: 'agekit_model', header: '/usr/include/oneapi/dnnl/dnnl.h', pkg: 'libdnnl-dev', cflags: '-O3' },
+  runtime: { dir: 'libs/runtime/native', target: 'agekit_runtime', header: '/usr/include/oneapi/dnnl/dnnl.h', pkg: 'libdnnl-dev', cflags: '-O3' },
 };
 const require = createRequire(import.meta.url);
 

@@ -23,6 +23,9 @@ plant lib_arrow "import * as x from '@agekit/$other';"
 plant plot_arrow "import * as x from '@agekit/quality';" libs/plot/src/lib
 # transfer builds on model: model may not import it back
 plant model_arrow "import * as x from '@agekit/transfer';" libs/model/src/lib
+# the runtime is below model: it may not import model back, and face (detection) needs the runtime, not training
+plant runtime_arrow "import * as x from '@agekit/model';" libs/runtime/src/lib
+plant face_arrow "import * as x from '@agekit/model';" libs/face/src/lib
 plant test_tooling "import * as x from '@agekit/synth';" "libs/$other/src/lib"
 status=0
 for file in "${probes[@]}"; do

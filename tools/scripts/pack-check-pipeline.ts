@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { decodeImage, readDataset } from '@agekit/dataset';
 import { processDataset } from '@agekit/enhance';
-import { initBackend, prepareSplit, resolveTask, saveModel, trainModel } from '@agekit/model';
+import { prepareSplit, resolveTask, saveModel, trainModel } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { describeAgekitModel, exportBundle, loadBundlePredictor, verifyBundle } from '@agekit/onnx';
 import { visualizeDataset } from '@agekit/plot';
 import { DEFAULT_THRESHOLDS, exploreDataset } from '@agekit/quality';

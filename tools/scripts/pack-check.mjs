@@ -2,7 +2,7 @@
 // The assertions of tools/scripts/pack-check.sh on what the release ships (exits 1 with the reasons when one fails):
 //   node tools/scripts/pack-check.mjs dry-run FILE    FILE: output of `nx release publish --dry-run`: every package of
 //       libs/* and apps/* is listed with files from its dist folder only (no TypeScript sources, specs, tsconfig, jest or
-//       project files), with package.json, LICENSE, README.md, and quality's and model's prebuilt
+//       project files), with package.json, LICENSE, README.md, and quality's and runtime's prebuilt
 //       native addons for this platform
 //   node tools/scripts/pack-check.mjs tarballs FILE   FILE: `npm pack --json` output: each tarball's main, types, bin
 //       and exports resolve to files inside it, and internal @agekit/* dependencies name the released version
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const prebuildFolder = `${process.platform}-${process.arch}`;
-const ADDONS = { '@agekit/quality': 'agekit_quality.node', '@agekit/model': 'agekit_model.node' };
+const ADDONS = { '@agekit/quality': 'agekit_quality.node', '@agekit/runtime': 'agekit_runtime.node' };
 const FORBIDDEN = [
   [/(?<!\.d)\.ts$/, 'TypeScript source'],
   [/\.spec\.|\.testing\./, 'test file'],

@@ -5,7 +5,7 @@
 # 2. every package is packed from dist; main/types/bin/exports resolve inside each tarball and internal @agekit/*
 #    ranges name the released version (pack-check.mjs tarballs);
 # 3. one `npm install` of all library tarballs into a scratch TypeScript project outside the workspace, which
-#    type-checks imports of every library and runs them: @agekit/quality and @agekit/model load their prebuilt native
+#    type-checks imports of every library and runs them: @agekit/quality and @agekit/runtime load their prebuilt native
 #    addons from the installed packages; with quality's prebuilt removed it reports the JS fallback and the reason;
 # 4. the cli tarball installs globally into a scratch prefix, and `agekit --version` and `agekit explore` run on
 #    synthetic faces with the native engine.
@@ -65,7 +65,7 @@ cp "$root/tools/scripts/pack-check-pipeline.ts" pipeline.ts
 cat >check.ts <<'TS'
 import { createRng, splitGrouped, rgbToGray, encodeImage, decodeImage } from '@agekit/dataset';
 import { loadNativeQuality, nativeQualityUnavailableReason } from '@agekit/quality';
-import { loadNativeKernels, nativeKernelsUnavailableReason } from '@agekit/model';
+import { loadNativeKernels, nativeKernelsUnavailableReason } from '@agekit/runtime';
 import * as enhance from '@agekit/enhance';
 import * as face from '@agekit/face';
 import * as onnx from '@agekit/onnx';
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({
     r: rng.int(100), train: split.train.length, gray: Array.from(gray),
     quality: quality ? { native: quality.file } : { fallback: nativeQualityUnavailableReason() },
-    model: kernels ? { native: kernels.file } : { fallback: nativeKernelsUnavailableReason() },
+    runtime: kernels ? { native: kernels.file } : { fallback: nativeKernelsUnavailableReason() },
     functions: { enhance: functions(enhance), face: functions(face), onnx: functions(onnx), plot: functions(plot), resample: functions(resample), transfer: functions(transfer) },
   }));
 }
@@ -101,7 +101,7 @@ node -e '
   const bad = [];
   if (JSON.stringify(r.gray) !== "[76,29]") bad.push("dataset: gray " + JSON.stringify(r.gray));
   if (!r.quality.native?.endsWith(prebuilt("quality", "agekit_quality.node"))) bad.push("quality: engine not from its package: " + JSON.stringify(r.quality));
-  if (!r.model.native?.endsWith(prebuilt("model", "agekit_model.node"))) bad.push("model: native kernels not from its package: " + JSON.stringify(r.model));
+  if (!r.runtime.native?.endsWith(prebuilt("runtime", "agekit_runtime.node"))) bad.push("runtime: native kernels not from its package: " + JSON.stringify(r.runtime));
   for (const [lib, n] of Object.entries(r.functions)) if (n === 0) bad.push(lib + ": no functions imported");
   if (bad.length) { console.error("pack-check: " + bad.join("\n  ")); process.exit(1); }
 ' "$out"

@@ -8,7 +8,7 @@ export NX_DAEMON=false NX_TUI=false
 status=0
 step() { echo; echo "== $*"; }
 
-step "native addons (the cached Nx target build-native of quality and model: rebuilt when their sources change)"
+step "native addons (the cached Nx target build-native of quality and runtime: rebuilt when their sources change)"
 npx nx run-many -t build-native --output-style=static || status=1
 
 step "type-check (tsc over libs, apps, tools and their tests)"

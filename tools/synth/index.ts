@@ -1,2 +1,3 @@
 export * from './faces';
 export * from './generate';
+export { maxRelativeDifference, type Values } from './compare';

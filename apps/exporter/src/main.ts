@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { initBackend, loadModel, type BackendChoice } from '@agekit/model';
+import { loadModel } from '@agekit/model';
+import { initBackend, type BackendChoice } from '@agekit/runtime';
 import { EXIT, exitCodeOf, listImageFiles, packageVersion, readDataset, StageOutputs, UsageError } from '@agekit/dataset';
 import {
   BUNDLE_ENTRIES,

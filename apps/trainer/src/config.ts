@@ -1,5 +1,6 @@
 import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
-import { BACKEND_CHOICES, scheduleSchema, splitSchema, type ArchitectureName, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { scheduleSchema, splitSchema, type ArchitectureName, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 
 /** configs/train.json */
 export interface TrainConfig {

@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readDataset, splitGrouped } from '@agekit/dataset';
-import { evaluateModel, initBackend, loadModel, meanAbsoluteError, prepareSplit, resolveTask, saveModel, trainModel } from '@agekit/model';
+import { evaluateModel, loadModel, meanAbsoluteError, prepareSplit, resolveTask, saveModel, trainModel } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 // The synthetic-face generator is a workspace tool, not a library: tests import it by path (house convention).
 import { generateSynthDataset } from '@agekit/synth';
 

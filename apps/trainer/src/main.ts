@@ -8,11 +8,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { EXIT, exitCodeOf, loadConfig, packageVersion, StageOutputs, UsageError, writeFileAtomic, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
-  backendChoiceFlag,
   beginRunFolder,
   countParameters,
   evaluateModel,
-  initBackend,
   isClassification,
   loadModel,
   prepareSplit,
@@ -21,10 +19,10 @@ import {
   resolveWorkerCount,
   saveModel,
   trainModel,
-  type BackendChoice,
   type EpochRecord,
   type Evaluation,
 } from '@agekit/model';
+import { backendChoiceFlag, initBackend, type BackendChoice } from '@agekit/runtime';
 import { renderConfusionMatrix, renderLineChart } from '@agekit/plot';
 import { trainConfigSchema, type TrainConfig } from './config';
 import { runTransferCommand } from './transfer';

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { describeError, EXIT, exitCodeOf, formatDuration, integerFlag, loadConfig, parseFlags, UsageError } from '@agekit/dataset';
-import { backendChoiceFlag } from '@agekit/model';
+import { backendChoiceFlag } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, transferConfigSchema, transferModel, type FineTuneFrom, type TransferConfig, type TransferEvent } from '@agekit/transfer';
 import type { CommandIo as Io } from './main';
 import { fmt, progressPrinter } from './format';

@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeImage } from '@agekit/dataset';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { loadFaceDetector, type Point } from '@agekit/face';
 import { sharedPath } from '../shared-paths';
 

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage } from '@agekit/dataset';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 import { padToSquareCentred } from './peers';
 import { runPeersTable } from './table';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { faceresAge, gearAge, padToSquareCentred, scoreAges } from './peers';
 
 // face-api's own Node build (shares this process's @tensorflow/tfjs): the reference padding.

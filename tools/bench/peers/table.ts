@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, integerFlag, parseFlags, UsageError, type Progress, type SplitName } from '@agekit/dataset';
-import { evaluateModel, initBackend, isClassification, loadModel, prepareSplit, resolveSplits, backendChoiceFlag, type BandError } from '@agekit/model';
+import { evaluateModel, isClassification, loadModel, prepareSplit, resolveSplits, type BandError } from '@agekit/model';
+import { initBackend, backendChoiceFlag } from '@agekit/runtime';
 import { loadPeer, PEERS, PeerUnavailableError, runPeer, scoreAges, type PeerName } from './peers';
 
 /** Where the table goes: `out` for the table, `err` for progress and warnings, `result` for --json. */

@@ -22,7 +22,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
-import { buildModel, countParameters, defaultNormalization, initBackend, loadModel, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
+import { buildModel, countParameters, defaultNormalization, loadModel, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { describeAgekitModel, loadBundlePredictor, writeBundle } from '@agekit/onnx';
 
 const ROOT = resolve(__dirname, '../../..');

@@ -10,7 +10,7 @@
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFilterGradient, conv2dFilterGradientIm2col, conv2dInputGradient, conv2dInputGradientCol2im, initBackend } from '@agekit/model';
+import { conv2dFilterGradient, conv2dFilterGradientIm2col, conv2dInputGradient, conv2dInputGradientCol2im, initBackend } from '@agekit/runtime';
 
 type Shape4 = [number, number, number, number];
 interface Case {

@@ -9,7 +9,8 @@
 import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, initBackend, setWasmTrainingFastPaths } from '@agekit/model';
+import { buildModel } from '@agekit/model';
+import { initBackend, setWasmTrainingFastPaths } from '@agekit/runtime';
 
 function median(values: number[]): number {
   const s = values.slice().sort((a, b) => a - b);

@@ -5,7 +5,7 @@
  *   npx tsx tools/bench/train/filter-grad-ab.ts
  */
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFilterGradient, initBackend } from '@agekit/model';
+import { conv2dFilterGradient, initBackend } from '@agekit/runtime';
 
 async function main(): Promise<void> {
   await initBackend({ backend: 'wasm' });

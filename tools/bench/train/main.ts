@@ -16,7 +16,7 @@
  * --native on|off: agekit's native oneDNN kernels on wasm (default on; fails when asked for and not built). Their OpenMP
  * threads: --native-threads N per training thread (default: the cores / training threads, at least 1).
  * Note: "busiest-thread CPU" counts only the calling thread, not oneDNN's OpenMP helper threads.
- * --adam: the optimizer, @agekit/model's createAdam (default; one native kernel per variable when the native kernels
+ * --adam: the optimizer, @agekit/runtime's createAdam (default; one native kernel per variable when the native kernels
  * are on) or tf.train.adam (same arithmetic, ~14 kernels per variable).
  * --repeat R runs R rounds per size (every thread count, then torch) and ends with the best round of each: on a shared
  * machine the fastest round is the least disturbed, for tfjs and for torch.
@@ -29,19 +29,21 @@ import { sharedPath } from '../shared-paths';
 import {
   buildModel,
   countParameters,
-  createAdam,
   createLoss,
   DataParallelStep,
   GradientWorkers,
+  threadCpuMs,
+  type ArchitectureOptions,
+  type LossSpec,
+} from '@agekit/model';
+import {
+  createAdam,
   initBackend,
   loadNativeKernels,
   nativeKernelsEnabled,
-  threadCpuMs,
-  type ArchitectureOptions,
   type BackendChoice,
   type BackendName,
-  type LossSpec,
-} from '@agekit/model';
+} from '@agekit/runtime';
 
 const REFERENCE = process.env.AGEKIT_TORCH_REFERENCE ?? sharedPath('reference', 'train_torch.py');
 const PYTHON = process.env.AGEKIT_PYTHON ?? '/usr/bin/python3';

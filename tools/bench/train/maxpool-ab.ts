@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 
 async function main(): Promise<void> {
   const native = tf.getKernel('MaxPoolGrad', 'wasm');

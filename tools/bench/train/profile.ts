@@ -12,7 +12,8 @@
 import { parseArgs } from 'node:util';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, createAdam, initBackend, loadNativeKernels, setWasmTrainingFastPaths, type ArchitectureName, type BackendChoice } from '@agekit/model';
+import { buildModel, type ArchitectureName } from '@agekit/model';
+import { createAdam, initBackend, loadNativeKernels, setWasmTrainingFastPaths, type BackendChoice } from '@agekit/runtime';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

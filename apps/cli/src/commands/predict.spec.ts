@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '@agekit/dataset';
 import type { PhotoPrediction, PredictPhotosResult } from '@agekit/face';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { generateSynthDataset } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, countParameters, defaultNormalization, initBackend, loadModel, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
+import { buildModel, countParameters, defaultNormalization, loadModel, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 
 /**
  * For tests and the serve bench only: an untrained (seeded) simple-cnn age classifier (ages 1..80, 32x32 RGB), saved the

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-/** How to find and check one of agekit's optional native addons (quality's explore engine, model's kernels). */
+/** How to find and check one of agekit's optional native addons (quality's explore engine, runtime's kernels). */
 export interface NativeAddonSpec {
   /** File name of the built addon, e.g. 'agekit_quality.node'. */
   file: string;
-  /** The library's folder name under libs/ ('quality', 'model'): the addon is built into libs/<lib>/native/build/Release. */
+  /** The library's folder name under libs/ ('quality', 'runtime'): the addon is built into libs/<lib>/native/build/Release. */
   lib: string;
   /** The library's own directory (its `__dirname`): the search walks up from here. */
   from: string;
@@ -16,7 +16,7 @@ export interface NativeAddonSpec {
   disableEnv: string;
   /** The ABI the wrapper speaks: the addon's exported `abi` must equal it. */
   abi: number;
-  /** How to build it, for the "not found" reason (e.g. 'node tools/scripts/build-native.mjs model'). */
+  /** How to build it, for the "not found" reason (e.g. 'node tools/scripts/build-native.mjs runtime'). */
   buildHint: string;
   /** Shared libraries the addon links, for the "failed to load" reason (e.g. 'libdnnl.so.2, Debian: libdnnl2'). */
   requires?: string;

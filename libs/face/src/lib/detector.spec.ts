@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { decodeImage, type PixelImage } from '@agekit/dataset';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { alignFace, alignmentTransform, applyTransform, composeTransforms, invertTransform, UTKFACE_TEMPLATE, warpSimilarity, type SimilarityTransform } from './align';
 import { FaceModelError, loadFaceDetector, type FaceDetector } from './detector';
 import type { DetectedFace, FaceBox, Point } from './types';

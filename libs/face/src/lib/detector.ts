@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { PixelImage } from '@agekit/dataset';
-import { currentBackend } from '@agekit/model';
+import { currentBackend } from '@agekit/runtime';
 import { checkPixelImage } from './align';
 import type { DetectedFace, FaceBox, FaceLandmarks, Point } from './types';
 
@@ -169,11 +169,11 @@ function checkOptions(options: FaceDetectorOptions): Required<FaceDetectorOption
 
 /**
  * Load face-api's SSD MobileNet v1 face detector and its 68-point landmark net from `modelDir`.
- * The caller activates a tfjs backend first (`initBackend()` from @agekit/model; wasm is what this is tested on).
+ * The caller activates a tfjs backend first (`initBackend()` from @agekit/runtime; wasm is what this is tested on).
  */
 export async function loadFaceDetector(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
   const { minScore, maxFaces, modelDir } = checkOptions(options);
-  if (!currentBackend()) throw new Error('no tfjs backend has been chosen; call initBackend() from @agekit/model first (wasm is the tested one)');
+  if (!currentBackend()) throw new Error('no tfjs backend has been chosen; call initBackend() from @agekit/runtime first (wasm is the tested one)');
   const [ssdWeights, landmarkWeights] = [await readWeightMap(modelDir, 'ssd_mobilenetv1_model'), await readWeightMap(modelDir, 'face_landmark_68_model')];
   const api = faceApiModule();
   const ssd = new api.SsdMobilenetv1();

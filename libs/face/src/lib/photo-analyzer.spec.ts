@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { decodeImage, type PixelImage } from '@agekit/dataset';
-import { initBackend } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { ALIGNED_SIZE, createPhotoAnalyzer, faceLabel } from './photo-analyzer';
 import { recordingPredictor } from './predictor.testing';
 

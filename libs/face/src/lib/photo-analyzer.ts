@@ -1,5 +1,5 @@
 import type { PixelImage } from '@agekit/dataset';
-import { currentBackend, initBackend } from '@agekit/model';
+import { currentBackend, initBackend } from '@agekit/runtime';
 import { alignFace } from './align';
 import { loadFaceDetector, type FaceDetector } from './detector';
 import type { FaceBox } from './types';

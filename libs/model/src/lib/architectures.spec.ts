@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, countParameters, EXPORTABLE_LAYER_CLASSES } from './architectures';
-import { initBackend } from './backend';
+import { initBackend } from '@agekit/runtime';
 
 describe('architectures', () => {
   beforeAll(async () => {

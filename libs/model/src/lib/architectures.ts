@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedBatchNormalization } from './batch-norm';
+import { fusedBatchNormalization } from '@agekit/runtime';
 
 export type ArchitectureName = 'squeezenet' | 'simple-cnn';
 export const ARCHITECTURES: readonly ArchitectureName[] = ['squeezenet', 'simple-cnn'];

@@ -1,5 +1,5 @@
 import type { ArchitectureOptions } from './architectures';
-import type { BackendName } from './backend';
+import type { BackendName } from '@agekit/runtime';
 import type { LossSpec } from './parallel-loss';
 
 /** Main thread -> worker: build the backend and the model once. */

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, countParameters } from './architectures';
-import { initBackend } from './backend';
+import { initBackend } from '@agekit/runtime';
 import { createLoss, seedDropout, targetTensor, threadCpuMs, type BoundLoss } from './parallel-loss';
 import type { FromWorker, InitMessage, StepMessage, ToWorker } from './parallel-protocol';
 

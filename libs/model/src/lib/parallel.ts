@@ -12,10 +12,9 @@ import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { resolveWorkerEntry, startWorkerThread, type WorkerEntry } from '@agekit/dataset';
 import type { ArchitectureOptions } from './architectures';
-import type { BackendName } from './backend';
 import { seedDropout, targetTensor, threadCpuMs, type BoundLoss, type LossSpec } from './parallel-loss';
 import type { FromWorker, InitMessage, StepMessage } from './parallel-protocol';
-import { loadNativeKernels, nativeKernelsEnabled, type NativeKernels } from './native';
+import { loadNativeKernels, nativeKernelsEnabled, type BackendName, type NativeKernels } from '@agekit/runtime';
 
 /** Threads that compute gradients in a training step: a count (1 = the main thread alone) or 'auto'. */
 export type WorkerCount = number | 'auto';

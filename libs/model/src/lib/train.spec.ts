@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initBackend } from './backend';
+import { initBackend } from '@agekit/runtime';
 import { makeClassImages as makeImages } from './images.testing';
 import { balancedClassWeights, learningRateAt, trainModel } from './train';
 import { resolveTask } from './tasks';

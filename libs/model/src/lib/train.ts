@@ -3,14 +3,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRng, hashString, writeFileAtomic, ProgressTracker, type ProgressCallback, type WorkerEntry } from '@agekit/dataset';
 import { buildModel, countParameters, type ArchitectureName } from './architectures';
-import type { BackendName } from './backend';
 import { evaluateModel, type Evaluation, type LabelledImages } from './evaluate';
 import { defaultNormalization, normalizeBatch, type Normalization } from './images';
 import { loadModel, saveModel, type AgekitModelMetadata } from './io';
 import { isClassification, type Task } from './tasks';
 import { DataParallelStep, GradientWorkers, resolveWorkerCount, type WorkerCount } from './parallel';
 import { createLoss, seedDropout } from './parallel-loss';
-import { createAdam } from './native';
+import { createAdam, type BackendName } from '@agekit/runtime';
 
 export type MonitorMetric = 'auc' | 'accuracy' | 'cs5' | 'mae' | 'loss';
 const HIGHER_IS_BETTER: Record<MonitorMetric, boolean> = { auc: true, accuracy: true, cs5: true, mae: false, loss: false };

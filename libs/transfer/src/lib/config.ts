@@ -1,5 +1,6 @@
 import type { Schema } from '@agekit/dataset';
-import { BACKEND_CHOICES, scheduleSchema, splitSchema, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { scheduleSchema, splitSchema, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
 

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { generateSynthDataset } from '@agekit/synth';
-import { initBackend, loadImagePixels, resolveTask } from '@agekit/model';
+import { loadImagePixels, resolveTask } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { buildFaceApiXception, defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception, readWeightsManifest } from './faceapi-xception';
 import { buildHead, composeTransferModel, extractFeatures } from './heads';
 

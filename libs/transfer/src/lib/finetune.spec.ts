@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
-import { initBackend, registerWasmTrainingKernels, resolveTask } from '@agekit/model';
+import { resolveTask } from '@agekit/model';
+import { initBackend, registerWasmTrainingKernels } from '@agekit/runtime';
 import { buildFaceApiXception } from './faceapi-xception';
 import { buildFineTuneModel, fineTuneCutLayer, fineTunedBackboneParameters, trunkModel } from './finetune';
 import { buildHead, composeTransferModel, evaluateHead, extractFeatures, trainHead, type LabelledFeatures } from './heads';

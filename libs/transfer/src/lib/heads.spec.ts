@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
-import { initBackend, resolveTask } from '@agekit/model';
+import { resolveTask } from '@agekit/model';
+import { initBackend } from '@agekit/runtime';
 import { cachedFeatures, trainHead, type LabelledFeatures } from './heads';
 
 /** Features whose first dimensions encode the class (plus noise): a head must find it. */

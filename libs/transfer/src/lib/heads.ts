@@ -4,7 +4,6 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, hashString, ProgressTracker, writeFileAtomic, type ProgressCallback } from '@agekit/dataset';
 import {
   balancedClassWeights,
-  createAdam,
   createLoss,
   epochMetrics,
   isClassification,
@@ -22,6 +21,7 @@ import {
   type Normalization,
   type Task,
 } from '@agekit/model';
+import { createAdam } from '@agekit/runtime';
 import { applyFaceApiXception, FACEAPI_FEATURES, FACEAPI_INPUT_SIZE, FACEAPI_NORMALIZATION } from './faceapi-xception';
 
 /** Backbones a transfer model can be built on. */

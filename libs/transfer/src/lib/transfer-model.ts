@@ -2,19 +2,18 @@ import * as path from 'node:path';
 import { writeFileAtomic, type DatasetRecord, type Progress, type SplitName } from '@agekit/dataset';
 import {
   beginRunFolder,
-  initBackend,
   loadImageSet,
   resolveSplits,
   resolveTask,
   saveModel,
   targetOf,
   trueAgeOf,
-  type BackendChoice,
   type BandError,
   type ImageSet,
   type MonitorMetric,
   type Task,
 } from '@agekit/model';
+import { initBackend, type BackendChoice } from '@agekit/runtime';
 import { TRANSFER_DEFAULTS, type TransferFineTune, type TransferTask, type TransferTraining } from './config';
 import { loadFaceApiXception } from './faceapi-xception';
 import { buildFineTuneModel, fineTuneCutLayer, fineTunedBackboneParameters, trunkModel } from './finetune';

@@ -2,8 +2,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '@agekit/dataset';
 import * as os from 'node:os';
-import { registerWasmTrainingKernels } from './kernels';
-import { loadNativeKernels, nativeKernelsUnavailableReason, registerNativeKernels, setNativeKernelsEnabled } from './native';
+import { registerNativeKernels, registerWasmTrainingKernels, setNativeKernelsEnabled } from './kernels/registry';
+import { loadNativeKernels, nativeKernelsUnavailableReason } from './native-addon';
 
 /** Backends agekit can train on, best first. `tensorflow` is libtensorflow through tfjs-node(-gpu). */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';

@@ -1,4 +1,4 @@
-// Test helper (specs only; excluded from the library build by tsconfig.lib.json).
+// Numeric comparison for specs (test tooling, like the rest of @agekit/synth: specs only).
 
 /** Tensor data as specs read it back. */
 export type Values = Float32Array | Int32Array | Uint8Array;

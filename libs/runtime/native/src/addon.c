@@ -133,7 +133,7 @@ static napi_value conv_prepare(napi_env env, napi_callback_info info) {
   int32_t kind, flags, geom[AM_GEOM];
   if (conv_args(env, argv, &kind, geom, &flags) != 0) return NULL;
   am_state *s = state_of(env);
-  if (!s) THROW(env, "agekit_model: no state for this thread");
+  if (!s) THROW(env, "agekit_runtime: no state for this thread");
   char err[256] = "";
   napi_value result;
   if (am_conv_prepare(s, kind, geom, flags, err, sizeof err) == 0) {
@@ -164,7 +164,7 @@ static napi_value conv_run(napi_env env, napi_callback_info info) {
     if (length != want[i]) THROW(env, "convRun: operand %s has %zu values, the geometry needs %zu", names[i], length, want[i]);
   }
   am_state *s = state_of(env);
-  if (!s) THROW(env, "agekit_model: no state for this thread");
+  if (!s) THROW(env, "agekit_runtime: no state for this thread");
   char err[256] = "";
   if (am_conv_run(s, kind, geom, flags, ptr[0], ptr[1], ptr[2], ptr[3], err, sizeof err) != 0) THROW(env, "convRun: %s", err);
   count(env, kind == AM_FORWARD ? C_FORWARD : kind == AM_BACKWARD_DATA ? C_BACKWARD_DATA : C_BACKWARD_WEIGHTS);
@@ -405,7 +405,7 @@ static napi_value set_prop_int(napi_env env, napi_value obj, const char *name, d
 
 static napi_value cache_info(napi_env env, napi_callback_info info) {
   am_state *s = state_of(env);
-  if (!s) THROW(env, "agekit_model: no state for this thread");
+  if (!s) THROW(env, "agekit_runtime: no state for this thread");
   int n = am_cache_count(s);
   napi_value list;
   CHECK(env, napi_create_array_with_length(env, (size_t)n, &list));
@@ -463,13 +463,13 @@ NAPI_MODULE_INIT() {
     if (d) d->state = am_state_create(err, sizeof err);
     if (!d || !d->state) {
       free(d);
-      napi_throw_error(env, NULL, err[0] ? err : "agekit_model: could not create the oneDNN engine");
+      napi_throw_error(env, NULL, err[0] ? err : "agekit_runtime: could not create the oneDNN engine");
       return NULL;
     }
     if (napi_set_instance_data(env, d, finalize_data, NULL) != napi_ok) {
       am_state_destroy(d->state);
       free(d);
-      napi_throw_error(env, NULL, "agekit_model: napi_set_instance_data failed");
+      napi_throw_error(env, NULL, "agekit_runtime: napi_set_instance_data failed");
       return NULL;
     }
   }

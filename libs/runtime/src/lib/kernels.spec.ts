@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { maxRelativeDifference } from './compare.testing';
+import { maxRelativeDifference } from '@agekit/synth';
 import { initBackend } from './backend';
 import { createRng } from '@agekit/dataset';
 

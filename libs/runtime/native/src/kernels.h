@@ -1,5 +1,5 @@
 /*
- * agekit_model native kernels: 2-D convolutions through oneDNN (forward with optional bias + ReLU, backward data,
+ * agekit_runtime native kernels: 2-D convolutions through oneDNN (forward with optional bias + ReLU, backward data,
  * backward weights) and plain C loops (max-pool gradient, strided column copies for concat/split on the last axis).
  * Tensors are tfjs's layouts: NHWC activations, HWIO filters, float32, and live wherever the caller's pointers
  * say (the wasm heap); nothing is copied in or out except the filters when oneDNN wants another layout.

@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL, NATIVE_BATCH_NORM_TRAIN_KERNEL } from './native';
+import { NATIVE_BATCH_NORM_TRAIN_KERNEL } from './kernels/native/batch-norm-train';
+import { NATIVE_BATCH_NORM_TRAIN_GRAD_KERNEL } from './kernels/native/batch-norm-train-grad';
 
 /**
  * Batch norm in training as one op: per-channel (last axis) mean and biased variance over every other axis, and
  * y = gamma (x - mean) / sqrt(var + eps) + beta; its gradient dbeta = sum dy, dgamma = sum dy * xhat,
  * dx = gamma / sqrt(var + eps) * (dy - dbeta / M - xhat * dgamma / M) (M = elements per channel).
  * tfjs-layers composes it from ~12 full-tensor kernels (tf.moments, batchNorm and their gradients); here it is two
- * native passes forward and two backward where the native kernels are on (wasm + libs/model/native), else tfjs ops
+ * native passes forward and two backward where the native kernels are on (wasm + libs/runtime/native), else tfjs ops
  * (forward: tf.moments + tf.batchNorm, exactly tfjs-layers' arithmetic; backward: the formula above).
  */
 
@@ -158,7 +159,7 @@ let registered = false;
 
 /**
  * Make tfjs deserialise 'BatchNormalization' layers (tf.loadLayersModel, tf.models.modelFromJSON, agekit's loadModel)
- * as FusedBatchNormalization; idempotent. Done when this module loads (@agekit/model imports it), so models loaded
+ * as FusedBatchNormalization; idempotent. Done when this module loads (@agekit/runtime's index imports it), so models loaded
  * for transfer learning train with the fused op too. Predictions are the same either way.
  */
 export function registerFusedBatchNormalization(): void {

@@ -1,20 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng } from '@agekit/dataset';
 import { initBackend, type BackendInfo } from './backend';
-import { maxRelativeDifference } from './compare.testing';
-import {
-  createAdam,
-  loadNativeKernels,
-  NATIVE_KERNELS_DISABLE_ENV,
-  NATIVE_RELU_GRAD_KERNEL,
-  nativeKernelsUnavailableReason,
-  type NativeCallCounts,
-  type NativeKernels,
-} from './native';
+import { maxRelativeDifference } from '@agekit/synth';
+import { createAdam } from './adam';
+import { NATIVE_RELU_GRAD_KERNEL } from './kernels/native/relu-grad';
+import { loadNativeKernels, NATIVE_KERNELS_DISABLE_ENV, nativeKernelsUnavailableReason, type NativeCallCounts, type NativeKernels } from './native-addon';
 
 /**
- * The native oneDNN kernels (libs/model/native) on the wasm backend against the pure-JS cpu backend. The addon must be
- * built (`node tools/scripts/build-native.mjs model`): without it these tests fail, unless AGEKIT_NO_NATIVE=1, when
+ * The native oneDNN kernels (libs/runtime/native) on the wasm backend against the pure-JS cpu backend. The addon must be
+ * built (`node tools/scripts/build-native.mjs runtime`): without it these tests fail, unless AGEKIT_NO_NATIVE=1, when
  * the same comparisons check the wasm kernels the native ones fall back to (and the test names say so).
  */
 

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { maxRelativeDifference, type Values as Arr } from './compare.testing';
+import { maxRelativeDifference, type Values as Arr } from '@agekit/synth';
 import { createRng } from '@agekit/dataset';
 import { initBackend } from './backend';
-import { conv2dFilterGradientIm2col, conv2dInputGradientCol2im, setWasmTrainingFastPaths, swapMatMulOperands } from './kernels';
-import { tileArray } from './gradients-wasm';
+import { setWasmTrainingFastPaths } from './kernels/registry';
+import { swapMatMulOperands } from './kernels/wasm/batch-mat-mul';
+import { conv2dFilterGradientIm2col } from './kernels/wasm/conv2d-backprop-filter';
+import { conv2dInputGradientCol2im } from './kernels/wasm/conv2d-backprop-input';
+import { tileArray } from './kernels/wasm/tile';
 
 /**
  * agekit's speed-only training paths (wasm kernels for Tile/Identity/Cast/Sum/Mean, the FusedBatchNorm and Mean

@@ -1,7 +1,7 @@
 {
   "targets": [
     {
-      "target_name": "agekit_model",
+      "target_name": "agekit_runtime",
       "sources": ["src/addon.c", "src/conv.c", "src/loops.c"],
       "cflags": ["-std=c11", "-O3", "-fopenmp", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags!": ["-O2", "-O1", "-O0"],

@@ -1,0 +1,6 @@
+module.exports = {
+  displayName: 'runtime',
+  preset: '../../jest.preset.js',
+  rootDir: __dirname,
+  coverageDirectory: '../../coverage/libs/runtime',
+};
