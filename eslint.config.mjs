@@ -28,7 +28,7 @@ export default [
             { sourceTag: 'scope:resample', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:quality', 'scope:synth'] },
             { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:transfer', onlyDependOnLibsWithTags: ['scope:model', 'scope:dataset', 'scope:synth'] },
-            { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:model', 'scope:synth'] },
+            { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:model', 'scope:synth'] },
             { sourceTag: 'scope:face', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:model', 'scope:synth'] },
           ],
         },
