@@ -16,7 +16,7 @@ export { runParallelTrainWorker } from './lib/parallel-worker';
 export * from './lib/dataset';
 export * from './lib/batch-norm';
 export { beginRunFolder } from './lib/run-folder';
-export { scheduleSchema, splitSchema, trainConfigSchema, TRAIN_DEFAULTS, type TrainConfig, type TrainTraining } from './lib/config-schemas';
+export { scheduleSchema, splitSchema, trainConfigSchema, TRAIN_DEFAULTS, type TrainConfig, type TrainingRunConfig, type TrainTraining } from './lib/config-schemas';
 export { trainModel, type TrainChart, type TrainChartInput, type TrainEvent, type TrainModelOptions, type TrainModelResult } from './lib/train-model';
 export { resolveSplits, type ResolvedSplits } from './lib/splits';
 export { evaluateSavedModel, type EvaluateSavedModelOptions, type EvaluateSavedModelResult } from './lib/evaluate-saved';

@@ -50,22 +50,26 @@ export interface TrainTraining {
   workers: WorkerCount;
 }
 
-/** configs/train.json */
-export interface TrainConfig {
+/** The fields every training config shares (configs/train.json, configs/transfer.json). */
+export interface TrainingRunConfig {
   /** Dataset root: either with train/ and val/ (and optionally test/) split folders, or any layout (split here). */
   data: string;
-  /** Output folder for the run (model, metadata, history, plots, checkpoints). */
+  /** Output folder for the run (written whole). */
   out: string;
-  architecture: ArchitectureName;
-  task: TaskSpec;
-  input: { size: number; grayscale: boolean };
-  training: TrainTraining;
   /** Used only when the dataset has no split folders. */
   split: { train: number; val: number; test: number };
   backend: BackendChoice;
   /** Decoded-image cache (default <out>/cache). */
   cacheDir?: string;
   seed: number;
+}
+
+/** configs/train.json: the run folder holds model, metadata, history, plots, checkpoints and the cache. */
+export interface TrainConfig extends TrainingRunConfig {
+  architecture: ArchitectureName;
+  task: TaskSpec;
+  input: { size: number; grayscale: boolean };
+  training: TrainTraining;
 }
 
 /** The defaults of every field of configs/train.json (the schema below and `trainModel` use them). */
