@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { writeFileAtomic, type Progress, type SplitName, type SplitRatios } from '@agekit/dataset';
-import type { ArchitectureName } from './architectures';
-import { countParameters } from './architectures';
+import { countParameters, type ArchitectureName } from './architectures';
 import { initBackend, type BackendChoice, type BackendInfo } from './backend';
 import { TRAIN_DEFAULTS, type TrainTraining } from './config-schemas';
 import { prepareSplit, type PreparedSplit } from './dataset';
