@@ -29,7 +29,7 @@ export default [
             { sourceTag: 'scope:runtime', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:model', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:dataset', 'scope:synth'] },
             { sourceTag: 'scope:transfer', onlyDependOnLibsWithTags: ['scope:model', 'scope:runtime', 'scope:dataset', 'scope:synth'] },
-            { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:model', 'scope:synth'] },
+            { sourceTag: 'scope:onnx', onlyDependOnLibsWithTags: ['scope:dataset', 'scope:model', 'scope:synth'] },
             { sourceTag: 'scope:face', onlyDependOnLibsWithTags: ['scope:runtime', 'scope:dataset', 'scope:synth'] },
           ],
         },

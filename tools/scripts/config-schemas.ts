@@ -9,10 +9,8 @@ import { writeFileAtomic, type Schema } from '@agekit/dataset';
 import { enhanceConfigSchema } from '@agekit/enhance';
 import { qualityConfigSchema } from '@agekit/quality';
 import { resampleConfigSchema } from '@agekit/resample';
+import { trainConfigSchema } from '@agekit/model';
 import { transferConfigSchema } from '@agekit/transfer';
-// train's schema lives in the app until its stage moves into a library
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { trainConfigSchema } from '../../apps/trainer/src/config';
 import { pipelineConfigSchema } from '../pipeline/config';
 
 export interface ConfigSchemaEntry {

@@ -5,9 +5,8 @@
 import * as path from 'node:path';
 import { decodeImage, readDataset } from '@agekit/dataset';
 import { processDataset } from '@agekit/enhance';
-import { prepareSplit, resolveTask, saveModel, trainModel } from '@agekit/model';
-import { initBackend } from '@agekit/runtime';
-import { describeAgekitModel, exportBundle, loadBundlePredictor, verifyBundle } from '@agekit/onnx';
+import { loadModel, trainModel } from '@agekit/model';
+import { describeAgekitModel, exportModel, loadBundlePredictor } from '@agekit/onnx';
 import { visualizeDataset } from '@agekit/plot';
 import { DEFAULT_THRESHOLDS, exploreDataset } from '@agekit/quality';
 import { resampleDataset } from '@agekit/resample';
@@ -19,18 +18,32 @@ async function main(): Promise<void> {
   const visualized = await visualizeDataset({ data: faces, out: work, thresholds: DEFAULT_THRESHOLDS });
   const resampled = await resampleDataset({ out: work, seed: 1, ages: { min: 20, max: 29 }, target: { distribution: 'uniform' } });
 
-  await initBackend(); // the best backend present (wasm + native kernels here)
-  const task = resolveTask({ kind: 'classification', minAge: 20, maxAge: 29 });
+  // the train stage picks the best backend present (wasm + native kernels here)
   const splits = path.join(work, 'resampled_dataset');
-  const split = async (name: string) => (await prepareSplit((await readDataset(path.join(splits, name))).records, task, { size: 32, channels: 3 })).data;
-  const trained = await trainModel({ architecture: 'simple-cnn', task, size: 32, channels: 3, train: await split('train'), val: await split('val'), epochs: 1, seed: 1 });
   const modelDir = path.join(work, 'model');
-  await saveModel(trained.model, modelDir, trained.metadata);
+  const trained = await trainModel({
+    data: splits,
+    out: modelDir,
+    architecture: 'simple-cnn',
+    task: { kind: 'classification', minAge: 20, maxAge: 29 },
+    input: { size: 32 },
+    training: { epochs: 1, workers: 1 },
+    seed: 1,
+  });
 
   const testImages = (await readDataset(path.join(splits, 'test'))).records.map((r) => r.file);
-  const { bundle } = await exportBundle({ model: trained.model, description: describeAgekitModel(trained.metadata), out: path.join(work, 'bundle'), sourceModel: modelDir });
-  const verification = await verifyBundle({ bundle, model: trained.model, images: testImages, minImages: 1 });
-  const predictor = await loadBundlePredictor(bundle.dir);
+  const { model, metadata } = await loadModel(modelDir);
+  const exported = await exportModel({
+    model,
+    description: describeAgekitModel(metadata),
+    sourceModel: modelDir,
+    out: path.join(work, 'bundle'),
+    verification: { data: path.join(splits, 'test'), minImages: 1 },
+  });
+  const verification = exported.verification;
+  if (!verification) throw new Error('the export was not verified');
+  model.dispose();
+  const predictor = await loadBundlePredictor(exported.bundle);
   const [prediction] = await predictor.predict([await decodeImage(testImages[0])]);
   console.log(
     JSON.stringify({

@@ -5,9 +5,6 @@ export interface ProgressSink {
   err(line: string): void;
 }
 
-/** A number with `digits` decimals, or 'n/a' when missing or not finite. */
-export const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
-
 /** Progress lines on stderr at most every `everyMs` (and always at the end). */
 export function progressPrinter(io: ProgressSink, label: string, everyMs = 10_000): (p: Progress) => void {
   let last = 0;
@@ -17,5 +14,14 @@ export function progressPrinter(io: ProgressSink, label: string, everyMs = 10_00
     last = now;
     const line = `${label}: ${p.done}/${p.total} (${p.rate.toFixed(1)}/s, eta ${formatDuration(p.etaSeconds)})${p.failed ? `, ${p.failed} failed` : ''}`;
     io.err(clipToWidth(line, process.stderr.isTTY ? process.stderr.columns : undefined));
+  };
+}
+
+/** One progress printer per phase of a stage's `onProgress` ('decode train', 'train', ...). */
+export function phasePrinter(io: ProgressSink): (p: Progress & { phase: string }) => void {
+  const printers = new Map<string, (p: Progress) => void>();
+  return (p) => {
+    if (!printers.has(p.phase)) printers.set(p.phase, progressPrinter(io, p.phase));
+    printers.get(p.phase)?.(p);
   };
 }

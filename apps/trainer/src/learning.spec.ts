@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readDataset, splitGrouped } from '@agekit/dataset';
-import { evaluateModel, loadModel, meanAbsoluteError, prepareSplit, resolveTask, saveModel, trainModel } from '@agekit/model';
+import { evaluateModel, fitModel, loadModel, meanAbsoluteError, prepareSplit, resolveTask, saveModel } from '@agekit/model';
 import { initBackend } from '@agekit/runtime';
 // The synthetic-face generator is a workspace tool, not a library: tests import it by path (house convention).
 import { generateSynthDataset } from '@agekit/synth';
@@ -29,7 +29,7 @@ describe('learning on synthetic faces (wasm backend)', () => {
     const trainMean = train.data.ages.reduce((s, a) => s + a, 0) / train.data.ages.length;
     const baseline = meanAbsoluteError(val.data.ages, val.data.ages.map(() => trainMean));
 
-    const result = await trainModel({
+    const result = await fitModel({
       architecture: 'simple-cnn',
       task,
       size: 40,

@@ -4,19 +4,18 @@
  * in, progress and summary lines out. (The side-by-side benchmark of pretrained age estimators is tools/bench/peers.)
  */
 import * as path from 'node:path';
-import { describeError, EXIT, exitCodeOf, formatDuration, integerFlag, loadConfig, parseFlags, UsageError } from '@agekit/dataset';
+import { EXIT, formatDuration, integerFlag, loadConfig, parseFlags, UsageError } from '@agekit/dataset';
+import { describeBands, formatMetric as fmt } from '@agekit/model';
 import { backendChoiceFlag } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, transferConfigSchema, transferModel, type FineTuneFrom, type TransferConfig, type TransferEvent } from '@agekit/transfer';
 import type { CommandIo as Io } from './main';
-import { fmt, progressPrinter } from './format';
+import { phasePrinter } from './format';
 
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
             [--fine-tune none|exit_flow|middle_flow/main_block_1] [--fine-tune-epochs N]`;
 
-
 /** One stderr/stdout line per event, as the command printed them before it became a library call. */
 function printEvent(io: Io, event: TransferEvent): void {
-  const seconds = (s: number): string => formatDuration(s);
   switch (event.kind) {
     case 'backend':
       return io.err(`backend: ${event.name} — ${event.reason}`);
@@ -26,10 +25,10 @@ function printEvent(io: Io, event: TransferEvent): void {
       return io.err(`data: ${event.data} (${event.source === 'folders' ? 'split folders' : `split here, seed ${event.seed}`}): train ${event.train}, val ${event.val}`);
     case 'features':
       return io.err(
-        `${event.split}: ${event.images} images${event.decodeCache ? ' (decode cache)' : ''}, ${event.failed} failed; features ${event.fromCache ? 'from cache' : `computed in ${seconds(event.seconds)}`}`,
+        `${event.split}: ${event.images} images${event.decodeCache ? ' (decode cache)' : ''}, ${event.failed} failed; features ${event.fromCache ? 'from cache' : `computed in ${formatDuration(event.seconds)}`}`,
       );
     case 'activations':
-      return io.err(`${event.split}${event.mirrored ? ' mirrored' : ''}: activations [${event.shape}] ${event.fromCache ? 'from cache' : `computed in ${seconds(event.seconds)}`}`);
+      return io.err(`${event.split}${event.mirrored ? ' mirrored' : ''}: activations [${event.shape}] ${event.fromCache ? 'from cache' : `computed in ${formatDuration(event.seconds)}`}`);
     case 'task':
       return io.err(`task ${event.name} (${event.task.kind}${event.task.labels.length ? `, ${event.task.labels.length} classes` : ''}): train ${event.train}, val ${event.val}`);
     case 'epoch': {
@@ -45,7 +44,7 @@ function printEvent(io: Io, event: TransferEvent): void {
       );
     case 'fine-tuned':
       return io.err(
-        `task ${event.name}: fine-tuning ${event.kept ? 'kept' : 'dropped (no gain)'}: val ${event.monitor} ${fmt(event.before)} -> ${fmt(event.after)}, MAE ${fmt(event.maeBefore)} -> ${fmt(event.maeAfter)} in ${seconds(event.seconds)}`,
+        `task ${event.name}: fine-tuning ${event.kept ? 'kept' : 'dropped (no gain)'}: val ${event.monitor} ${fmt(event.before)} -> ${fmt(event.after)}, MAE ${fmt(event.maeBefore)} -> ${fmt(event.maeAfter)} in ${formatDuration(event.seconds)}`,
       );
     case 'saved': {
       const t = event.result;
@@ -55,13 +54,14 @@ function printEvent(io: Io, event: TransferEvent): void {
       );
       const e = t.validation;
       io.out(`  validation: n=${e.count} MAE=${fmt(e.mae)} CS(5)=${fmt(e.cs5)} accuracy=${fmt(e.accuracy)} macroAUC=${fmt(e.auc)}`);
-      io.out(`  MAE by age band: ${e.bands.filter((b) => b.count > 0).map((b) => `${b.band}: ${fmt(b.mae, 2)} (n=${b.count})`).join(', ')}`);
+      io.out(`  ${describeBands(e)}`);
       return io.out(`  saved: ${t.out}`);
     }
   }
 }
 
-async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
+/** `transfer` with its flags (after the command name); returns the exit code. */
+export async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
   const values = parseFlags(args, {
     config: { type: 'string' },
     data: { type: 'string' },
@@ -81,7 +81,6 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
   const configFile = path.resolve(cwd, values.config);
   const config = await loadConfig<TransferConfig>(configFile, transferConfigSchema);
   const from = (fineTuneFlag as FineTuneFrom | 'none' | undefined) ?? config.fineTune.from;
-  const printers = new Map<string, ReturnType<typeof progressPrinter>>();
   const result = await transferModel({
     data: path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data),
     out: path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out),
@@ -96,10 +95,7 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
     seed: integerFlag(values, 'seed') ?? config.seed,
     configFile,
     onEvent: (event) => printEvent(io, event),
-    onProgress: (p) => {
-      if (!printers.has(p.phase)) printers.set(p.phase, progressPrinter(io, p.phase));
-      printers.get(p.phase)?.(p);
-    },
+    onProgress: phasePrinter(io),
   });
   const results = result.tasks.map((t) => ({
     name: t.name,
@@ -112,23 +108,4 @@ async function transfer(args: string[], io: Io, cwd: string): Promise<number> {
   }));
   io.result({ out: result.out, backend: result.backend, results });
   return EXIT.ok;
-}
-
-/** Run `transfer`; returns the exit code (0 ok, 1 failed, 2 usage). */
-export async function runTransferCommand(args: string[], io: Io, cwd: string): Promise<number> {
-  try {
-    if (args.includes('--help') || args.includes('-h')) {
-      io.out(`usage: agekit-trainer transfer ...\n${TRANSFER_USAGE}`);
-      return EXIT.ok;
-    }
-    return await transfer(args, io, cwd);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`error: ${error.message}`);
-      io.err(`usage:\n${TRANSFER_USAGE}`);
-      return EXIT.usage;
-    }
-    io.err(`error: ${describeError(error)}`);
-    return exitCodeOf(error);
-  }
 }

@@ -31,20 +31,23 @@ export { resolveSplits, type ResolvedSplits } from './lib/splits';
 export {
   balancedClassWeights,
   epochMetrics,
+  fitModel,
   learningRateAt,
-  trainModel,
   type EpochMetrics,
   type EpochRecord,
+  type FitOptions,
+  type FitResult,
   type LearningRateSchedule,
   type MonitorMetric,
-  type TrainOptions,
-  type TrainResult,
 } from './lib/train';
 export { createLoss, seedDropout, threadCpuMs, type LossSpec } from './lib/parallel-loss';
 export { DataParallelStep, GradientWorkers, resolveWorkerCount, type GradientWorkersOptions, type WorkerCount } from './lib/parallel';
 export { runParallelTrainWorker } from './lib/parallel-worker';
 export { beginRunFolder } from './lib/run-folder';
-export { scheduleSchema, splitSchema } from './lib/config-schemas';
+export { scheduleSchema, splitSchema, trainConfigSchema, TRAIN_DEFAULTS, type TrainConfig, type TrainingRunConfig, type TrainTraining } from './lib/config-schemas';
+export { trainModel, type TrainChart, type TrainChartInput, type TrainEvent, type TrainModelOptions, type TrainModelResult } from './lib/train-model';
+export { evaluateSavedModel, type EvaluateSavedModelOptions, type EvaluateSavedModelResult } from './lib/evaluate-saved';
+export { describeBands, describeEpoch, describeEvaluation, describeTrainingBackend, evaluationFigures, formatMetric } from './lib/report';
 // evaluation and metrics
 export { evaluateModel, predictOutputs, scoreOutputs, type EvaluateOptions, type Evaluation, type LabelledImages } from './lib/evaluate';
 export {

@@ -73,3 +73,15 @@ export {
 } from './lib/quantize';
 export { exportBundle, expectedAgeOf, DEFAULT_TOLERANCE, DEFAULT_CPP_TOLERANCE } from './lib/bundle';
 export { type MaeComparison } from './lib/verify';
+export {
+  describeConversion,
+  describeVerification,
+  exportModel,
+  sampleImageFiles,
+  verifyBundleOnData,
+  type ExportEvent,
+  type ExportModelOptions,
+  type ExportModelResult,
+  type StageProgress,
+  type VerifyOnDataOptions,
+} from './lib/export-model';

@@ -1,5 +1,9 @@
-import type { Schema } from '@agekit/dataset';
-import type { LearningRateSchedule } from './train';
+import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
+import type { ArchitectureName } from './architectures';
+import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
+import type { WorkerCount } from './parallel';
+import type { TaskSpec } from './tasks';
+import type { LearningRateSchedule, MonitorMetric } from './train';
 
 /** JSON schema of a learning-rate schedule (constant, step or cosine), defaulting to `kind`. */
 export function scheduleSchema(kind: LearningRateSchedule['kind']): Schema {
@@ -26,5 +30,126 @@ export const splitSchema: Schema = {
     train: { type: 'number', minimum: 0, default: 0.7 },
     val: { type: 'number', minimum: 0, default: 0.15 },
     test: { type: 'number', minimum: 0, default: 0.15 },
+  },
+};
+
+/** How the network is trained (the `training` object of configs/train.json). */
+export interface TrainTraining {
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  schedule: LearningRateSchedule;
+  l2: number;
+  dropout: number;
+  classWeights: 'none' | 'balanced' | number[];
+  regressionLoss: 'l1' | 'l2';
+  earlyStoppingPatience: number;
+  monitor?: MonitorMetric;
+  flip: boolean;
+  /** Threads computing each step's gradients (data parallel): 'auto' = 2 on wasm/cpu with 2+ cores, else 1. */
+  workers: WorkerCount;
+}
+
+/** The fields every training config shares (configs/train.json, configs/transfer.json). */
+export interface TrainingRunConfig {
+  /** Dataset root: either with train/ and val/ (and optionally test/) split folders, or any layout (split here). */
+  data: string;
+  /** Output folder for the run (written whole). */
+  out: string;
+  /** Used only when the dataset has no split folders. */
+  split: { train: number; val: number; test: number };
+  backend: BackendChoice;
+  /** Decoded-image cache (default <out>/cache). */
+  cacheDir?: string;
+  seed: number;
+}
+
+/** configs/train.json: the run folder holds model, metadata, history, plots, checkpoints and the cache. */
+export interface TrainConfig extends TrainingRunConfig {
+  architecture: ArchitectureName;
+  task: TaskSpec;
+  input: { size: number; grayscale: boolean };
+  training: TrainTraining;
+}
+
+/** The defaults of every field of configs/train.json (the schema below and `trainModel` use them). */
+export const TRAIN_DEFAULTS = {
+  data: `out/${RESAMPLED_DATASET_FOLDER}`,
+  out: 'models/run',
+  architecture: 'squeezenet',
+  task: { kind: 'classification', minAge: 20, maxAge: 50 },
+  input: { size: 128, grayscale: false },
+  training: {
+    epochs: 30,
+    batchSize: 32,
+    learningRate: 0.001,
+    schedule: { kind: 'constant' },
+    l2: 0,
+    dropout: 0.5,
+    classWeights: 'none',
+    regressionLoss: 'l1',
+    earlyStoppingPatience: 0,
+    flip: true,
+    workers: 'auto',
+  },
+  split: { train: 0.7, val: 0.15, test: 0.15 },
+  backend: 'auto',
+  seed: 42,
+} as const satisfies Omit<TrainConfig, 'cacheDir'>;
+
+const d = TRAIN_DEFAULTS;
+
+/** JSON schema of configs/train.json (loadConfig fills in the defaults). */
+export const trainConfigSchema: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    data: { type: 'string', default: d.data },
+    out: { type: 'string', default: d.out },
+    architecture: { enum: ['squeezenet', 'simple-cnn'], default: d.architecture },
+    task: {
+      type: 'object',
+      default: d.task,
+      required: ['kind'],
+      properties: {
+        kind: { enum: ['classification', 'age-groups', 'age-group-labels', 'regression'] },
+        minAge: { type: 'integer', minimum: 0 },
+        maxAge: { type: 'integer', minimum: 0 },
+        edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
+        labels: { type: 'array', items: { type: 'string' }, minItems: 2 },
+        representativeAges: { type: 'array', items: { type: 'number' } },
+      },
+      additionalProperties: false,
+    },
+    input: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: { size: { type: 'integer', minimum: 16, maximum: 512, default: d.input.size }, grayscale: { type: 'boolean', default: d.input.grayscale } },
+    },
+    training: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        epochs: { type: 'integer', minimum: 1, default: d.training.epochs },
+        batchSize: { type: 'integer', minimum: 1, default: d.training.batchSize },
+        learningRate: { type: 'number', exclusiveMinimum: 0, default: d.training.learningRate },
+        schedule: scheduleSchema(d.training.schedule.kind),
+        l2: { type: 'number', minimum: 0, default: d.training.l2 },
+        dropout: { type: 'number', minimum: 0, maximum: 0.95, default: d.training.dropout },
+        classWeights: { anyOf: [{ enum: ['none', 'balanced'] }, { type: 'array', items: { type: 'number', minimum: 0 } }], default: d.training.classWeights },
+        regressionLoss: { enum: ['l1', 'l2'], default: d.training.regressionLoss },
+        earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.training.earlyStoppingPatience },
+        monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
+        flip: { type: 'boolean', default: d.training.flip },
+        workers: { anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 1 }], default: d.training.workers },
+      },
+    },
+    split: splitSchema,
+    backend: { enum: [...BACKEND_CHOICES], default: d.backend },
+    cacheDir: { type: 'string' },
+    seed: { type: 'integer', default: d.seed },
   },
 };

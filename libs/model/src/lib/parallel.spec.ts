@@ -10,7 +10,7 @@ import { activeTrainWorkers, DataParallelStep, GradientWorkers, packWeights, res
 import { unpackWeights } from './parallel-worker';
 import { createLoss, targetTensor, type LossSpec } from './parallel-loss';
 import { resolveTask } from './tasks';
-import { trainModel } from './train';
+import { fitModel } from './train';
 
 describe('data-parallel training', () => {
   let dir: string;
@@ -110,8 +110,8 @@ describe('data-parallel training', () => {
       l2: 1e-3,
       classWeights: 'balanced' as const,
     };
-    const one = await trainModel({ ...common, workers: 1 });
-    const two = await trainModel({ ...common, workers: 2 });
+    const one = await fitModel({ ...common, workers: 1 });
+    const two = await fitModel({ ...common, workers: 2 });
     expect(one.workers).toBe(1);
     expect(two.workers).toBe(2);
     expect(two.metadata.training?.['workers']).toBe(2);
@@ -155,8 +155,8 @@ describe('data-parallel training', () => {
       dropout: 0.5,
       workers: 2,
     };
-    const first = await trainModel(common);
-    const second = await trainModel(common);
+    const first = await fitModel(common);
+    const second = await fitModel(common);
     const a = first.model.getWeights();
     const b = second.model.getWeights();
     for (let i = 0; i < a.length; i++) expect(Array.from(b[i].dataSync())).toEqual(Array.from(a[i].dataSync()));
@@ -190,9 +190,9 @@ exports.runParallelTrainWorker = () => {
       batchSize: 8,
       workers: 2,
     };
-    await expect(trainModel({ ...common, workerEntry: { module: entry, start: 'runParallelTrainWorker' } })).rejects.toThrow(/training worker 1 failed: shard 0 exploded on purpose/);
+    await expect(fitModel({ ...common, workerEntry: { module: entry, start: 'runParallelTrainWorker' } })).rejects.toThrow(/training worker 1 failed: shard 0 exploded on purpose/);
     expect(activeTrainWorkers()).toBe(0);
-    await expect(trainModel({ ...common, workerEntry: { module: broken, start: 'runParallelTrainWorker' } })).rejects.toThrow(/training worker 1 failed: cannot load this worker/);
+    await expect(fitModel({ ...common, workerEntry: { module: broken, start: 'runParallelTrainWorker' } })).rejects.toThrow(/training worker 1 failed: cannot load this worker/);
     expect(activeTrainWorkers()).toBe(0);
   }, 60_000);
 });

@@ -3,10 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '@agekit/runtime';
 import { makeClassImages as makeImages } from './images.testing';
-import { balancedClassWeights, learningRateAt, trainModel } from './train';
+import { balancedClassWeights, learningRateAt, fitModel } from './train';
 import { resolveTask } from './tasks';
 
-describe('trainModel', () => {
+describe('fitModel', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-model-train-'));
@@ -38,11 +38,11 @@ describe('trainModel', () => {
       l2: 1e-4,
       checkpointDir: path.join(dir, 'resume'),
     };
-    const straight = await trainModel({ ...common, epochs: 3, checkpointDir: path.join(dir, 'straight') });
-    const first = await trainModel({ ...common, epochs: 2 });
+    const straight = await fitModel({ ...common, epochs: 3, checkpointDir: path.join(dir, 'straight') });
+    const first = await fitModel({ ...common, epochs: 2 });
     expect(first.history).toHaveLength(2);
     expect(first.history[0].val.auc).not.toBeNull();
-    const resumed = await trainModel({ ...common, epochs: 3, resume: true });
+    const resumed = await fitModel({ ...common, epochs: 3, resume: true });
     expect(resumed.resumedFromEpoch).toBe(2);
     expect(resumed.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
     expect(resumed.history[0]).toEqual(first.history[0]);

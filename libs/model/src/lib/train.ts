@@ -21,7 +21,7 @@ export type LearningRateSchedule =
   /** Cosine decay from the initial rate to `minLearningRate` over all epochs. */
   | { kind: 'cosine'; minLearningRate?: number };
 
-export interface TrainOptions {
+export interface FitOptions {
   architecture: ArchitectureName;
   task: Task;
   size: number;
@@ -87,7 +87,7 @@ export interface EpochRecord {
   best: boolean;
 }
 
-export interface TrainResult {
+export interface FitResult {
   /** The model with the best epoch's weights. */
   model: tf.LayersModel;
   metadata: AgekitModelMetadata;
@@ -164,7 +164,7 @@ async function loadOptimizer(optimizer: tf.Optimizer, dir: string): Promise<void
  * ages for regression, optional L2 on kernels, a learning-rate schedule, early stopping, best checkpoint by a
  * validation metric, resumable from `checkpointDir/last`. Every random choice derives from `seed`.
  */
-export async function trainModel(options: TrainOptions): Promise<TrainResult> {
+export async function fitModel(options: FitOptions): Promise<FitResult> {
   const task = options.task;
   const classification = isClassification(task);
   const epochs = options.epochs ?? 20;

@@ -1,5 +1,5 @@
 import type { Schema } from '@agekit/dataset';
-import { scheduleSchema, splitSchema, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { scheduleSchema, splitSchema, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
@@ -38,20 +38,12 @@ export interface TransferTask {
 }
 
 /** configs/transfer.json */
-export interface TransferConfig {
-  data: string;
-  out: string;
+export interface TransferConfig extends TrainingRunConfig {
   backbone: BackboneName;
   tasks: TransferTask[];
   head: HeadSpec;
   training: TransferTraining;
   fineTune: TransferFineTune;
-  /** Used only when the dataset has no split folders. */
-  split: { train: number; val: number; test: number };
-  backend: BackendChoice;
-  /** Decoded images and backbone features (default <out>/cache). */
-  cacheDir?: string;
-  seed: number;
 }
 
 /** The defaults of every field of configs/transfer.json (the schema below and `transferModel` use them). */
