@@ -1,5 +1,5 @@
 import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
-import { BACKEND_CHOICES, scheduleSchema, splitSchema, type ArchitectureName, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
+import { BACKEND_CHOICES, scheduleSchema, splitSchema, taskSpecSchema, type ArchitectureName, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
 
 /** configs/train.json */
 export interface TrainConfig {
@@ -41,20 +41,7 @@ export const trainConfigSchema: Schema = {
     data: { type: 'string', default: `out/${RESAMPLED_DATASET_FOLDER}` },
     out: { type: 'string', default: 'models/run' },
     architecture: { enum: ['squeezenet', 'simple-cnn'], default: 'squeezenet' },
-    task: {
-      type: 'object',
-      default: { kind: 'classification', minAge: 20, maxAge: 50 },
-      required: ['kind'],
-      properties: {
-        kind: { enum: ['classification', 'age-groups', 'age-group-labels', 'regression'] },
-        minAge: { type: 'integer', minimum: 0 },
-        maxAge: { type: 'integer', minimum: 0 },
-        edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
-        labels: { type: 'array', items: { type: 'string' }, minItems: 2 },
-        representativeAges: { type: 'array', items: { type: 'number' } },
-      },
-      additionalProperties: false,
-    },
+    task: { ...taskSpecSchema, default: { kind: 'classification', minAge: 20, maxAge: 50 } },
     input: {
       type: 'object',
       default: {},

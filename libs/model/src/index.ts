@@ -16,5 +16,5 @@ export { runParallelTrainWorker } from './lib/parallel-worker';
 export * from './lib/dataset';
 export * from './lib/batch-norm';
 export { beginRunFolder } from './lib/run-folder';
-export { scheduleSchema, splitSchema } from './lib/config-schemas';
+export { scheduleSchema, splitSchema, taskSpecSchema } from './lib/config-schemas';
 export { resolveSplits, type ResolvedSplits } from './lib/splits';
