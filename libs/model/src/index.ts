@@ -17,4 +17,4 @@ export * from './lib/dataset';
 export * from './lib/batch-norm';
 export { beginRunFolder } from './lib/run-folder';
 export { scheduleSchema, splitSchema, taskSpecSchema } from './lib/config-schemas';
-export { resolveSplits, type ResolvedSplits } from './lib/splits';
+export { resolveSplits, type ResolvedSplits, type ResolveSplitsOptions } from './lib/splits';

@@ -23,7 +23,7 @@ export function scheduleSchema(kind: LearningRateSchedule['kind']): Schema {
  */
 const labelsSchema = { type: 'array', items: { type: 'string' }, minItems: 2 };
 
-export const taskSpecSchema: Schema = {
+export const taskSpecSchema: Exclude<Schema, boolean> = {
   type: 'object',
   required: ['kind'],
   additionalProperties: false,

@@ -1,4 +1,4 @@
-import type { Schema } from '@agekit/dataset';
+import { holdOutSchema, type HoldOutSpec, type Schema } from '@agekit/dataset';
 import { BACKEND_CHOICES, scheduleSchema, splitSchema, taskSpecSchema, type BackendChoice, type LearningRateSchedule, type MonitorMetric, type TaskSpec } from '@agekit/model';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
@@ -47,6 +47,8 @@ export interface TransferConfig {
   fineTune: TransferFineTune;
   /** Used only when the dataset has no split folders. */
   split: { train: number; val: number; test: number };
+  /** Used only when the dataset has no split folders: records held out of train/val/test (resolveSplits). */
+  holdOut?: HoldOutSpec;
   backend: BackendChoice;
   /** Decoded images and backbone features (default <out>/cache). */
   cacheDir?: string;
@@ -134,6 +136,7 @@ export const transferConfigSchema: Schema = {
       },
     },
     split: splitSchema,
+    holdOut: holdOutSchema,
     backend: { enum: [...BACKEND_CHOICES], default: d.backend },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: d.seed },
