@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { EXIT, exitCodeOf, loadConfig, packageVersion, StageOutputs, UsageError, writeFileAtomic, type SplitName, type SplitRatios } from '@agekit/dataset';
+import { EXIT, exitCodeOf, loadConfig, packageVersion, SPLIT_NAMES, StageOutputs, UsageError, writeFileAtomic, type HoldOutSpec, type SplitName, type SplitRatios } from '@agekit/dataset';
 import {
   backendChoiceFlag,
   beginRunFolder,
@@ -55,7 +55,7 @@ function commandIo(io: Io, json: boolean): CommandIo {
 const USAGE = `usage: agekit-trainer <command> [flags]   (agekit-trainer --version)
 commands:
   train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--workers N|auto] [--epochs N] [--resume] [--seed N] [--json]
-  evaluate  --model DIR --data DIR [--split val|test|train|all] [--backend B] [--json]
+  evaluate  --model DIR --data DIR [--split val|test|train|heldout|all] [--backend B] [--json]
   transfer  --config configs/transfer.json [--data DIR] [--out DIR]   (pretrained face-api backbone + trained head; transfer --help)
 (pretrained age estimators side by side, formerly \`peers\`: npx tsx tools/bench/peers/main.ts table --data DIR [--model DIR ...])
 exit codes: 0 ok, 1 failed, 2 usage`;
@@ -208,7 +208,7 @@ async function evaluate(values: Record<string, string | boolean | undefined>, io
   if (typeof values.model !== 'string') throw new UsageError('evaluate needs --model DIR');
   if (typeof values.data !== 'string') throw new UsageError('evaluate needs --data DIR');
   const split = (values.split ?? 'val') as SplitName | 'all';
-  if (!['train', 'val', 'test', 'all'].includes(split)) throw new UsageError(`--split must be train, val, test or all (got '${split}')`);
+  if (![...SPLIT_NAMES, 'all'].includes(split)) throw new UsageError(`--split must be one of ${SPLIT_NAMES.join(', ')} or all (got '${split}')`);
   const backend = await initBackend({ backend: (values.backend as BackendChoice | undefined) ?? 'auto' });
   io.err(`backend: ${backend.name} — ${backend.reason}`);
   const modelDir = path.resolve(cwd, values.model);
@@ -217,7 +217,7 @@ async function evaluate(values: Record<string, string | boolean | undefined>, io
   const seed = typeof training.seed === 'number' ? training.seed : 42;
   const ratios = (training.split as SplitRatios | undefined) ?? { train: 0.7, val: 0.15, test: 0.15 };
   const dataDir = path.resolve(cwd, values.data);
-  const splits = await resolveSplits(dataDir, seed, ratios);
+  const splits = await resolveSplits(dataDir, seed, ratios, { holdOut: training.holdOut as HoldOutSpec | undefined });
   const records = split === 'all' ? [...splits.train, ...splits.val, ...splits.test] : splits[split];
   const prepared = await prepareSplit(records, metadata.task, {
     size: metadata.input.size,

@@ -84,12 +84,17 @@ describe('agekit-trainer transfer', () => {
     await fs.writeFile(path.join(groupsDir, 'labels.csv'), ['file,age_group', ...rows].join('\n') + '\n');
     const config = path.join(dir, 'groups.json');
     const task = { kind: 'age-group-labels', labels: ['YOUNG', 'OLD'], representativeAges: [22, 27] };
-    await fs.writeFile(config, JSON.stringify({ data: groupsDir, out: path.join(dir, 'groups'), tasks: [{ name: 'groups', task }], head: { hidden: 8 }, training: { epochs: 2, batchSize: 16 } }));
+    await fs.writeFile(config, JSON.stringify({ data: groupsDir, out: path.join(dir, 'groups'), tasks: [{ name: 'groups', task }], head: { hidden: 8 }, training: { epochs: 2, batchSize: 16 }, split: { train: 0.5, val: 0.25, test: 0.25 } }));
     const io = capture();
     const code = await main(['transfer', '--config', config], io);
     expect({ code, errors: io.errors.filter((l) => l.startsWith('error')) }).toEqual({ code: 0, errors: [] });
     const { model, metadata } = await loadModel(path.join(dir, 'groups', 'groups'));
     expect(metadata.task).toMatchObject({ kind: 'age-group-labels', labels: ['YOUNG', 'OLD'] });
+    // split here: the ratios are kept, so that `evaluate --split test` splits the data the same way again
+    expect(metadata.training).toMatchObject({ seed: 42, split: { train: 0.5, val: 0.25, test: 0.25 } });
+    const evaluation = capture();
+    expect(await main(['evaluate', '--model', path.join(dir, 'groups', 'groups'), '--data', groupsDir, '--split', 'test', '--backend', 'wasm'], evaluation)).toBe(0);
+    expect(evaluation.lines.join('\n')).toContain('test (split with seed 42)');
     expect(model.outputs[0].shape).toEqual([null, 2]);
     model.dispose();
 

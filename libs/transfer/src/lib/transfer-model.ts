@@ -303,6 +303,8 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
           head,
           ...training,
           seed,
+          // how the data was split here (evaluate splits it again the same way); absent with split folders
+          ...(splits.source === 'split' ? { split: options.split ?? d.split, holdOut: options.holdOut } : {}),
           bestEpoch: result.bestEpoch,
           stoppedEarly: result.stoppedEarly,
           headSeconds: result.seconds,
