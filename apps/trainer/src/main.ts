@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { describeError, EXIT, exitCodeOf, integerFlag, loadConfig, packageVersion, parseFlags, UsageError, type SplitName } from '@agekit/dataset';
+import { describeError, EXIT, exitCodeOf, integerFlag, loadConfig, packageVersion, parseFlags, SPLIT_NAMES, UsageError, type SplitName } from '@agekit/dataset';
 import {
   describeEpoch,
   describeEvaluation,
@@ -42,7 +42,7 @@ function commandIo(io: Io, json: boolean): CommandIo {
 const USAGE = `usage: agekit-trainer <command> [flags]   (agekit-trainer --version)
 commands:
   train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--workers N|auto] [--epochs N] [--resume] [--seed N] [--json]
-  evaluate  --model DIR --data DIR [--split val|test|train|all] [--backend B] [--json]
+  evaluate  --model DIR --data DIR [--split val|test|train|heldout|all] [--backend B] [--json]
   transfer  --config configs/transfer.json [--data DIR] [--out DIR]   (pretrained face-api backbone + trained head; transfer --help)
 (pretrained age estimators side by side, formerly \`peers\`: npx tsx tools/bench/peers/main.ts table --data DIR [--model DIR ...])
 exit codes: 0 ok, 1 failed, 2 usage`;
@@ -102,7 +102,7 @@ async function evaluate(values: Record<string, unknown>, io: CommandIo, cwd: str
   if (typeof values.model !== 'string') throw new UsageError('evaluate needs --model DIR');
   if (typeof values.data !== 'string') throw new UsageError('evaluate needs --data DIR');
   const split = (values.split ?? 'val') as SplitName | 'all';
-  if (!['train', 'val', 'test', 'all'].includes(split)) throw new UsageError(`--split must be train, val, test or all (got '${split}')`);
+  if (![...SPLIT_NAMES, 'all'].includes(split)) throw new UsageError(`--split must be one of ${SPLIT_NAMES.join(', ')} or all (got '${split}')`);
   const backend = await initBackend({ backend: backendChoiceFlag(values.backend) ?? 'auto' });
   io.err(`backend: ${backend.name} — ${backend.reason}`);
   const data = path.resolve(cwd, values.data);

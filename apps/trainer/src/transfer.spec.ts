@@ -75,6 +75,36 @@ describe('agekit-trainer transfer', () => {
     pretrained.dispose();
   }, 180_000);
 
+  it('trains an age-group-labels task (file,age_group labels CSV): the config takes its labels, the saved model its classes', async () => {
+    // the synthetic faces relabelled with groups only (no ages), as the Indian actors' labels.csv is
+    const groupsDir = path.join(dir, 'data-groups');
+    await fs.cp(path.join(dir, 'data'), groupsDir, { recursive: true });
+    const files = (await fs.readdir(groupsDir, { recursive: true })).filter((f) => f.endsWith('.png') || f.endsWith('.jpg')).sort();
+    const rows = files.map((f) => `${f.split(path.sep).join('/')},${Number(f.split(path.sep)[0]) < 25 ? 'YOUNG' : 'OLD'}`);
+    await fs.writeFile(path.join(groupsDir, 'labels.csv'), ['file,age_group', ...rows].join('\n') + '\n');
+    const config = path.join(dir, 'groups.json');
+    const task = { kind: 'age-group-labels', labels: ['YOUNG', 'OLD'], representativeAges: [22, 27] };
+    await fs.writeFile(config, JSON.stringify({ data: groupsDir, out: path.join(dir, 'groups'), tasks: [{ name: 'groups', task }], head: { hidden: 8 }, training: { epochs: 2, batchSize: 16 }, split: { train: 0.5, val: 0.25, test: 0.25 } }));
+    const io = capture();
+    const code = await main(['transfer', '--config', config], io);
+    expect({ code, errors: io.errors.filter((l) => l.startsWith('error')) }).toEqual({ code: 0, errors: [] });
+    const { model, metadata } = await loadModel(path.join(dir, 'groups', 'groups'));
+    expect(metadata.task).toMatchObject({ kind: 'age-group-labels', labels: ['YOUNG', 'OLD'] });
+    // split here: the ratios are kept, so that `evaluate --split test` splits the data the same way again
+    expect(metadata.training).toMatchObject({ seed: 42, split: { train: 0.5, val: 0.25, test: 0.25 } });
+    const evaluation = capture();
+    expect(await main(['evaluate', '--model', path.join(dir, 'groups', 'groups'), '--data', groupsDir, '--split', 'test', '--backend', 'wasm'], evaluation)).toBe(0);
+    expect(evaluation.lines.join('\n')).toContain('test (split with seed 42)');
+    expect(model.outputs[0].shape).toEqual([null, 2]);
+    model.dispose();
+
+    // labels are required with this kind: the config names the field
+    await fs.writeFile(config, JSON.stringify({ data: groupsDir, out: path.join(dir, 'groups'), tasks: [{ name: 'groups', task: { kind: 'age-group-labels' } }] }));
+    const bad = capture();
+    expect(await main(['transfer', '--config', config], bad)).toBe(2);
+    expect(bad.errors.join('\n')).toContain("missing required field 'labels'");
+  }, 180_000);
+
   it('trains heads on cached backbone features and saves one model per task', async () => {
     const config = path.join(dir, 'transfer.json');
     await fs.writeFile(

@@ -22,7 +22,7 @@ function printEvent(io: Io, event: TransferEvent): void {
     case 'warning':
       return io.err(`warning: ${event.path}: ${event.reason}`);
     case 'data':
-      return io.err(`data: ${event.data} (${event.source === 'folders' ? 'split folders' : `split here, seed ${event.seed}`}): train ${event.train}, val ${event.val}`);
+      return io.err(`data: ${event.data} (${event.source === 'folders' ? 'split folders' : `split here, seed ${event.seed}`}): train ${event.train}, val ${event.val}${event.heldout ? `, held out ${event.heldout}` : ''}`);
     case 'features':
       return io.err(
         `${event.split}: ${event.images} images${event.decodeCache ? ' (decode cache)' : ''}, ${event.failed} failed; features ${event.fromCache ? 'from cache' : `computed in ${formatDuration(event.seconds)}`}`,
@@ -90,6 +90,7 @@ export async function transfer(args: string[], io: Io, cwd: string): Promise<num
     training: { ...config.training, epochs: integerFlag(values, 'epochs') ?? config.training.epochs },
     fineTune: { ...config.fineTune, from, epochs: integerFlag(values, 'fine-tune-epochs') ?? config.fineTune.epochs },
     split: config.split,
+    holdOut: config.holdOut,
     backend: backendChoiceFlag(values.backend) ?? config.backend,
     cacheDir: config.cacheDir ? path.resolve(cwd, config.cacheDir) : undefined,
     seed: integerFlag(values, 'seed') ?? config.seed,

@@ -27,7 +27,7 @@ export {
   type DatasetRecord,
   type ReadDatasetOptions,
 } from './lib/layouts';
-export { DEFAULT_SPLIT_RATIOS, splitGrouped, type SplitOptions, type SplitRatios, type Splits } from './lib/split';
+export { DEFAULT_SPLIT_RATIOS, holdOutMatcher, holdOutSchema, splitGrouped, type HoldOutSpec, type SplitOptions, type SplitRatios, type Splits } from './lib/split';
 export { CsvWriter, readCsv, writeCsv, type CsvRow, type CsvValue } from './lib/csv';
 export { csvField, csvLine, CsvTextWriter } from './lib/csv-text';
 export { copyFileAtomic, isInside, writeFileAtomic } from './lib/files';

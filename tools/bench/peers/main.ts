@@ -3,7 +3,11 @@
  *
  *   npx tsx tools/bench/peers/main.ts table --data DIR [--model MODEL_DIR]... [--peers faceapi,gear] [--json]
  *
- * the side-by-side accuracy table (table.ts; formerly `agekit-trainer peers`), and
+ * the side-by-side accuracy table (table.ts; formerly `agekit-trainer peers`),
+ *
+ *   npx tsx tools/bench/peers/main.ts groups [--data ../shared/data/indian-actors] [--limit N] [--model DIR]... [--bundle DIR]...
+ *
+ * age-group accuracy on faces from another source after predict's detection + alignment (groups.ts), and
  *
  *   npx tsx tools/bench/peers/main.ts [parity] [--data ../shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
  *
@@ -21,6 +25,7 @@ import { decodeImage } from '@agekit/dataset';
 import { initBackend } from '@agekit/runtime';
 import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 import { padToSquareCentred } from './peers';
+import { runGroupsTable } from './groups';
 import { runPeersTable } from './table';
 import { sharedPath } from '../shared-paths';
 
@@ -99,12 +104,13 @@ async function parity(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  if (argv[0] === 'table') {
+  if (argv[0] === 'table' || argv[0] === 'groups') {
     const json = argv.includes('--json');
     const print = (line: string): void => void process.stdout.write(`${line}\n`);
     const err = (line: string): void => void process.stderr.write(`${line}\n`);
     // under --json the text lines go to stderr and stdout has the one JSON document
-    process.exitCode = await runPeersTable(argv.slice(1), { out: json ? err : print, err, result: (value) => (json ? print(JSON.stringify(value)) : undefined) });
+    const io = { out: json ? err : print, err, result: (value: unknown) => (json ? print(JSON.stringify(value)) : undefined) };
+    process.exitCode = await (argv[0] === 'table' ? runPeersTable : runGroupsTable)(argv.slice(1), io);
     return;
   }
   await parity(argv[0] === 'parity' ? argv.slice(1) : argv);

@@ -3,7 +3,7 @@
  * `agekit-trainer peers`): MAE, CS(5), rank AUC, MAE by age band and ms/image. Run through main.ts (`table`).
  */
 import * as path from 'node:path';
-import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, integerFlag, parseFlags, UsageError, type Progress, type SplitName } from '@agekit/dataset';
+import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, integerFlag, parseFlags, UsageError, SPLIT_NAMES, type Progress, type SplitName } from '@agekit/dataset';
 import { evaluateModel, isClassification, loadModel, prepareSplit, resolveSplits, type BandError } from '@agekit/model';
 import { initBackend, backendChoiceFlag } from '@agekit/runtime';
 import { loadPeer, PEERS, PeerUnavailableError, runPeer, scoreAges, type PeerName } from './peers';
@@ -15,14 +15,14 @@ export interface TableIo {
   result(value: unknown): void;
 }
 
-export const TABLE_USAGE = `table --data DIR [--split val|test|train] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
+export const TABLE_USAGE = `table --data DIR [--split val|test|train|heldout] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
       [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--backend B] [--json]`;
 
 /** A number with `digits` decimals, or 'n/a' when missing or not finite. */
-const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+export const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 
 /** Progress lines on stderr at most every 10 s (and always at the end). */
-function progressPrinter(io: TableIo, label: string): (p: Progress) => void {
+export function progressPrinter(io: TableIo, label: string): (p: Progress) => void {
   let last = 0;
   return (p) => {
     const now = performance.now();
@@ -59,11 +59,16 @@ function printTable(io: TableIo, rows: PeerRow[]): void {
     ...r.bands.map((b) => (b.count ? fmt(b.mae, 2) : '-')),
     fmt(r.msPerImage, 1),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+  printMarkdownTable(io, header, table);
+}
+
+/** A Markdown table: the first column left-aligned, the others right-aligned, padded to their widths. */
+export function printMarkdownTable(io: Pick<TableIo, 'out'>, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
   io.out(line(header));
   io.out(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
-  for (const row of table) io.out(line(row));
+  for (const row of rows) io.out(line(row));
 }
 
 async function table(args: string[], io: TableIo, cwd: string): Promise<number> {
@@ -81,7 +86,7 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   });
   if (typeof values.data !== 'string') throw new UsageError('table needs --data DIR');
   const split = values.split as SplitName;
-  if (!['train', 'val', 'test'].includes(split)) throw new UsageError(`--split must be train, val or test (got '${split}')`);
+  if (!SPLIT_NAMES.includes(split)) throw new UsageError(`--split must be one of ${SPLIT_NAMES.join(', ')} (got '${split}')`);
   const names = (typeof values.peers === 'string' ? values.peers.split(',').map((s) => s.trim()) : [...PEERS]) as PeerName[];
   for (const n of names) if (!PEERS.includes(n)) throw new UsageError(`unknown peer '${n}' (known: ${PEERS.join(', ')})`);
   const minAge = integerFlag(values, 'min-age') as number;
@@ -149,17 +154,22 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   return EXIT.ok;
 }
 
-/** Run the table; returns the exit code (0 ok, 1 failed, 2 usage). */
-export async function runPeersTable(args: string[], io: TableIo, cwd = process.cwd()): Promise<number> {
+/** Run a bench command: its exit code, usage errors (2) with the usage line, other errors as one line (1). */
+export async function runBenchCommand(run: () => Promise<number>, io: TableIo, usage: string): Promise<number> {
   try {
-    return await table(args, io, cwd);
+    return await run();
   } catch (error) {
     if (error instanceof UsageError) {
       io.err(`error: ${error.message}`);
-      io.err(`usage: npx tsx tools/bench/peers/main.ts ${TABLE_USAGE}`);
+      io.err(`usage: npx tsx tools/bench/peers/main.ts ${usage}`);
       return EXIT.usage;
     }
     io.err(`error: ${describeError(error)}`);
     return exitCodeOf(error);
   }
+}
+
+/** Run the table; returns the exit code (0 ok, 1 failed, 2 usage). */
+export function runPeersTable(args: string[], io: TableIo, cwd = process.cwd()): Promise<number> {
+  return runBenchCommand(() => table(args, io, cwd), io, TABLE_USAGE);
 }

@@ -114,7 +114,7 @@ async function run(ctx: CommandContext): Promise<number> {
     target: targetFlag ? targetFromFlag(targetFlag, direction) : config.target,
     baseDir: targetFlag ? ctx.cwd : baseDir,
     concurrency: wholeNumberFlag(ctx, 'concurrency', 1) ?? config.output.concurrency,
-    ...{ split: config.split, augmentation: config.augmentation, quality: config.output.quality, minSide: config.minSide },
+    ...{ split: config.split, holdOut: config.holdOut, augmentation: config.augmentation, quality: config.output.quality, minSide: config.minSide },
     strict,
     dryRun: Boolean(ctx.values['dry-run']),
     renderChart: ctx.values['no-chart'] ? undefined : async (chart) => (await import('@agekit/plot')).renderGroupedBarChart(chart),

@@ -63,6 +63,21 @@ describe('readDataset', () => {
     expect(ds.problems.map((p) => p.path)).toEqual(['bad_name.jpg']);
   });
 
+  it('a labels CSV of UTKFace names keeps their gender, race and datetime; a CSV column of the same name wins', async () => {
+    await put('images/25_0_2_20170116174525125.jpg.chip.jpg');
+    await put('images/30_1_0_20170116174525126.jpg.chip.jpg');
+    await put('images/plain.jpg');
+    await put('labels.csv', 'file,age\nimages/25_0_2_20170116174525125.jpg.chip.jpg,25\nimages/30_1_0_20170116174525126.jpg.chip.jpg,30\nimages/plain.jpg,40\n');
+    const ds = await readDataset(dir);
+    expect(ds.records.map((r) => [r.id, r.extra])).toEqual([
+      ['images/25_0_2_20170116174525125.jpg.chip.jpg', { gender: '0', race: '2', datetime: '20170116174525125' }],
+      ['images/30_1_0_20170116174525126.jpg.chip.jpg', { gender: '1', race: '0', datetime: '20170116174525126' }],
+      ['images/plain.jpg', undefined],
+    ]);
+    await put('labels.csv', 'file,age,race\nimages/25_0_2_20170116174525125.jpg.chip.jpg,25,4\n');
+    expect((await readDataset(dir)).records[0].extra).toEqual({ gender: '0', race: '4', datetime: '20170116174525125' });
+  });
+
   it('parses UTK names and rejects others', () => {
     expect(parseUtkName('39_1_20170116174525125.jpg.chip.jpg')?.age).toBe(39);
     expect(parseUtkName('x_1_0.jpg')).toBeUndefined();

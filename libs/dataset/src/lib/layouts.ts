@@ -63,6 +63,17 @@ export function parseUtkName(name: string): { age: number; gender?: string; race
   return { age, gender: m[2], race: m[3], datetime: m[4] };
 }
 
+/**
+ * The gender, race and datetime fields of a UTKFace file name (empty for other names, and for a name without both
+ * gender and race), so that a labels CSV that lists UTKFace files (../shared/data/utkface) keeps them as the UTKFace
+ * layout does; a CSV column of the same name wins.
+ */
+function utkNameFields(name: string): Record<string, string> {
+  const parsed = parseUtkName(name);
+  if (parsed?.gender === undefined || parsed.race === undefined) return {};
+  return parsed.datetime === undefined ? { gender: parsed.gender, race: parsed.race } : { gender: parsed.gender, race: parsed.race, datetime: parsed.datetime };
+}
+
 function toId(root: string, file: string): string {
   // the common case (a file under the root) without path.relative's normalisation work (~40% of reading a big CSV)
   const prefix = root.endsWith(path.sep) ? root : root + path.sep;
@@ -255,7 +266,7 @@ async function readLabelsCsv(
       continue;
     }
     if (sourceCol && row[sourceCol]) record.group = row[sourceCol];
-    const extra: Record<string, string> = {};
+    const extra: Record<string, string> = utkNameFields(path.basename(file));
     for (const c of columns) {
       if (c !== fileCol && c !== ageCol && c !== groupLabelCol && c !== sourceCol) extra[c] = row[c];
     }

@@ -1,4 +1,4 @@
-import { splitGrouped } from './split';
+import { holdOutMatcher, splitGrouped } from './split';
 
 interface Item {
   id: string;
@@ -55,5 +55,26 @@ describe('splitGrouped', () => {
 
   it('rejects bad ratios', () => {
     expect(() => splitGrouped(items(), { ...opts, ratios: { train: -1, val: 1, test: 1 } })).toThrow(/ratios/);
+  });
+
+  it('holds out every group with a held-out member, whole, and never deals it to train/val/test', () => {
+    const all = items();
+    // every fifth group has one member of the held-out population (as a copy of an Asian face in a group of others)
+    const heldOutOf = (i: Item): boolean => Number(i.group.split('-g')[1]) % 5 === 0 && i.id === all.find((x) => x.group === i.group)?.id;
+    const s = splitGrouped(all, { ...opts, heldOutOf });
+    const heldGroups = new Set(all.filter(heldOutOf).map((i) => i.group));
+    expect(heldGroups.size).toBe(80);
+    expect(new Set(s.heldout.map((i) => i.group))).toEqual(heldGroups);
+    expect(s.heldout).toHaveLength(all.filter((i) => heldGroups.has(i.group)).length);
+    for (const name of ['train', 'val', 'test'] as const) expect(s[name].filter((i) => heldGroups.has(i.group))).toEqual([]);
+    expect(s.train.length + s.val.length + s.test.length + s.heldout.length).toBe(all.length);
+    // without a hold-out the set is empty
+    expect(splitGrouped(all, opts).heldout).toEqual([]);
+  });
+
+  it('holdOutMatcher matches a record by an extra field (records without it never)', () => {
+    const asian = holdOutMatcher({ field: 'race', values: ['2'] });
+    const records: { extra?: Record<string, string> }[] = [{ extra: { race: '2' } }, { extra: { race: '0' } }, { extra: {} }, {}];
+    expect(records.map(asian)).toEqual([true, false, false, false]);
   });
 });

@@ -1,4 +1,4 @@
-import { RESAMPLED_DATASET_FOLDER, type Schema } from '@agekit/dataset';
+import { holdOutSchema, RESAMPLED_DATASET_FOLDER, type HoldOutSpec, type Schema } from '@agekit/dataset';
 import type { ArchitectureName } from './architectures';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import type { WorkerCount } from './parallel';
@@ -20,6 +20,29 @@ export function scheduleSchema(kind: LearningRateSchedule['kind']): Schema {
     additionalProperties: false,
   };
 }
+
+/**
+ * A TaskSpec (tasks.ts) in a config: shared by the train config's `task` and each of the transfer config's `tasks`, so
+ * both accept every task kind with the same fields.
+ */
+const labelsSchema = { type: 'array', items: { type: 'string' }, minItems: 2 };
+
+export const taskSpecSchema: Exclude<Schema, boolean> = {
+  type: 'object',
+  required: ['kind'],
+  additionalProperties: false,
+  properties: {
+    kind: { enum: ['classification', 'age-groups', 'age-group-labels', 'regression'] },
+    minAge: { type: 'integer', minimum: 0 },
+    maxAge: { type: 'integer', minimum: 0 },
+    edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
+    labels: labelsSchema,
+    representativeAges: { type: 'array', items: { type: 'number' } },
+  },
+  // the class labels of age-group-labels are required with it (resolveTask needs them)
+  if: { properties: { kind: { const: 'age-group-labels' } } },
+  then: { required: ['labels'], properties: { labels: labelsSchema } },
+};
 
 /** Split ratios (train, val, test) of a dataset that has no split folders: shared by the train and transfer configs. */
 export const splitSchema: Schema = {
@@ -58,6 +81,8 @@ export interface TrainingRunConfig {
   out: string;
   /** Used only when the dataset has no split folders. */
   split: { train: number; val: number; test: number };
+  /** Used only when the dataset has no split folders: records held out of train/val/test (resolveSplits). */
+  holdOut?: HoldOutSpec;
   backend: BackendChoice;
   /** Decoded-image cache (default <out>/cache). */
   cacheDir?: string;
@@ -148,6 +173,7 @@ export const trainConfigSchema: Schema = {
       },
     },
     split: splitSchema,
+    holdOut: holdOutSchema,
     backend: { enum: [...BACKEND_CHOICES], default: d.backend },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: d.seed },

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { ProgressCallback, SplitName, SplitRatios } from '@agekit/dataset';
+import type { HoldOutSpec, ProgressCallback, SplitName, SplitRatios } from '@agekit/dataset';
 import { prepareSplit, type PreparedSplit } from './dataset';
 import { evaluateModel, type Evaluation } from './evaluate';
 import { loadModel, type AgekitModelMetadata } from './io';
@@ -36,7 +36,7 @@ export async function evaluateSavedModel(options: EvaluateSavedModelOptions): Pr
     const training = metadata.training ?? {};
     const seed = typeof training.seed === 'number' ? training.seed : 42;
     const ratios = (training.split as SplitRatios | undefined) ?? { train: 0.7, val: 0.15, test: 0.15 };
-    const splits = await resolveSplits(path.resolve(options.data), seed, ratios);
+    const splits = await resolveSplits(path.resolve(options.data), seed, ratios, { holdOut: training.holdOut as HoldOutSpec | undefined });
     const records = split === 'all' ? [...splits.train, ...splits.val, ...splits.test] : splits[split];
     const prepared = await prepareSplit(records, metadata.task, { size: metadata.input.size, channels: metadata.input.channels, onProgress: options.onProgress });
     const evaluation =

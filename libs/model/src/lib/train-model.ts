@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { writeFileAtomic, type Progress, type SplitName, type SplitRatios } from '@agekit/dataset';
+import { writeFileAtomic, type HoldOutSpec, type Progress, type SplitName, type SplitRatios } from '@agekit/dataset';
 import { countParameters, type ArchitectureName } from './architectures';
 import { initBackend, type BackendChoice, type BackendInfo } from '@agekit/runtime';
 import { TRAIN_DEFAULTS, type TrainTraining } from './config-schemas';
@@ -43,6 +43,8 @@ export interface TrainModelOptions {
   input?: Partial<{ size: number; grayscale: boolean }>;
   training?: Partial<TrainTraining>;
   split?: SplitRatios;
+  /** Used only when the dataset has no split folders: records held out of train/val/test, with their groups. */
+  holdOut?: HoldOutSpec;
   /** The backend to train on (initialised here, reported in a 'backend' event and recorded in the metadata). */
   backend?: BackendChoice;
   /** Decoded-image cache (default <out>/cache, linked from the previous run). */
@@ -120,7 +122,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     const threads = resolveWorkerCount(training.workers, backend.name);
     emit({ kind: 'backend', backend, threads });
 
-    const splits = await resolveSplits(dataDir, seed, ratios);
+    const splits = await resolveSplits(dataDir, seed, ratios, { holdOut: options.holdOut });
     for (const p of splits.problems.slice(0, 10)) emit({ kind: 'warning', path: p.path, reason: p.reason });
     emit({ kind: 'data', data: dataDir, source: splits.source, seed, train: splits.train.length, val: splits.val.length, test: splits.test.length });
     const task = resolveTask(options.task ?? d.task, splits.train.flatMap((r) => (r.age === undefined ? [] : [r.age])));
@@ -156,7 +158,7 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
       },
     });
     const parameters = countParameters(fitted.model);
-    fitted.metadata.training = { ...fitted.metadata.training, data: dataDir, splitSource: splits.source, split: ratios, config: configFile };
+    fitted.metadata.training = { ...fitted.metadata.training, data: dataDir, splitSource: splits.source, split: ratios, ...(options.holdOut ? { holdOut: options.holdOut } : {}), config: configFile };
     await saveModel(fitted.model, staging, fitted.metadata);
     fitted.model.dispose();
     const written = ['model.json', 'weights.bin', 'agekit-model.json', 'history.json'];

@@ -1,4 +1,4 @@
-import { validateConfig } from '@agekit/dataset';
+import { holdOutSchema, validateConfig, type HoldOutSpec } from '@agekit/dataset';
 import type { AugmentationOptions } from './augment';
 import type { EqualizeClasses } from './plan';
 
@@ -24,6 +24,11 @@ export interface ResampleConfig {
   /** Training-split size after resampling (default: the training split's size). */
   total?: number;
   split: { train: number; val: number; test: number };
+  /**
+   * Records held out of train/val/test (with their groups) into `resampled_dataset/heldout/`, an evaluation set never
+   * trained on: e.g. { "field": "race", "values": ["2"] } holds out UTKFace's Asian faces.
+   */
+  holdOut?: HoldOutSpec;
   augmentation: Required<AugmentationOptions>;
   output: { quality: number; concurrency: number };
   /** Images whose shorter side (before processing) is below this many pixels are left out. */
@@ -84,6 +89,7 @@ export const resampleConfigSchema = {
       default: {},
       properties: { train: { ...ratio, default: 0.7 }, val: { ...ratio, default: 0.15 }, test: { ...ratio, default: 0.15 } },
     },
+    holdOut: holdOutSchema,
     augmentation: {
       type: 'object',
       additionalProperties: false,

@@ -99,6 +99,25 @@ describe('planDatasetResampling + writeResampledDataset (synthetic data set)', (
     expect(new Set(result.items.map((i) => i.output)).size).toBe(result.items.length);
   });
 
+  it('holdOut: a held-out face, its duplicates and its group go to heldout only, never to train (as source or augmented copy)', () => {
+    // one image in seven is of the held-out population (extra.race '2', as UTKFace's Asian faces)
+    const withRace = records.map((r, i) => ({ ...r, extra: { race: i % 7 === 0 ? '2' : '0' } }));
+    const result = planDatasetResampling(withRace, { ...options(1), holdOut: { field: 'race', values: ['2'] } });
+    const heldGroups = new Set(withRace.filter((r) => r.extra.race === '2' && (r.age ?? 0) >= 20).map((r) => r.group));
+    // some held-out groups also hold images of another race (duplicates of one source): they go too
+    expect(withRace.some((r) => heldGroups.has(r.group) && r.extra.race !== '2')).toBe(true);
+    const heldout = result.items.filter((i) => i.split === 'heldout');
+    expect(new Set(heldout.map((i) => i.record.group))).toEqual(heldGroups);
+    expect(heldout.every((i) => i.copy === 0)).toBe(true);
+    expect(heldout).toHaveLength(result.splitSizes.heldout);
+    expect(result.items.filter((i) => i.split !== 'heldout' && heldGroups.has(i.record.group))).toEqual([]);
+    expect(heldout.every((i) => i.output.startsWith('heldout/'))).toBe(true);
+    // without the option there is no held-out split and those faces are trained on
+    const plain = planDatasetResampling(withRace, options(1));
+    expect(plain.splitSizes.heldout).toBe(0);
+    expect(plain.items.some((i) => i.split === 'train' && heldGroups.has(i.record.group))).toBe(true);
+  });
+
   it('same seed -> identical files; another seed -> another selection', async () => {
     const a = planDatasetResampling(records, options(7));
     const b = planDatasetResampling(records, options(7));

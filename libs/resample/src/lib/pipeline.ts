@@ -9,9 +9,11 @@ import {
   encodeFormatOf,
   formatForPath,
   hashString,
+  holdOutMatcher,
   mapSettled,
   splitGrouped,
   type DatasetRecord,
+  type HoldOutSpec,
   type ProgressCallback,
   type SplitName,
   type SplitRatios,
@@ -28,6 +30,8 @@ export interface PlanDatasetResamplingOptions extends PlanOptions {
   /** The class (age or bin label) of a record; undefined leaves the record out (outside the age range, no label). */
   classOf: (record: DatasetRecord) => string | undefined;
   augmentation?: AugmentationOptions;
+  /** Records held out of train/val/test, with their groups, into the `heldout` split (copied like val and test). */
+  holdOut?: HoldOutSpec;
 }
 
 /** One file of the resampled dataset. */
@@ -56,7 +60,8 @@ export interface DatasetResamplingPlan {
 /**
  * Split first, resample the training split only: records are split train/val/test (seeded,
  * stratified by class, grouped by `record.group` so copies and near-duplicates of one source never
- * span two splits); the plan is made on the training split; val and test are plain copies.
+ * span two splits); the plan is made on the training split; val and test are plain copies. With `holdOut`, the
+ * matching records and their groups go to the `heldout` split instead (plain copies, never trained on).
  * Nothing is read or written here; see writeResampledDataset.
  */
 export function planDatasetResampling(records: readonly DatasetRecord[], options: PlanDatasetResamplingOptions): DatasetResamplingPlan {
@@ -67,11 +72,13 @@ export function planDatasetResampling(records: readonly DatasetRecord[], options
     if (label === undefined) excluded.push(record);
     else labelled.push({ record, label });
   }
+  const heldOut = options.holdOut ? holdOutMatcher(options.holdOut) : undefined;
   const splits = splitGrouped(labelled, {
     seed: options.seed,
     ratios: options.ratios,
     groupOf: (x) => x.record.group,
     stratumOf: (x) => x.label,
+    heldOutOf: heldOut && ((x) => heldOut(x.record)),
   });
   const plan = planResampling(
     countByLabel(splits.train, (x) => x.label),
@@ -96,13 +103,13 @@ export function planDatasetResampling(records: readonly DatasetRecord[], options
       augmentation: c.augmentation,
     });
   }
-  for (const split of ['val', 'test'] as const) {
+  for (const split of ['val', 'test', 'heldout'] as const) {
     const sorted = [...splits[split]].sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
     for (const x of sorted) items.push({ output: names.name(split, x.record, x.label, 0), split, record: x.record, label: x.label, copy: 0 });
   }
   return {
     plan,
-    splitSizes: { train: splits.train.length, val: splits.val.length, test: splits.test.length },
+    splitSizes: { train: splits.train.length, val: splits.val.length, test: splits.test.length, heldout: splits.heldout.length },
     excluded,
     items,
   };

@@ -55,6 +55,8 @@ export interface ResampleDatasetOptions {
   /** Training-split size after resampling (default: its size before). */
   total?: number;
   split?: Partial<ResampleConfig['split']>;
+  /** Records (and their groups) held out into `resampled_dataset/heldout/`, never in train/val/test. */
+  holdOut?: ResampleConfig['holdOut'];
   augmentation?: Partial<ResampleConfig['augmentation']>;
   /** JPEG/WebP quality of augmented copies. */
   quality?: number;
@@ -99,6 +101,8 @@ export interface ResampleDatasetResult {
   excluded: DatasetRecord[];
   splitSizes?: Record<SplitName, number>;
   plan?: ResamplingPlan;
+  /** The hold-out applied (its records are the `heldout` split). */
+  holdOut?: ResampleConfig['holdOut'];
   /** Files written per split (failed outputs not counted). */
   written?: Record<SplitName, number>;
   validation?: ResamplingValidation;
@@ -131,6 +135,7 @@ function resolveOptions(options: ResampleDatasetOptions): ResampleConfig & { con
     target: options.target ?? defaults.target,
     total,
     split: { ...defaults.split, ...options.split },
+    holdOut: options.holdOut,
     augmentation: { ...defaults.augmentation, ...options.augmentation },
     output: { quality: options.quality ?? defaults.output.quality, concurrency },
     minSide: options.minSide ?? defaults.minSide,
@@ -192,6 +197,7 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
       ages: config.ages,
       minSide: config.minSide,
       concurrency: config.concurrency,
+      holdOut: config.holdOut,
       outcome: 'refused',
       excluded: [],
       seconds: 0,
@@ -211,7 +217,7 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
           (groupsOnly > 0 && strategy.kind === 'distribution' ? ` (${groupsOnly} images have age groups only; a distribution target needs ages: try --target not-majority)` : ''),
       );
     }
-    const planned = planDatasetResampling(records, { seed: config.seed, ratios: config.split, strategy, classOf, total: config.total, augmentation: config.augmentation });
+    const planned = planDatasetResampling(records, { seed: config.seed, ratios: config.split, strategy, classOf, total: config.total, augmentation: config.augmentation, holdOut: config.holdOut });
     Object.assign(result, { excluded: planned.excluded, splitSizes: planned.splitSizes, plan: planned.plan });
     if (options.dryRun) return { ...finish(), outcome: 'planned' };
 

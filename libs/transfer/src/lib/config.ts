@@ -1,5 +1,5 @@
-import type { Schema } from '@agekit/dataset';
-import { scheduleSchema, splitSchema, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
+import { holdOutSchema, type Schema } from '@agekit/dataset';
+import { scheduleSchema, splitSchema, taskSpecSchema, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
@@ -69,19 +69,6 @@ export const TRANSFER_DEFAULTS = {
   seed: 42,
 } as const;
 
-const taskSchema: Schema = {
-  type: 'object',
-  required: ['kind'],
-  additionalProperties: false,
-  properties: {
-    kind: { enum: ['classification', 'age-groups', 'regression'] },
-    minAge: { type: 'integer', minimum: 0 },
-    maxAge: { type: 'integer', minimum: 0 },
-    edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
-    representativeAges: { type: 'array', items: { type: 'number' } },
-  },
-};
-
 const d = TRANSFER_DEFAULTS;
 
 /** JSON schema of configs/transfer.json. */
@@ -101,7 +88,7 @@ export const transferConfigSchema: Schema = {
         type: 'object',
         required: ['name', 'task'],
         additionalProperties: false,
-        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' }, task: taskSchema },
+        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9._-]+$' }, task: taskSpecSchema },
       },
     },
     head: {
@@ -140,6 +127,7 @@ export const transferConfigSchema: Schema = {
       },
     },
     split: splitSchema,
+    holdOut: holdOutSchema,
     backend: { enum: [...BACKEND_CHOICES], default: d.backend },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: d.seed },

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { writeFileAtomic, type DatasetRecord, type Progress, type SplitName } from '@agekit/dataset';
+import { writeFileAtomic, type DatasetRecord, type HoldOutSpec, type Progress, type SplitName } from '@agekit/dataset';
 import {
   beginRunFolder,
   loadImageSet,
@@ -37,7 +37,7 @@ import {
 export type TransferEvent =
   | { kind: 'backend'; name: string; reason: string }
   | { kind: 'warning'; path: string; reason: string }
-  | { kind: 'data'; data: string; source: 'folders' | 'split'; seed: number; train: number; val: number }
+  | { kind: 'data'; data: string; source: 'folders' | 'split'; seed: number; train: number; val: number; heldout: number }
   | { kind: 'features'; split: SplitName; images: number; decodeCache: boolean; failed: number; fromCache: boolean; seconds: number }
   | { kind: 'activations'; split: SplitName; mirrored: boolean; shape: number[]; fromCache: boolean; seconds: number }
   | { kind: 'task'; name: string; task: Task; train: number; val: number }
@@ -57,6 +57,8 @@ export interface TransferModelOptions {
   training?: Partial<TransferTraining>;
   fineTune?: Partial<TransferFineTune>;
   split?: { train: number; val: number; test: number };
+  /** Splitting here only: records (with their groups) held out of train/val/test, never trained on (resolveSplits). */
+  holdOut?: HoldOutSpec;
   backend?: BackendChoice;
   /** Decoded images and backbone features (default <out>/cache, linked from the previous run). */
   cacheDir?: string;
@@ -166,9 +168,9 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     const backend = await initBackend({ backend: options.backend ?? d.backend });
     emit({ kind: 'backend', name: backend.name, reason: backend.reason });
 
-    const splits = await resolveSplits(dataDir, seed, options.split ?? d.split);
+    const splits = await resolveSplits(dataDir, seed, options.split ?? d.split, { holdOut: options.holdOut });
     for (const p of splits.problems.slice(0, 10)) emit({ kind: 'warning', path: p.path, reason: p.reason });
-    emit({ kind: 'data', data: dataDir, source: splits.source, seed, train: splits.train.length, val: splits.val.length });
+    emit({ kind: 'data', data: dataDir, source: splits.source, seed, train: splits.train.length, val: splits.val.length, heldout: splits.heldout.length });
 
     const info = backboneInfo(backboneName);
     const backbone = await loadFaceApiXception();
@@ -300,6 +302,8 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
           head,
           ...training,
           seed,
+          // how the data was split here (evaluate splits it again the same way); absent with split folders
+          ...(splits.source === 'split' ? { split: options.split ?? d.split, holdOut: options.holdOut } : {}),
           bestEpoch: result.bestEpoch,
           stoppedEarly: result.stoppedEarly,
           headSeconds: result.seconds,

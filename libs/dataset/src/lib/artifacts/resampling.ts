@@ -7,8 +7,11 @@ import { DatasetError } from '../errors';
  * and `csv/resampling.csv` (one row per file written or failed), both under the stage's output root.
  */
 
-/** The three splits, in the order they are made and listed. */
-export const SPLIT_NAMES = ['train', 'val', 'test'] as const;
+/**
+ * The splits, in the order they are made and listed: train/val/test, and `heldout`, the evaluation set a hold-out
+ * (HoldOutSpec, e.g. one population) keeps out of the other three; empty without one.
+ */
+export const SPLIT_NAMES = ['train', 'val', 'test', 'heldout'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
 
 /** The resampled dataset's folder under the output root: one sub-folder per split, each a folder-per-label dataset. */
