@@ -3,19 +3,20 @@
 // are installed from their tarballs (in the workspace the same imports resolve to the sources, so tsc checks it).
 // Usage: node pipeline.js <faces folder (ages 20-29, folder per age)> <work folder>; prints one JSON line.
 import * as path from 'node:path';
-import { decodeImage, readDataset } from '@agekit/dataset';
+import { readDataset } from '@agekit/dataset';
 import { processDataset } from '@agekit/enhance';
+import { predictPhotos } from '@agekit/face';
 import { loadModel, trainModel } from '@agekit/model';
 import { describeAgekitModel, exportModel, loadBundlePredictor } from '@agekit/onnx';
 import { visualizeDataset } from '@agekit/plot';
-import { DEFAULT_THRESHOLDS, exploreDataset } from '@agekit/quality';
+import { exploreDataset } from '@agekit/quality';
 import { resampleDataset } from '@agekit/resample';
 
 async function main(): Promise<void> {
   const [faces, work] = process.argv.slice(2).map((p) => path.resolve(p));
   const explored = await exploreDataset({ data: faces, out: work });
   const processed = await processDataset({ data: faces, out: work });
-  const visualized = await visualizeDataset({ data: faces, out: work, thresholds: DEFAULT_THRESHOLDS });
+  const visualized = await visualizeDataset({ data: faces, out: work });
   const resampled = await resampleDataset({ out: work, seed: 1, ages: { min: 20, max: 29 }, target: { distribution: 'uniform' } });
 
   // the train stage picks the best backend present (wasm + native kernels here)
@@ -43,8 +44,9 @@ async function main(): Promise<void> {
   const verification = exported.verification;
   if (!verification) throw new Error('the export was not verified');
   model.dispose();
-  const predictor = await loadBundlePredictor(exported.bundle);
-  const [prediction] = await predictor.predict([await decodeImage(testImages[0])]);
+  // predict: @agekit/face's stage with the bundle's predictor injected (the images are face crops: no detection)
+  const predicted = await predictPhotos({ paths: [testImages[0]], detect: false, loadPredictor: () => loadBundlePredictor(exported.bundle) });
+  const prediction = predicted.results[0]?.ok ? predicted.results[0].faces[0] : undefined;
   console.log(
     JSON.stringify({
       explored: explored.read,
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
       trainedEpochs: trained.history.length,
       verified: verification.passed,
       maxAbsDiff: verification.tfjs.maxAbsDiff,
-      predictedAge: prediction.expectedAge,
+      predictedAge: prediction?.expectedAge ?? null,
     }),
   );
 }
