@@ -97,6 +97,23 @@ export interface TrainConfig extends TrainingRunConfig {
   training: TrainTraining;
 }
 
+/**
+ * The schema properties of the fields every training run config shares (TrainingRunConfig: the train and transfer
+ * configs), with that config's defaults.
+ */
+export function trainingRunProperties(defaults: Pick<TrainingRunConfig, 'data' | 'out' | 'backend' | 'seed'>): Record<string, Schema> {
+  return {
+    $schema: { type: 'string' },
+    data: { type: 'string', default: defaults.data },
+    out: { type: 'string', default: defaults.out },
+    split: splitSchema,
+    holdOut: holdOutSchema,
+    backend: { enum: [...BACKEND_CHOICES], default: defaults.backend },
+    cacheDir: { type: 'string' },
+    seed: { type: 'integer', default: defaults.seed },
+  };
+}
+
 /** The defaults of every field of configs/train.json (the schema below and `trainModel` use them). */
 export const TRAIN_DEFAULTS = {
   data: `out/${RESAMPLED_DATASET_FOLDER}`,
@@ -129,24 +146,8 @@ export const trainConfigSchema: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    $schema: { type: 'string' },
-    data: { type: 'string', default: d.data },
-    out: { type: 'string', default: d.out },
     architecture: { enum: ['squeezenet', 'simple-cnn'], default: d.architecture },
-    task: {
-      type: 'object',
-      default: d.task,
-      required: ['kind'],
-      properties: {
-        kind: { enum: ['classification', 'age-groups', 'age-group-labels', 'regression'] },
-        minAge: { type: 'integer', minimum: 0 },
-        maxAge: { type: 'integer', minimum: 0 },
-        edges: { type: 'array', items: { type: 'number' }, minItems: 2 },
-        labels: { type: 'array', items: { type: 'string' }, minItems: 2 },
-        representativeAges: { type: 'array', items: { type: 'number' } },
-      },
-      additionalProperties: false,
-    },
+    task: { ...taskSpecSchema, default: d.task },
     input: {
       type: 'object',
       default: {},
@@ -172,10 +173,6 @@ export const trainConfigSchema: Schema = {
         workers: { anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 1 }], default: d.training.workers },
       },
     },
-    split: splitSchema,
-    holdOut: holdOutSchema,
-    backend: { enum: [...BACKEND_CHOICES], default: d.backend },
-    cacheDir: { type: 'string' },
-    seed: { type: 'integer', default: d.seed },
+    ...trainingRunProperties(d),
   },
 };

@@ -1,6 +1,6 @@
-import { holdOutSchema, type Schema } from '@agekit/dataset';
-import { scheduleSchema, splitSchema, taskSpecSchema, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
-import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
+import type { Schema } from '@agekit/dataset';
+import { scheduleSchema, taskSpecSchema, trainingRunProperties, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
+import type { BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
 
@@ -76,9 +76,6 @@ export const transferConfigSchema: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    $schema: { type: 'string' },
-    data: { type: 'string', default: d.data },
-    out: { type: 'string', default: d.out },
     backbone: { enum: [...BACKBONES], default: d.backbone },
     tasks: {
       type: 'array',
@@ -126,10 +123,6 @@ export const transferConfigSchema: Schema = {
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.fineTune.earlyStoppingPatience },
       },
     },
-    split: splitSchema,
-    holdOut: holdOutSchema,
-    backend: { enum: [...BACKEND_CHOICES], default: d.backend },
-    cacheDir: { type: 'string' },
-    seed: { type: 'integer', default: d.seed },
+    ...trainingRunProperties(d),
   },
 };
