@@ -6,7 +6,7 @@ import { convertLayersModel, type ConvertResult, type InputLayout } from './conv
 import { CPP_CMAKELISTS, CPP_MAIN, buildCppExample, findCppToolchain, runCppExample } from './cpp';
 import { normalizePixels, readImagePixels, validatePreprocessSpec, writePresizedImage, type PreprocessSpec, type ResizeKernel } from './preprocess';
 import { checkWithPythonOnnx, createOnnxSession, runOnnx, verifyAgainstTfjs, type CheckerReport, type ProgressCallback, type VerifyReport } from './verify';
-import { convertToFloat16, quantizeInt8, type CalibrationMethod, type ModelFormat, type QuantizeInt8Report } from './quantize';
+import { convertToFloat16, quantizeInt8, type CalibrationMethod, type Int8Placement, type ModelFormat, type QuantizeInt8Report } from './quantize';
 
 /** Largest |onnx - tfjs| allowed by default per model format (float16 rounds every value to 11 bits, int8 to 256 levels). */
 export const DEFAULT_TOLERANCE: Record<ModelFormat, number> = { float32: 1e-4, float16: 1e-2, int8: 0.25 };
@@ -84,6 +84,8 @@ export interface WriteBundleOptions {
   format?: ModelFormat;
   /** int8: images to calibrate the activation ranges on (preprocessed as the bundle says). */
   calibration?: { images: string[]; method?: CalibrationMethod; percentile?: number; onProgress?: ProgressCallback };
+  /** int8: which kinds of node stay in float (default DEFAULT_INT8_PLACEMENT, measured). */
+  int8Placement?: Partial<Int8Placement>;
 }
 
 export function describeLabels(description: ExportModelDescription, outputName: string): LabelsSpec {
@@ -303,6 +305,7 @@ export async function exportBundle(options: WriteBundleOptions): Promise<{ bundl
     calibration: { images, imageShape: [spec.height, spec.width, spec.channels], spec },
     method: calibration.method,
     percentile: calibration.percentile,
+    placement: options.int8Placement,
     onProgress: calibration.onProgress,
   });
   prepared.manifest.quantization = report;
