@@ -8,6 +8,7 @@ import {
   BUNDLE_ENTRIES,
   describeAgekitModel,
   exportBundle,
+  INT8_PLACEMENT_CHOICES,
   isBundleFolder,
   readBundle,
   verifyBundle,
@@ -15,6 +16,7 @@ import {
   type BundleVerification,
   type CalibrationMethod,
   type InputLayout,
+  type Int8Placement,
   type ModelFormat,
 } from '@agekit/onnx';
 
@@ -42,6 +44,9 @@ export flags:
   --calibration-data DIR  int8: calibrate on the images under DIR (default: --data; better a training split)
   --calibration-images N  int8: calibrate on N of those images, evenly spread (default 256)
   --calibration minmax|percentile  int8: activation range from the min/max (default) or the 99.99th percentiles
+  --int8-placement K=V[,K=V]  int8: which kinds of node stay float, e.g. depthwiseConv=float,stemConv=int8 (keys
+                       depthwiseConv, stemConv (int8|float|auto), add, globalAveragePool; values int8|float); default
+                       depthwiseConv=int8,stemConv=auto,add=int8,globalAveragePool=int8 (the fastest measured in onnxruntime)
 
 verify flags:
   --data DIR           images to verify on (any folder; searched recursively for .jpg/.jpeg/.png/.webp)
@@ -66,6 +71,7 @@ const OPTIONS = {
   'calibration-images': { type: 'string' },
   'calibration-data': { type: 'string' },
   calibration: { type: 'string' },
+  'int8-placement': { type: 'string' },
   'max-mae-change': { type: 'string' },
   'no-verify': { type: 'boolean' },
   force: { type: 'boolean' },
@@ -138,6 +144,19 @@ async function agesOf(root: string, images: string[]): Promise<number[]> {
   }
 }
 
+/** --int8-placement depthwiseConv=float,stemConv=int8: keys and values checked against the library's list. */
+function placementFlag(text: string): Partial<Int8Placement> {
+  const placement: Record<string, string> = {};
+  for (const pair of text.split(',').filter(Boolean)) {
+    const [key, value] = pair.split('=');
+    const choices = (INT8_PLACEMENT_CHOICES as Record<string, readonly string[]>)[key];
+    if (!choices) throw new UsageError(`--int8-placement: unknown key '${key}' (one of ${Object.keys(INT8_PLACEMENT_CHOICES).join(', ')})`);
+    if (!choices.includes(value)) throw new UsageError(`--int8-placement: ${key} must be ${choices.join(' or ')} (got '${value ?? ''}')`);
+    placement[key] = value;
+  }
+  return placement as Partial<Int8Placement>;
+}
+
 const FORMATS: Record<string, ModelFormat> = { int8: 'int8', fp16: 'float16', float16: 'float16', fp32: 'float32', float32: 'float32' };
 
 async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, io: ExporterIo): Promise<BundleVerification> {
@@ -189,6 +208,7 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
   if (method !== 'minmax' && method !== 'percentile') throw new UsageError(`--calibration must be minmax or percentile (got '${flags.calibration}')`);
   if (format === 'int8' && !flags.data && !flags['calibration-data']) throw new UsageError('--quantize int8 calibrates on images: pass --calibration-data or --data');
   const calibrationData = format === 'int8' ? resolve(flags['calibration-data'] ?? required(flags, 'data')) : undefined;
+  const int8Placement = flags['int8-placement'] === undefined ? undefined : placementFlag(flags['int8-placement']);
   // the bundle is written to a temporary folder and renamed into place only once verified; an existing --out is
   // replaced only when it is a previous bundle and --force is given, so a user's folder is never emptied
   const outputs = await StageOutputs.begin({
@@ -217,6 +237,7 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
       sourceModel: modelDir,
       format,
       calibration,
+      int8Placement,
     });
     model.dispose();
     const ops = Object.entries(converted.opCounts)
@@ -224,7 +245,7 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
       .join(', ');
     io.err(`converted ${metadata.architecture} (${metadata.task.kind}): ONNX opset ${converted.opset}, ${format}, ${ops}`);
     const q = bundle.manifest.quantization;
-    if (q) io.err(`int8: calibrated on ${q.calibrationImages} images (${q.method}); int8 ops ${JSON.stringify(q.int8Ops)}, float ops ${JSON.stringify(q.floatOps)}`);
+    if (q) io.err(`int8: calibrated on ${q.calibrationImages} images (${q.method}); placement ${JSON.stringify(q.placement)}; int8 ops ${JSON.stringify(q.int8Ops)}, float ops ${JSON.stringify(q.floatOps)}`);
     if (converted.foldedBatchNorms.length) io.err(`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`);
     if (converted.removedLayers.length) io.err(`removed (identity at inference): ${converted.removedLayers.join(', ')}`);
     let report: BundleVerification | undefined;

@@ -47,7 +47,17 @@ export {
   type CppComparison,
   type BundleVerification,
 } from './lib/bundle';
-export { CPP_MAIN, CPP_CMAKELISTS, findCppToolchain, buildCppExample, runCppExample, type CppPrediction, type CppToolchain } from './lib/cpp';
+export {
+  CPP_MAIN,
+  CPP_CMAKELISTS,
+  findCppToolchain,
+  findOnnxRuntimeC,
+  buildCppExample,
+  runCppExample,
+  type CppPrediction,
+  type CppToolchain,
+  type OnnxRuntimeC,
+} from './lib/cpp';
 export { describeAgekitModel } from './lib/agekit-model';
 export { rgbToGrayOpenCv } from './lib/preprocess';
 export {
@@ -67,6 +77,7 @@ export {
   float16Value,
   DEFAULT_INT8_PLACEMENT,
   ALL_INT8_PLACEMENT,
+  INT8_PLACEMENT_CHOICES,
   type Int8Choice,
   type Int8Placement,
   type ModelFormat,

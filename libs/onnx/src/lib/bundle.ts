@@ -399,7 +399,8 @@ export async function compareCppWithOnnx(options: {
     const cpp = runCppExample(binary, bundle.dir, presized);
     if (cpp.errors.some((e) => e.includes('FLOAT16'))) {
       // Not a disagreement: this OpenCV cannot load float16 weights at all (README: use ONNX Runtime for float16 bundles).
-      return { status: 'skipped', message: `skipped: this OpenCV cannot read float16 weights (${cpp.errors[0].slice(0, 160)})`, images: 0, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
+      const hint = 'build the example with ONNX Runtime (set ONNXRUNTIME_DIR, or ONNXRUNTIME_INCLUDE_DIR) to check float16';
+      return { status: 'skipped', message: `skipped: this OpenCV cannot read float16 weights; ${hint} (${cpp.errors[0].slice(0, 160)})`, images: 0, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
     }
     if (cpp.errors.length) return { status: 'failed', message: `C++ example failed: ${cpp.errors.slice(0, 3).join('; ')}`, images: cpp.predictions.length, maxAbsDiff: Number.NaN, tolerance, labelMismatches: 0 };
     if (cpp.predictions.length !== presized.length) {

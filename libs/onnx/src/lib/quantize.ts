@@ -158,6 +158,14 @@ export interface Int8Placement {
 /** The measured default: see README "Edge bundle" for the runs behind each choice. */
 export const DEFAULT_INT8_PLACEMENT: Readonly<Int8Placement> = { depthwiseConv: 'int8', stemConv: 'auto', add: 'int8', globalAveragePool: 'int8' };
 
+/** The values each key of Int8Placement takes (for apps that read a placement from flags or a config). */
+export const INT8_PLACEMENT_CHOICES: Readonly<Record<keyof Int8Placement, readonly string[]>> = {
+  depthwiseConv: ['int8', 'float'],
+  stemConv: ['int8', 'float', 'auto'],
+  add: ['int8', 'float'],
+  globalAveragePool: ['int8', 'float'],
+};
+
 /** Every node that can run in int8 does. */
 export const ALL_INT8_PLACEMENT: Readonly<Int8Placement> = { depthwiseConv: 'int8', stemConv: 'int8', add: 'int8', globalAveragePool: 'int8' };
 
