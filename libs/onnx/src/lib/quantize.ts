@@ -141,12 +141,14 @@ export type Int8Choice = 'int8' | 'float';
  */
 export interface Int8Placement {
   /** Depthwise convolutions (group = input channels, one filter each). int8 by default: onnxruntime's int8 depthwise kernel is
-   * slower than its float one, but the dequantize/quantize around a float one cost more than that. */
+   * slower than its float one, but the dequantize/quantize around a float one cost more than that (and see stemConv). */
   depthwiseConv: Int8Choice;
   /**
-   * Convolutions with at most 4 input channels (the stem on the image). 'auto' (default): float when only convolutions read its
-   * output (onnxruntime's float kernel for 3 input channels is 2x faster than its int8 one), int8 when a pooling follows (a pool
-   * outside onnxruntime's int8 NHWC chain ran 20x slower than inside it).
+   * Convolutions with at most 4 input channels (the stem on the image). int8 by default. 'auto': float when only convolutions
+   * read its output (onnxruntime's float kernel for 3 input channels is 2x faster than its int8 one; 3% of the transfer model's
+   * kernel time), int8 when a pooling follows (a pool outside onnxruntime's int8 NHWC chain ran 20x slower than inside it).
+   * Not the default: a float value rounded to uint8 inside the network lands one step apart in OpenCV and onnxruntime now and
+   * then (their float sums differ in the last bits), which broke the C++ agreement (3.9e-2 on 16 UTKFace images, limit 1e-3).
    */
   stemConv: Int8Choice | 'auto';
   /** Add of two computed values (residual connections): 'int8' is QLinearAdd (com.microsoft domain; onnxruntime and OpenCV run it). */
@@ -155,8 +157,11 @@ export interface Int8Placement {
   globalAveragePool: Int8Choice;
 }
 
-/** The measured default: see README "Edge bundle" for the runs behind each choice. */
-export const DEFAULT_INT8_PLACEMENT: Readonly<Int8Placement> = { depthwiseConv: 'int8', stemConv: 'auto', add: 'int8', globalAveragePool: 'int8' };
+/**
+ * The measured default: every node that can be int8 is (README "Edge bundle" has the runs behind each choice). A float node
+ * between int8 ones was never faster enough to pay for the C++ example's agreement with onnxruntime (see stemConv).
+ */
+export const DEFAULT_INT8_PLACEMENT: Readonly<Int8Placement> = { depthwiseConv: 'int8', stemConv: 'int8', add: 'int8', globalAveragePool: 'int8' };
 
 /** The values each key of Int8Placement takes (for apps that read a placement from flags or a config). */
 export const INT8_PLACEMENT_CHOICES: Readonly<Record<keyof Int8Placement, readonly string[]>> = {
