@@ -185,7 +185,7 @@ async function runVerification(flags: Flags, bundle: Bundle, modelDir: string, i
   if (t.mae) io.err(`MAE on ${t.mae.images} labelled images: tfjs ${t.mae.reference.toFixed(3)}, onnx ${t.mae.onnx.toFixed(3)} (change ${t.mae.change.toFixed(3)} years)`);
   for (const p of t.problems) io.err(`  unreadable image ${p.file}: ${p.reason}`);
   io.err(`onnx checker: ${report.checker.status}: ${report.checker.message}`);
-  if (report.cpp) io.err(`C++ example (OpenCV dnn) vs onnxruntime: ${report.cpp.status}: ${report.cpp.message}`);
+  if (report.cpp) io.err(`C++ example vs onnxruntime: ${report.cpp.status}: ${report.cpp.message}`);
   return report;
 }
 

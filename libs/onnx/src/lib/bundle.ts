@@ -433,7 +433,7 @@ export async function compareCppWithOnnx(options: {
     const passed = maxAbsDiff <= tolerance;
     return {
       status: passed ? 'passed' : 'failed',
-      message: `${presized.length} images: largest |C++ - onnxruntime| = ${maxAbsDiff.toExponential(3)} (tolerance ${tolerance}), ${labelMismatches} label mismatches`,
+      message: `${presized.length} images (C++ engine: ${cpp.engine ?? 'opencv'}): largest |C++ - onnxruntime| = ${maxAbsDiff.toExponential(3)} (tolerance ${tolerance}), ${labelMismatches} label mismatches`,
       images: presized.length,
       maxAbsDiff,
       tolerance,

@@ -214,6 +214,7 @@ int main(int argc, char** argv) {
     if (engine == "onnxruntime") throw std::runtime_error("built without ONNX Runtime (compile with -DAGEKIT_WITH_ONNXRUNTIME)");
     engine = "opencv";
 #endif
+    std::fprintf(stderr, "engine: %s\n", engine.c_str());
     cv::dnn::Net net;
     if (engine == "opencv") {
       net = cv::dnn::readNetFromONNX(bundle + "/model.onnx");
@@ -343,8 +344,8 @@ export interface CppPrediction {
   outputs: number[];
 }
 
-/** Run the compiled example on images; parses its tab-separated lines. */
-export function runCppExample(binary: string, bundleDir: string, images: string[]): { predictions: CppPrediction[]; errors: string[] } {
+/** Run the compiled example on images; parses its tab-separated lines (and the engine it names on stderr). */
+export function runCppExample(binary: string, bundleDir: string, images: string[]): { predictions: CppPrediction[]; errors: string[]; engine?: string } {
   const run = spawnSync(binary, [bundleDir, ...images], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (run.error) throw run.error;
   const predictions = run.stdout
@@ -356,5 +357,6 @@ export function runCppExample(binary: string, bundleDir: string, images: string[
     });
   const errors = run.stderr.split('\n').filter((l) => l.startsWith('error'));
   if (run.status !== 0 && errors.length === 0) errors.push(`exit status ${run.status}: ${run.stderr.trim()}`);
-  return { predictions, errors };
+  const engine = /^engine: (\S+)$/m.exec(run.stderr)?.[1];
+  return { predictions, errors, engine };
 }

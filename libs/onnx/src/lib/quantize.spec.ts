@@ -403,6 +403,7 @@ describe('quantized bundles', () => {
     }
     const cpp = await compareCppWithOnnx({ bundle: reread, images: held.slice(0, 12), binary: cppBinary, tolerance: 1e-3 });
     expect(cpp.status).toBe('passed');
+    expect(cpp.message).toMatch(/C\+\+ engine: opencv/); // int8 is checked against OpenCV's kernels, whatever else is built in
     expect(cpp.images).toBe(12);
     expect(cpp.labelMismatches).toBe(0);
   });
@@ -421,6 +422,7 @@ describe('quantized bundles', () => {
     if (findOnnxRuntimeC()) {
       // the example was built with ONNX Runtime's C API: it runs float16 bundles with it, and must agree
       expect(cpp.status).toBe('passed');
+      expect(cpp.message).toMatch(/C\+\+ engine: onnxruntime/);
       expect(cpp.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     } else {
       console.warn('float16 C++ check skipped: ONNX Runtime C headers not found (ONNXRUNTIME_DIR / ONNXRUNTIME_INCLUDE_DIR)');
