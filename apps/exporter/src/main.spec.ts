@@ -95,6 +95,20 @@ describe('agekit-exporter', () => {
     expect(await runExporter(['export', '--model', join(work, 'model'), '--out', join(work, 'x'), '--data', faces, '--quantize', 'int4'], bad)).toBe(2);
   });
 
+  it('--int8-placement reaches the quantizer (bundle.json records it) and rejects unknown keys or values (exit 2)', async () => {
+    const out = join(work, 'dist', 'bundle-int8-placement');
+    const io = capture();
+    const args = ['export', '--model', join(work, 'model'), '--out', out, '--data', faces, '--min-images', '20', '--quantize', 'int8', '--no-verify'];
+    expect(await runExporter([...args, '--int8-placement', 'stemConv=float,add=float'], io)).toBe(0);
+    const placement = JSON.parse(readFileSync(join(out, 'bundle.json'), 'utf8')).quantization.placement;
+    expect(placement).toMatchObject({ stemConv: 'float', add: 'float', depthwiseConv: 'int8' });
+    for (const wrong of ['stem=float', 'add=int4', 'depthwiseConv']) {
+      const bad = capture();
+      expect(await runExporter([...args, '--force', '--int8-placement', wrong], bad)).toBe(2);
+      expect(bad.lines.join('\n')).toMatch(/--int8-placement/);
+    }
+  });
+
   it('fails (exit 1) when there are fewer readable images than --min-images (default 64)', async () => {
     const io = capture();
     expect(await runExporter(['verify', '--bundle', join(work, 'dist', 'bundle'), '--data', faces, '--images', '4'], io)).toBe(1);

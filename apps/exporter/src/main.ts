@@ -19,7 +19,7 @@ import {
   type StageProgress,
   type VerifyOnDataOptions,
 } from '@agekit/onnx';
-import { OPTIONS, positiveNumber, required, USAGE, type Flags } from './flags';
+import { OPTIONS, placementFlag, positiveNumber, required, USAGE, type Flags } from './flags';
 
 export type ExporterIo = { out: (line: string) => void; err: (line: string) => void };
 
@@ -89,6 +89,7 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
       inputLayout: layout as InputLayout,
       format,
       calibration: format === 'int8' ? { data: flags['calibration-data'] ?? required(flags, 'data'), images: positiveNumber(flags, 'calibration-images', 256, true), method } : undefined,
+      int8Placement: placementFlag(flags['int8-placement']),
       verification: check,
       onProgress: progress(io),
       onEvent: (event) => {

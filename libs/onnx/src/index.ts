@@ -47,7 +47,17 @@ export {
   type CppComparison,
   type BundleVerification,
 } from './lib/bundle';
-export { CPP_MAIN, CPP_CMAKELISTS, findCppToolchain, buildCppExample, runCppExample, type CppPrediction, type CppToolchain } from './lib/cpp';
+export {
+  CPP_MAIN,
+  CPP_CMAKELISTS,
+  findCppToolchain,
+  findOnnxRuntimeC,
+  buildCppExample,
+  runCppExample,
+  type CppPrediction,
+  type CppToolchain,
+  type OnnxRuntimeC,
+} from './lib/cpp';
 export { describeAgekitModel } from './lib/agekit-model';
 export { rgbToGrayOpenCv } from './lib/preprocess';
 export {
@@ -65,13 +75,18 @@ export {
   quantizeInt8,
   float16Bits,
   float16Value,
+  DEFAULT_INT8_PLACEMENT,
+  ALL_INT8_PLACEMENT,
+  INT8_PLACEMENT_CHOICES,
+  type Int8Choice,
+  type Int8Placement,
   type ModelFormat,
   type CalibrationMethod,
   type CalibrationData,
   type QuantizeInt8Options,
   type QuantizeInt8Report,
 } from './lib/quantize';
-export { exportBundle, expectedAgeOf, DEFAULT_TOLERANCE, DEFAULT_CPP_TOLERANCE } from './lib/bundle';
+export { exportBundle, expectedAgeOf, DEFAULT_TOLERANCE, DEFAULT_CPP_TOLERANCE, defaultTolerance, INT8_REGRESSION_TOLERANCE_YEARS } from './lib/bundle';
 export { type MaeComparison } from './lib/verify';
 export {
   describeConversion,

@@ -4,25 +4,28 @@
  * at batch 1 and 32 on 1 and 2 threads, the C++ example's (OpenCV dnn) ms/img, and the MAE on a labelled split.
  *
  *   npx tsx tools/bench/onnx/formats.ts --model DIR --data TEST_DIR --calibration-data TRAIN_DIR
- *     [--images 1000] [--calibration-images 256] [--runs 20] [--cpp-images 64] [--profile] [--json]
+ *     [--images 1000] [--calibration-images 256] [--runs 20] [--cpp-images 64] [--profile] [--sweep] [--json]
  *
  * Timings are medians over --runs on a shared machine: compare within one run. The C++ figure is (time for M images - time
  * for 1 image) / (M - 1), so it leaves out loading the model; it includes decoding and preprocessing each image, and OpenCV
  * uses its own thread pool. --profile adds onnxruntime's own per-op kernel times (batch 1, 1 thread) of float32 and int8,
- * which show where int8 gains and where it loses on this CPU.
+ * which show where int8 gains and where it loses on this CPU. Besides the default int8 placement (DEFAULT_INT8_PLACEMENT: which
+ * kinds of node stay float) it always runs every node in int8; --sweep adds the default with each kind flipped on its own.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readDataset } from '@agekit/dataset';
 import { loadModel } from '@agekit/model';
 import {
+  ALL_INT8_PLACEMENT,
   buildCppExample,
   createOnnxSession,
+  DEFAULT_INT8_PLACEMENT,
   describeAgekitModel,
   expectedAgeOf,
   exportBundle,
@@ -33,6 +36,7 @@ import {
   runOnnx,
   writePresizedImage,
   type Bundle,
+  type Int8Placement,
   type ModelFormat,
 } from '@agekit/onnx';
 
@@ -40,6 +44,7 @@ interface Variant {
   label: string;
   format: ModelFormat;
   method?: 'minmax' | 'percentile';
+  placement?: Partial<Int8Placement>;
 }
 
 const VARIANTS: Variant[] = [
@@ -47,7 +52,16 @@ const VARIANTS: Variant[] = [
   { label: 'float16', format: 'float16' },
   { label: 'int8 (min/max)', format: 'int8', method: 'minmax' },
   { label: 'int8 (percentile 99.99)', format: 'int8', method: 'percentile' },
+  { label: 'int8 (min/max), every node int8', format: 'int8', method: 'minmax', placement: ALL_INT8_PLACEMENT },
 ];
+
+/** --sweep: the default placement with one kind of node flipped, to measure each choice on its own. */
+function sweepVariants(): Variant[] {
+  return (Object.keys(DEFAULT_INT8_PLACEMENT) as Array<keyof Int8Placement>).map((key) => {
+    const flipped = DEFAULT_INT8_PLACEMENT[key] === 'int8' ? 'float' : 'int8';
+    return { label: `int8 (min/max), ${key} ${flipped}`, format: 'int8', method: 'minmax', placement: { [key]: flipped } };
+  });
+}
 
 function evenly<T>(items: T[], limit: number): T[] {
   if (items.length <= limit) return items;
@@ -80,10 +94,17 @@ async function msPerImage(bundles: Bundle[], x: Float32Array, batch: number, thr
   try {
     for (const session of sessions) await session.run(feeds);
     const times = sessions.map((): number[] => []);
+    let seed = 1;
+    const random = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
     for (let r = 0; r < runs; r++) {
-      // the starting bundle rotates so no format always runs right after the same other one
-      for (let j = 0; j < sessions.length; j++) {
-        const k = (r + j) % sessions.length;
+      // A new seeded order every run: with a fixed rotation each format always ran right after the same other one, and two
+      // identical int8 files measured 0.65x and 0.72x of float depending on which one that was.
+      const order = sessions.map((_, k) => k);
+      for (let j = order.length - 1; j > 0; j--) {
+        const swap = Math.floor(random() * (j + 1));
+        [order[j], order[swap]] = [order[swap], order[j]];
+      }
+      for (const k of order) {
         const session = sessions[k];
         const t = process.hrtime.bigint();
         await session.run(feeds);
@@ -124,7 +145,7 @@ async function maeOf(bundle: Bundle, x: Float32Array, ages: number[]): Promise<n
  */
 async function kernelTimes(bundle: Bundle, x: Float32Array, runs: number, dir: string): Promise<Map<string, number>> {
   const spec = bundle.preprocess;
-  const prefix = join(dir, `profile-${spec.modelFormat ?? 'float32'}-`);
+  const prefix = join(dir, `profile-${basename(bundle.dir)}-`);
   const session = await ort.InferenceSession.create(bundle.onnxPath, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
@@ -166,7 +187,7 @@ function cppMsPerImage(binary: string, bundles: Bundle[], files: string[], repea
     // One OpenCV thread, like onnxruntime's 1-thread column (OpenCV's own pool would compete with the other jobs).
     const env = { ...process.env, OPENCV_FOR_THREADS_NUM: '1' };
     const run = spawnSync(binary, [bundle.dir, ...list], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env });
-    if (run.status !== 0) throw new Error(run.stderr.trim().split('\n')[0] ?? `exit ${run.status}`);
+    if (run.status !== 0) throw new Error(run.stderr.split('\n').find((l) => l.startsWith('error')) ?? `exit ${run.status}`);
     return Number(process.hrtime.bigint() - t) / 1e6;
   };
   const all = bundles.map(() => Number.POSITIVE_INFINITY);
@@ -197,6 +218,7 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '20' },
       'cpp-images': { type: 'string', default: '64' },
       profile: { type: 'boolean' },
+      sweep: { type: 'boolean' },
       json: { type: 'boolean' },
     },
     strict: true,
@@ -213,10 +235,11 @@ async function main(): Promise<number> {
   try {
     const calibration = evenly(imagesUnder(values['calibration-data']), Number(values['calibration-images']));
     const list: Bundle[] = [];
-    for (const [k, v] of VARIANTS.entries()) {
+    const variants = values.sweep ? [...VARIANTS, ...sweepVariants()] : VARIANTS;
+    for (const [k, v] of variants.entries()) {
       const t = Date.now();
       const calibrate = v.method ? { images: calibration, method: v.method } : undefined;
-      list.push((await exportBundle({ model, description, out: join(work, `v${k}`), format: v.format, calibration: calibrate })).bundle);
+      list.push((await exportBundle({ model, description, out: join(work, `v${k}`), format: v.format, calibration: calibrate, int8Placement: v.placement })).bundle);
       process.stderr.write(`exported ${v.label} in ${((Date.now() - t) / 1000).toFixed(1)} s\n`);
     }
     model.dispose();
@@ -256,7 +279,7 @@ async function main(): Promise<number> {
     }
     const cpp = binary ? cppMsPerImage(binary, list, presized, 5) : list.map(() => `skipped: ${found.ok ? '' : found.reason}`);
     const rows = [];
-    for (const [k, v] of VARIANTS.entries()) {
+    for (const [k, v] of variants.entries()) {
       const bundle = list[k];
       rows.push({
         format: v.label,
@@ -270,10 +293,11 @@ async function main(): Promise<number> {
         mae: await maeOf(bundle, x, ages),
       });
     }
-    let profile: Array<{ op: string; float32: number; int8: number }> | undefined;
+    let profile: Array<{ op: string; float32: number; int8: number; allInt8: number }> | undefined;
     if (values.profile) {
-      const [f, q] = [await kernelTimes(list[0], x, 200, work), await kernelTimes(list[2], x, 200, work)];
-      profile = [...new Set([...f.keys(), ...q.keys()])].map((op) => ({ op, float32: f.get(op) ?? 0, int8: q.get(op) ?? 0 }));
+      // float32, int8 with the default placement, int8 with every node int8 (variants 0, 2 and 4)
+      const [f, q, all] = [await kernelTimes(list[0], x, 200, work), await kernelTimes(list[2], x, 200, work), await kernelTimes(list[4], x, 200, work)];
+      profile = [...new Set([...f.keys(), ...q.keys(), ...all.keys()])].map((op) => ({ op, float32: f.get(op) ?? 0, int8: q.get(op) ?? 0, allInt8: all.get(op) ?? 0 }));
       profile.sort((a, b) => b.float32 + b.int8 - (a.float32 + a.int8));
     }
     const result = { model: resolve(values.model), architecture: metadata.architecture, task: metadata.task.kind, input: `${spec.width}x${spec.height}x${spec.channels}`, testImages: ages.length, calibrationImages: calibration.length, rows, profile };
@@ -296,10 +320,15 @@ async function main(): Promise<number> {
       );
     }
     if (profile) {
-      const total = (k: 'float32' | 'int8'): number => (profile ?? []).reduce((sum, p) => sum + p[k], 0);
-      lines.push('', 'onnxruntime kernel time per op type, batch 1, 1 thread (median per node over 200 runs, us/run)', '| op | float32 | int8 |', '|---|--:|--:|');
-      for (const p of profile) lines.push(`| ${p.op} | ${p.float32 || ''} | ${p.int8 || ''} |`);
-      lines.push(`| total | ${total('float32')} | ${total('int8')} |`);
+      const total = (k: 'float32' | 'int8' | 'allInt8'): number => (profile ?? []).reduce((sum, p) => sum + p[k], 0);
+      lines.push(
+        '',
+        'onnxruntime kernel time per op type, batch 1, 1 thread (median per node over 200 runs, us/run)',
+        '| op | float32 | int8 (default placement) | int8 (every node int8) |',
+        '|---|--:|--:|--:|',
+      );
+      for (const p of profile) lines.push(`| ${p.op} | ${p.float32 || ''} | ${p.int8 || ''} | ${p.allInt8 || ''} |`);
+      lines.push(`| total | ${total('float32')} | ${total('int8')} | ${total('allInt8')} |`);
     }
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;

@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARCHITECTURES, buildModel, type ArchitectureName } from '@agekit/model';
 import { generateSynthDataset } from '@agekit/synth';
-import { compareCppWithOnnx, readBundle, verifyBundle, writeBundle, type ExportModelDescription } from './bundle';
+import {
+  compareCppWithOnnx,
+  DEFAULT_TOLERANCE,
+  defaultTolerance,
+  INT8_REGRESSION_TOLERANCE_YEARS,
+  readBundle,
+  verifyBundle,
+  writeBundle,
+  type ExportModelDescription,
+  type LabelsSpec,
+} from './bundle';
 import { compileCppExampleForTests } from './cpp.testing';
 
 jest.setTimeout(120_000);
@@ -139,5 +149,17 @@ describe('labels without representative ages (age-group labels)', () => {
     }
     const cpp = await compareCppWithOnnx({ bundle, images: images.slice(0, 4), binary: cppBinary });
     expect(cpp.status).toBe('passed');
+  });
+});
+
+describe('default tolerance of a verification', () => {
+  const classification: LabelsSpec = { task: 'classification', outputName: 'p', labels: [{ index: 0, name: '20', age: 20 }], expectedAge: '' };
+  const regression: LabelsSpec = { task: 'regression', outputName: 'age', labels: [], regression: { scale: 50, offset: 50 }, expectedAge: '' };
+
+  it("is the format's for probabilities, and one year (in output units) for an int8 regression output", () => {
+    for (const format of ['float32', 'float16', 'int8'] as const) expect(defaultTolerance(format, classification)).toBe(DEFAULT_TOLERANCE[format]);
+    expect(defaultTolerance('float32', regression)).toBe(DEFAULT_TOLERANCE.float32);
+    // one year = 1/50 of the output when age = output * 50 + 50
+    expect(defaultTolerance('int8', regression) * 50).toBeCloseTo(INT8_REGRESSION_TOLERANCE_YEARS, 12);
   });
 });

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { listImageFiles, readDataset, StageOutputs } from '@agekit/dataset';
 import { BUNDLE_ENTRIES, exportBundle, isBundleFolder, verifyBundle, type Bundle, type BundleManifest, type BundleVerification, type ExportModelDescription } from './bundle';
 import type { ConvertResult, InputLayout } from './convert';
-import type { CalibrationMethod, ModelFormat } from './quantize';
+import type { CalibrationMethod, Int8Placement, ModelFormat } from './quantize';
 
 /** Images a verification or a calibration reads (what sharp and onnx's preprocessing decode). */
 const SAMPLED_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
@@ -85,7 +85,7 @@ export function describeVerification(report: BundleVerification): string[] {
     ...(t.mae ? [`MAE on ${t.mae.images} labelled images: tfjs ${t.mae.reference.toFixed(3)}, onnx ${t.mae.onnx.toFixed(3)} (change ${t.mae.change.toFixed(3)} years)`] : []),
     ...t.problems.map((p) => `  unreadable image ${p.file}: ${p.reason}`),
     `onnx checker: ${report.checker.status}: ${report.checker.message}`,
-    ...(report.cpp ? [`C++ example (OpenCV dnn) vs onnxruntime: ${report.cpp.status}: ${report.cpp.message}`] : []),
+    ...(report.cpp ? [`C++ example vs onnxruntime: ${report.cpp.status}: ${report.cpp.message}`] : []),
   ];
 }
 
@@ -95,7 +95,7 @@ export function describeConversion(title: string, converted: ConvertResult, mani
   const ops = Object.entries(converted.opCounts).map(([op, n]) => `${op} x${n}`);
   return [
     `${title}: ONNX opset ${converted.opset}, ${manifest.modelFormat ?? 'float32'}, ${ops.join(', ')}`,
-    ...(q ? [`int8: calibrated on ${q.calibrationImages} images (${q.method}); int8 ops ${JSON.stringify(q.int8Ops)}, float ops ${JSON.stringify(q.floatOps)}`] : []),
+    ...(q ? [`int8: calibrated on ${q.calibrationImages} images (${q.method}); placement ${JSON.stringify(q.placement)}; int8 ops ${JSON.stringify(q.int8Ops)}, float ops ${JSON.stringify(q.floatOps)}`] : []),
     ...(converted.foldedBatchNorms.length ? [`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`] : []),
     ...(converted.removedLayers.length ? [`removed (identity at inference): ${converted.removedLayers.join(', ')}`] : []),
   ];
@@ -117,6 +117,8 @@ export interface ExportModelOptions {
   format?: ModelFormat;
   /** int8: calibrate the activation ranges on (at most `images`, default 256) images under `data`. */
   calibration?: { data: string; images?: number; method?: CalibrationMethod };
+  /** int8: which kinds of node stay float (default: every node int8; see quantizeInt8's placement). */
+  int8Placement?: Partial<Int8Placement>;
   /** How the bundle is verified before it is committed; false = not verified (committed as written). */
   verification: VerifyOnDataOptions | false;
   onProgress?: (progress: StageProgress) => void;
@@ -181,6 +183,7 @@ export async function exportModel(options: ExportModelOptions): Promise<ExportMo
       sourceModel,
       format: options.format,
       calibration,
+      int8Placement: options.int8Placement,
     });
     options.onEvent?.({ kind: 'converted', bundle, converted });
     checkAborted(signal);

@@ -8,9 +8,10 @@ import { generateSynthDataset } from '@agekit/synth';
 import { compareCppWithOnnx, exportBundle, readBundle, verifyBundle, writeBundle, type ExportModelDescription } from './bundle';
 import { convertLayersModel } from './convert';
 import { normalizePixels, readImagePixels, type PreprocessSpec } from './preprocess';
-import { convertToFloat16, float16Bits, float16Value, quantizeInt8 } from './quantize';
+import { convertToFloat16, DEFAULT_INT8_PLACEMENT, float16Bits, float16Value, quantizeInt8, type Int8Placement } from './quantize';
 import { checkWithPythonOnnx, createOnnxSession, runOnnx } from './verify';
 import { compileCppExampleForTests } from './cpp.testing';
+import { findOnnxRuntimeC } from './cpp';
 
 jest.setTimeout(180_000);
 
@@ -155,8 +156,9 @@ describe('int8 model', () => {
     const result = await quantizeInt8(floatBytes, { calibration: { images: calibration, imageShape: [SIZE, SIZE, 3], spec: SPEC } });
     int8Bytes = result.bytes;
     expect(result.report.calibrationImages).toBe(64);
-    expect(result.report.int8Ops).toMatchObject({ QLinearConv: 6, QLinearMatMul: 2, MaxPool: 1, Concat: 1 });
-    expect(result.report.floatOps).toMatchObject({ Add: 3 }); // the residual and the two dense biases
+    expect(result.report.int8Ops).toMatchObject({ QLinearConv: 6, QLinearMatMul: 2, MaxPool: 1, Concat: 1, QLinearAdd: 1, QLinearGlobalAveragePool: 1, Flatten: 1 });
+    expect(result.report.floatOps).toEqual({ Add: 2, Relu: 1, Softmax: 1 }); // the two dense biases, the hidden dense layer's ReLU, the softmax
+    expect(result.report.placement).toEqual(DEFAULT_INT8_PLACEMENT);
   });
 
   it('writes QOperator nodes named as OpenCV expects, with no float Conv/Gemm left and the checker passing', () => {
@@ -240,6 +242,124 @@ describe('int8 model', () => {
   });
 });
 
+/** A stem conv read only by convolutions, then residual Adds: one read by a ReLU and a conv, one read by a conv only. */
+function residualModel(seed: number): tf.LayersModel {
+  const init = (k: number) => tf.initializers.glorotUniform({ seed: seed * 10 + k });
+  const conv = (filters: number, k: number, activation?: 'relu') => tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation, kernelInitializer: init(k) });
+  const input = tf.input({ shape: [SIZE, SIZE, 3] });
+  const stem = conv(8, 1, 'relu').apply(input) as tf.SymbolicTensor;
+  const first = tf.layers.add({}).apply([conv(8, 9).apply(stem) as tf.SymbolicTensor, conv(8, 2).apply(stem) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+  const relu = tf.layers.reLU({}).apply(first) as tf.SymbolicTensor;
+  const depthwise = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', depthwiseInitializer: init(3) }).apply(relu) as tf.SymbolicTensor;
+  const second = tf.layers.add({}).apply([conv(8, 4).apply(depthwise) as tf.SymbolicTensor, conv(8, 5).apply(first) as tf.SymbolicTensor]) as tf.SymbolicTensor;
+  const pooled = tf.layers.globalAveragePooling2d({}).apply(second) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: LABELS.length, activation: 'softmax', kernelInitializer: init(6) }).apply(pooled) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+describe('int8 placement (which nodes stay float)', () => {
+  let floatBytes: Uint8Array;
+  let calibration: Float32Array;
+  let held: Float32Array;
+  let floatOut: Float32Array;
+  const quantize = async (placement: Partial<Int8Placement>) =>
+    quantizeInt8(floatBytes, { calibration: { images: calibration, imageShape: [SIZE, SIZE, 3], spec: SPEC }, placement });
+  const graphOf = (bytes: Uint8Array) => onnx.ModelProto.decode(bytes).graph as onnx.GraphProto;
+  const groupOf = (n: onnx.INodeProto) => Number((n.attribute ?? []).find((a) => a.name === 'group')?.i ?? 1);
+  const floatConvs = (bytes: Uint8Array) => graphOf(bytes).node.filter((n) => n.opType === 'Conv');
+  const stemName = (bytes: Uint8Array) => graphOf(bytes).node.find((n) => n.opType === 'Conv' && (n.input ?? [])[0] === SPEC.inputName)?.name;
+
+  beforeAll(async () => {
+    floatBytes = convertLayersModel(residualModel(7)).bytes;
+    calibration = await pixels(images.slice(0, 48));
+    held = await pixels(images.slice(48, 80));
+    floatOut = await run(floatBytes, held);
+  });
+
+  /** Largest |int8 - float| on held-out images: every placement must still compute the same model. */
+  async function maxDiff(bytes: Uint8Array): Promise<number> {
+    const y = await run(bytes, held);
+    return y.reduce((m, v, i) => Math.max(m, Math.abs(v - floatOut[i])), 0);
+  }
+
+  it('depthwise convolutions: float keeps them Conv (the others int8), int8 makes them QLinearConv', async () => {
+    const float = await quantize({ depthwiseConv: 'float', stemConv: 'int8' });
+    expect(floatConvs(float.bytes).map(groupOf)).toEqual([8]); // exactly the depthwise conv, nothing else
+    expect(float.report.floatOps['Conv']).toBe(1);
+    const int8 = await quantize({ depthwiseConv: 'int8', stemConv: 'int8' });
+    expect(floatConvs(int8.bytes)).toHaveLength(0);
+    expect(graphOf(int8.bytes).node.filter((n) => n.opType === 'QLinearConv' && groupOf(n) === 8)).toHaveLength(1);
+    expect(await maxDiff(float.bytes)).toBeLessThanOrEqual(0.05);
+    expect(await maxDiff(int8.bytes)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('stem convolution: auto keeps it float when only convolutions read it, int8 when a pooling follows; float/int8 force it', async () => {
+    const auto = await quantize({ stemConv: 'auto' });
+    expect(floatConvs(auto.bytes).map((n) => n.name)).toEqual([stemName(floatBytes)]);
+    // the float stem's ReLU stays a float ReLU (it is not folded into an int8 output)
+    expect(graphOf(auto.bytes).node.filter((n) => n.opType === 'Relu')).toHaveLength(1);
+    expect(floatConvs((await quantize({ stemConv: 'int8' })).bytes)).toHaveLength(0);
+    expect(floatConvs((await quantize({ stemConv: 'float' })).bytes)).toHaveLength(1);
+    expect(await maxDiff(auto.bytes)).toBeLessThanOrEqual(0.05);
+    // smallModel's stem is followed by a MaxPool: auto leaves it int8, and the pool runs on uint8
+    const pooled = await quantizeInt8(convertLayersModel(smallModel(2)).bytes, { calibration: { images: calibration, imageShape: [SIZE, SIZE, 3], spec: SPEC }, placement: { stemConv: 'auto' } });
+    expect(floatConvs(pooled.bytes)).toHaveLength(0);
+    expect(pooled.report.int8Ops['MaxPool']).toBe(1);
+  });
+
+  it('residual Adds: int8 writes QLinearAdd (com.microsoft, imported), once per ReLU reader and once raw; float leaves float Adds', async () => {
+    const int8 = await quantize({ add: 'int8' });
+    const graph = graphOf(int8.bytes);
+    const adds = graph.node.filter((n) => n.opType === 'QLinearAdd');
+    expect(adds).toHaveLength(3); // the first Add raw and with its ReLU folded, the second raw
+    expect(adds.every((n) => n.domain === 'com.microsoft')).toBe(true);
+    expect(onnx.ModelProto.decode(int8.bytes).opsetImport.some((o) => o.domain === 'com.microsoft')).toBe(true);
+    // no float Add or ReLU is left but the dense layer's bias (every ReLU is folded into an int8 conv or a QLinearAdd copy)
+    expect(graph.node.filter((n) => n.opType === 'Add' || n.opType === 'Relu').map((n) => n.opType)).toEqual(['Add']);
+    // the ReLU's copy clips at zero: its uint8 zero point is 0
+    const reluCopy = adds.find((n) => n.name?.endsWith('/Relu')) as onnx.INodeProto;
+    expect(typed(initializer(onnx.ModelProto.decode(int8.bytes), (reluCopy.input as string[])[7]), (b) => new Uint8Array(b))[0]).toBe(0);
+    expect(await maxDiff(int8.bytes)).toBeLessThanOrEqual(0.05);
+    expect(checkWithPythonOnnx(int8.bytes).status).not.toBe('failed');
+
+    const float = await quantize({ add: 'float' });
+    expect(graphOf(float.bytes).node.filter((n) => n.opType === 'QLinearAdd')).toHaveLength(0);
+    expect(float.report.floatOps['Add']).toBe(3); // two residuals + the dense bias
+    expect(await maxDiff(float.bytes)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('GlobalAveragePool: int8 is QLinearGlobalAveragePool feeding the int8 dense layer directly; float dequantizes first', async () => {
+    const int8 = await quantize({ globalAveragePool: 'int8' });
+    const ops = graphOf(int8.bytes).node.map((n) => n.opType);
+    expect(ops).toContain('QLinearGlobalAveragePool');
+    expect(ops).not.toContain('GlobalAveragePool');
+    expect(int8.report.int8Ops['DequantizeLinear']).toBe(1); // only the dense product before its float bias
+    const float = await quantize({ globalAveragePool: 'float' });
+    expect(graphOf(float.bytes).node.map((n) => n.opType)).toContain('GlobalAveragePool');
+    expect(await maxDiff(int8.bytes)).toBeLessThanOrEqual(0.05);
+    expect(await maxDiff(float.bytes)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('every placement runs in the C++ example (OpenCV 4.6); the default agrees with onnxruntime to 1e-3', async () => {
+    if (!cppBinary) {
+      console.warn(`C++ example check skipped: ${cppSkipReason}`);
+      return;
+    }
+    const model = residualModel(8);
+    const mixed: Int8Placement = { depthwiseConv: 'float', stemConv: 'float', add: 'float', globalAveragePool: 'float' };
+    for (const [k, placement] of [DEFAULT_INT8_PLACEMENT, { ...DEFAULT_INT8_PLACEMENT, stemConv: 'auto' } as const, mixed].entries()) {
+      const { bundle } = await exportBundle({ model, description, out: join(work, `bundle-placement-${k}`), format: 'int8', calibration: { images: images.slice(0, 48) }, int8Placement: placement });
+      expect(readBundle(bundle.dir).manifest.quantization?.placement).toEqual(placement);
+      // A float value quantized inside the network may land one uint8 step apart in the two runtimes: only the default, int8
+      // from the input on, is held to the export's C++ tolerance; the mixed placements must run and stay close.
+      const tolerance = placement === DEFAULT_INT8_PLACEMENT ? 1e-3 : 0.05;
+      const cpp = await compareCppWithOnnx({ bundle, images: images.slice(48, 60), binary: cppBinary, tolerance });
+      expect(cpp.status).toBe('passed');
+      expect(cpp.images).toBe(12);
+    }
+  });
+});
+
 describe('quantized bundles', () => {
   it('int8: bundle.json/preprocess.json state the format, verification reports the MAE change, and the C++ example agrees', async () => {
     const model = smallModel(3);
@@ -283,11 +403,12 @@ describe('quantized bundles', () => {
     }
     const cpp = await compareCppWithOnnx({ bundle: reread, images: held.slice(0, 12), binary: cppBinary, tolerance: 1e-3 });
     expect(cpp.status).toBe('passed');
+    expect(cpp.message).toMatch(/C\+\+ engine: opencv/); // int8 is checked against OpenCV's kernels, whatever else is built in
     expect(cpp.images).toBe(12);
     expect(cpp.labelMismatches).toBe(0);
   });
 
-  it('float16: the bundle states the format and verifies within the float16 tolerance; OpenCV either agrees or says it cannot read float16', async () => {
+  it('float16: the bundle states the format and verifies within the float16 tolerance; the C++ example agrees through ONNX Runtime when built with it, else says OpenCV cannot read float16', async () => {
     const model = smallModel(4);
     const { bundle } = writeBundle({ model, description, out: join(work, 'bundle-fp16'), format: 'float16' });
     expect(readBundle(bundle.dir).preprocess.modelFormat).toBe('float16');
@@ -298,8 +419,16 @@ describe('quantized bundles', () => {
     expect(report.passed).toBe(true);
     if (!cppBinary) return;
     const cpp = await compareCppWithOnnx({ bundle, images: images.slice(0, 4), binary: cppBinary });
-    if (cpp.status === 'skipped') expect(cpp.message).toMatch(/float16/);
-    else expect(cpp.status).toBe('passed');
+    if (findOnnxRuntimeC()) {
+      // the example was built with ONNX Runtime's C API: it runs float16 bundles with it, and must agree
+      expect(cpp.status).toBe('passed');
+      expect(cpp.message).toMatch(/C\+\+ engine: onnxruntime/);
+      expect(cpp.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    } else {
+      console.warn('float16 C++ check skipped: ONNX Runtime C headers not found (ONNXRUNTIME_DIR / ONNXRUNTIME_INCLUDE_DIR)');
+      expect(cpp.status).toBe('skipped');
+      expect(cpp.message).toMatch(/float16/);
+    }
   });
 
   it('int8 needs calibration images', async () => {

@@ -9,6 +9,8 @@ export type ModelFormat = 'float32' | 'float16' | 'int8';
 export type CalibrationMethod = 'minmax' | 'percentile';
 
 const DT = onnx.TensorProto.DataType;
+/** Domain of onnxruntime's contrib ops (QLinearAdd, QLinearGlobalAveragePool); OpenCV 4.6's importer reads them too. */
+const MICROSOFT_DOMAIN = 'com.microsoft';
 
 /** Bytes of exactly this typed array (never a pooled Buffer's whole backing store). */
 function bytesOf(array: ArrayBufferView): Uint8Array {
@@ -129,8 +131,53 @@ export interface CalibrationData {
   spec: Pick<PreprocessSpec, 'layout' | 'inputName'>;
 }
 
+/** Where one kind of node computes in an int8 model: int8 arithmetic, or float on dequantized values (mixed precision). */
+export type Int8Choice = 'int8' | 'float';
+
+/**
+ * Per kind of node, int8 or float: what runs faster on x86 in onnxruntime (1 thread, batch 1) while the C++ example's OpenCV
+ * 4.6 still runs the file. Convolutions other than these two kinds and dense layers are always int8; the defaults are measured
+ * (README "Edge bundle").
+ */
+export interface Int8Placement {
+  /** Depthwise convolutions (group = input channels, one filter each). int8 by default: onnxruntime's int8 depthwise kernel is
+   * slower than its float one, but the dequantize/quantize around a float one cost more than that (and see stemConv). */
+  depthwiseConv: Int8Choice;
+  /**
+   * Convolutions with at most 4 input channels (the stem on the image). int8 by default. 'auto': float when only convolutions
+   * read its output (onnxruntime's float kernel for 3 input channels is 2x faster than its int8 one; 3% of the transfer model's
+   * kernel time), int8 when a pooling follows (a pool outside onnxruntime's int8 NHWC chain ran 20x slower than inside it).
+   * Not the default: a float value rounded to uint8 inside the network lands one step apart in OpenCV and onnxruntime now and
+   * then (their float sums differ in the last bits), which broke the C++ agreement (3.9e-2 on 16 UTKFace images, limit 1e-3).
+   */
+  stemConv: Int8Choice | 'auto';
+  /** Add of two computed values (residual connections): 'int8' is QLinearAdd (com.microsoft domain; onnxruntime and OpenCV run it). */
+  add: Int8Choice;
+  /** GlobalAveragePool: 'int8' is QLinearGlobalAveragePool (com.microsoft domain; onnxruntime and OpenCV run it). */
+  globalAveragePool: Int8Choice;
+}
+
+/**
+ * The measured default: every node that can be int8 is (README "Edge bundle" has the runs behind each choice). A float node
+ * between int8 ones was never faster enough to pay for the C++ example's agreement with onnxruntime (see stemConv).
+ */
+export const DEFAULT_INT8_PLACEMENT: Readonly<Int8Placement> = { depthwiseConv: 'int8', stemConv: 'int8', add: 'int8', globalAveragePool: 'int8' };
+
+/** The values each key of Int8Placement takes (for apps that read a placement from flags or a config). */
+export const INT8_PLACEMENT_CHOICES: Readonly<Record<keyof Int8Placement, readonly string[]>> = {
+  depthwiseConv: ['int8', 'float'],
+  stemConv: ['int8', 'float', 'auto'],
+  add: ['int8', 'float'],
+  globalAveragePool: ['int8', 'float'],
+};
+
+/** Every node that can run in int8 does. */
+export const ALL_INT8_PLACEMENT: Readonly<Int8Placement> = { depthwiseConv: 'int8', stemConv: 'int8', add: 'int8', globalAveragePool: 'int8' };
+
 export interface QuantizeInt8Options {
   calibration: CalibrationData;
+  /** Which kinds of node stay in float (default DEFAULT_INT8_PLACEMENT; a partial object overrides those keys). */
+  placement?: Partial<Int8Placement>;
   /** 'minmax' (default) or 'percentile' (clip each activation to the [100 - p, p] percentiles of its calibration values). */
   method?: CalibrationMethod;
   /** Percentile for 'percentile' (default 99.99). */
@@ -142,6 +189,8 @@ export interface QuantizeInt8Options {
 export interface QuantizeInt8Report {
   calibrationImages: number;
   method: CalibrationMethod;
+  /** Where each kind of node was placed (the defaults merged with the option). */
+  placement: Int8Placement;
   /** Op types written with int8 arithmetic, and how many. */
   int8Ops: Record<string, number>;
   /** Float ops left in the graph (they read dequantized values). */
@@ -256,7 +305,7 @@ function quantizeWeights(values: Float32Array, dims: number[], axis: 0 | 1): { q
   return { q, scales };
 }
 
-/** Values whose quantization parameters must be equal (Concat and MaxPool move uint8 values without rescaling). */
+/** Values whose quantization parameters must be equal (Concat, MaxPool and Flatten move uint8 values without rescaling). */
 class SharedParams {
   private readonly parent = new Map<string, string>();
   find(a: string): string {
@@ -273,9 +322,11 @@ class SharedParams {
 
 /**
  * float32 -> int8 (QOperator form): every Conv becomes QLinearConv and every Gemm QLinearMatMul (+ a float bias Add), with
- * int8 weights symmetric per output channel and uint8 activations whose ranges come from the calibration images.
- * A ReLU (or Clip from 0) right after a Conv is folded into the uint8 output range. MaxPool and Concat run on the uint8
- * values; every other op runs in float on dequantized values. Quantized values follow the naming onnxruntime's quantizer
+ * int8 weights symmetric per output channel and uint8 activations whose ranges come from the calibration images; the
+ * placement may keep depthwise and stem convolutions in float, and writes residual Adds and GlobalAveragePool as QLinearAdd
+ * and QLinearGlobalAveragePool (com.microsoft) or leaves them float. A ReLU (or Clip from 0) right after an int8 Conv or Add
+ * is folded into the uint8 output range. MaxPool, Flatten and Concat run on the uint8 values; every other op runs in float
+ * on dequantized values, and a value stays uint8 between consecutive int8 nodes. Quantized values follow the naming onnxruntime's quantizer
  * uses (`X_quantized`, `X_scale`, `X_zero_point`): OpenCV's ONNX importer (4.6) finds the int8 parameters by these names.
  * Batch norm must already be folded (the converter does).
  */
@@ -290,21 +341,50 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
   for (const node of nodes) for (const i of node.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), node]);
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name as string));
   const isFloatConst = (name: string): boolean => initializers.get(name)?.dataType === DT.FLOAT;
+  const constValue = (name: string | undefined): number | undefined => (name && isFloatConst(name) ? floatValues(initializers.get(name) as onnx.ITensorProto)[0] : undefined);
+  const placement: Int8Placement = { ...DEFAULT_INT8_PLACEMENT, ...options.placement };
 
-  // A Conv followed only by a ReLU (or Clip(0, max)) is written as one QLinearConv whose output is the activation's.
+  const isActivation = (node: onnx.INodeProto): boolean =>
+    node.opType === 'Relu' || (node.opType === 'Clip' && (node.input ?? []).length === 3 && constValue((node.input ?? [])[1]) === 0);
+  /** The nodes that read a node's result, looking through an activation that is its only reader (it is folded or stays beside it). */
+  const readersOf = (node: onnx.INodeProto): onnx.INodeProto[] => {
+    const next = consumers.get((node.output ?? [])[0]) ?? [];
+    return next.length === 1 && isActivation(next[0]) ? (consumers.get((next[0].output ?? [])[0]) ?? []) : next;
+  };
+  /** A Conv with constant weights that the placement leaves in int8 (depthwise and stem convolutions may stay float). */
+  const convInInt8 = (node: onnx.INodeProto): boolean => {
+    const inputs = node.input ?? [];
+    if (node.opType !== 'Conv' || inputs.length < 2 || !isFloatConst(inputs[1]) || (inputs.length >= 3 && !isFloatConst(inputs[2]))) return false;
+    const dims = ((initializers.get(inputs[1]) as onnx.ITensorProto).dims ?? []).map(Number);
+    const group = Number((node.attribute ?? []).find((a) => a.name === 'group')?.i ?? 1);
+    if (group > 1 && dims[1] === 1 && placement.depthwiseConv === 'float') return false;
+    if (dims[1] * group > 4 || placement.stemConv === 'int8') return true;
+    return placement.stemConv === 'auto' && !readersOf(node).every((r) => r.opType === 'Conv');
+  };
+  /** An Add of two computed values (not a bias) that the placement writes as QLinearAdd. */
+  const addInInt8 = (node: onnx.INodeProto): boolean =>
+    node.opType === 'Add' && placement.add === 'int8' && (node.input ?? []).length === 2 && (node.input ?? []).every((i) => !initializers.has(i));
+
+  // An int8 Conv followed only by a ReLU (or Clip(0, max)) is written as one node whose output is the activation's.
+  // An int8 Add is written once per activation that reads it (a QLinearAdd with the activation's output range: cheaper than
+  // dequantize + ReLU + quantize), plus once without activation when anything else reads it (a residual read twice).
   const fusedActivation = new Map<onnx.INodeProto, onnx.INodeProto>();
+  const addActivations = new Map<onnx.INodeProto, { activations: onnx.INodeProto[]; rawNeeded: boolean }>();
   for (const node of nodes) {
-    if (node.opType !== 'Conv') continue;
     const out = (node.output ?? [])[0];
     const next = consumers.get(out) ?? [];
-    if (next.length !== 1 || graphOutputs.has(out)) continue;
-    const act = next[0];
-    const clipFromZero = act.opType === 'Clip' && (act.input ?? []).length === 3 && isFloatConst((act.input ?? [])[1]) && floatValues(initializers.get((act.input ?? [])[1]) as onnx.ITensorProto)[0] === 0;
-    if (act.opType === 'Relu' || clipFromZero) fusedActivation.set(node, act);
+    if (addInInt8(node)) {
+      const activations = graphOutputs.has(out) ? [] : next.filter(isActivation);
+      addActivations.set(node, { activations, rawNeeded: graphOutputs.has(out) || activations.length < next.length });
+      continue;
+    }
+    if (convInInt8(node) && next.length === 1 && !graphOutputs.has(out) && isActivation(next[0])) fusedActivation.set(node, next[0]);
   }
+  /** The upper clip of a fused activation (Clip's max), if any. */
+  const clipHiOf = (act: onnx.INodeProto | undefined): number | undefined => (act?.opType === 'Clip' ? constValue((act.input ?? [])[2]) : undefined);
   const shared = new SharedParams();
   for (const node of nodes) {
-    if (node.opType === 'Concat' || node.opType === 'MaxPool') for (const i of node.input ?? []) shared.join(i, (node.output ?? [])[0]);
+    if (node.opType === 'Concat' || node.opType === 'MaxPool' || node.opType === 'Flatten') for (const i of node.input ?? []) shared.join(i, (node.output ?? [])[0]);
   }
   const groupRange = new Map<string, Range>();
   for (const [name, range] of ranges) {
@@ -380,14 +460,14 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
     floatReady.add(name);
     return name;
   };
-  const skipped = new Set<onnx.INodeProto>(fusedActivation.values());
+  const skipped = new Set<onnx.INodeProto>([...fusedActivation.values(), ...[...addActivations.values()].flatMap((a) => a.activations)]);
 
   for (const node of nodes) {
     if (skipped.has(node)) continue;
     const inputs = node.input ?? [];
     const outputs = node.output ?? [];
     const attrs = node.attribute ?? [];
-    if (node.opType === 'Conv' && inputs.length >= 2 && isFloatConst(inputs[1]) && (inputs.length < 3 || isFloatConst(inputs[2]))) {
+    if (convInInt8(node)) {
       const weight = initializers.get(inputs[1]) as onnx.ITensorProto;
       const dims = (weight.dims ?? []).map(Number);
       const x = asQuantized(inputs[0]);
@@ -398,7 +478,7 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
       for (let k = 0; k < co; k++) biasQ[k] = Math.max(-2147483647, Math.min(2147483647, Math.round(bias[k] / (x.scaleValue * scales[k]))));
       const act = fusedActivation.get(node);
       const result = act ? (act.output ?? [])[0] : outputs[0];
-      const clipHi = act?.opType === 'Clip' && (act.input ?? [])[2] && isFloatConst((act.input ?? [])[2]) ? floatValues(initializers.get((act.input ?? [])[2]) as onnx.ITensorProto)[0] : undefined;
+      const clipHi = clipHiOf(act);
       // Weight names end in _int8/_int32, never _quantized: that suffix is reserved for activations (see above).
       const wName = addInit(fresh(`${inputs[1]}_int8`), DT.INT8, dims, q);
       const wScale = addInit(fresh(`${inputs[1]}_int8_scale`), DT.FLOAT, [co], scales);
@@ -446,11 +526,36 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
       floatReady.add(outputs[0]);
       continue;
     }
-    if (node.opType === 'MaxPool' && quantized.has(inputs[0]) && outputs.length === 1) {
+    const plannedAdd = addActivations.get(node);
+    if (plannedAdd) {
+      const [a, b] = inputs.map(asQuantized);
+      const writes = [...(plannedAdd.rawNeeded ? [undefined] : []), ...plannedAdd.activations];
+      for (const act of writes) {
+        const result = act ? (act.output ?? [])[0] : outputs[0];
+        const y = declareQuantized(result, paramsOf(result, clipHiOf(act)));
+        const name = act ? `${node.name}/${act.opType}` : node.name;
+        out.push({ opType: 'QLinearAdd', domain: MICROSOFT_DOMAIN, input: [a.q, a.scale, a.zeroPoint, b.q, b.scale, b.zeroPoint, y.scale, y.zeroPoint], output: [y.q], name });
+        count(int8Ops, 'QLinearAdd');
+      }
+      continue;
+    }
+    if (node.opType === 'GlobalAveragePool' && placement.globalAveragePool === 'int8' && quantized.has(inputs[0])) {
       const x = quantized.get(inputs[0]) as Quantized;
+      const y = declareQuantized(outputs[0], paramsOf(outputs[0]));
+      const channelsLast: onnx.IAttributeProto = { name: 'channels_last', type: onnx.AttributeProto.AttributeType.INT, i: 0 };
+      out.push({ opType: 'QLinearGlobalAveragePool', domain: MICROSOFT_DOMAIN, input: [x.q, x.scale, x.zeroPoint, y.scale, y.zeroPoint], output: [y.q], name: node.name, attribute: [channelsLast] });
+      count(int8Ops, 'QLinearGlobalAveragePool');
+      continue;
+    }
+    // MaxPool and Flatten move uint8 values without changing them: the output keeps the input's parameters. A MaxPool on a float
+    // value that only int8 convolutions read quantizes its input instead of its output (exact: the max commutes with rounding),
+    // so the pool runs on uint8 (onnxruntime's float MaxPool outside its NCHWc layout was 17x slower than its uint8 one).
+    const pooledForInt8 = node.opType === 'MaxPool' && (consumers.get(outputs[0]) ?? []).every(convInInt8) && !graphOutputs.has(outputs[0]);
+    if ((node.opType === 'MaxPool' || node.opType === 'Flatten') && (quantized.has(inputs[0]) || pooledForInt8) && outputs.length === 1) {
+      const x = asQuantized(inputs[0]);
       const y = declareQuantized(outputs[0], { scale: x.scaleValue, zeroPoint: x.zeroPointValue });
       out.push({ ...node, input: [x.q], output: [y.q] });
-      count(int8Ops, 'MaxPool');
+      count(int8Ops, node.opType as string);
       continue;
     }
     if (node.opType === 'Concat' && inputs.every((i) => quantized.has(i))) {
@@ -472,7 +577,10 @@ export async function quantizeInt8(bytes: Uint8Array, options: QuantizeInt8Optio
   graph.node = out;
   graph.initializer = [...(graph.initializer ?? []).filter((t) => referenced.has(t.name as string)), ...newInits.filter((t) => referenced.has(t.name as string))];
   graph.valueInfo = [];
+  if (out.some((n) => n.domain === MICROSOFT_DOMAIN) && !(model.opsetImport ?? []).some((o) => o.domain === MICROSOFT_DOMAIN)) {
+    model.opsetImport = [...(model.opsetImport ?? []), { domain: MICROSOFT_DOMAIN, version: 1 }];
+  }
   setMetadata(model, 'agekit_format', 'int8');
   const calibrationImages = Math.floor(options.calibration.images.length / options.calibration.imageShape.reduce((a, b) => a * b, 1));
-  return { bytes: encode(model), report: { calibrationImages, method: options.method ?? 'minmax', int8Ops, floatOps } };
+  return { bytes: encode(model), report: { calibrationImages, method: options.method ?? 'minmax', placement, int8Ops, floatOps } };
 }
