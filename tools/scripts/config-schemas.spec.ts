@@ -8,17 +8,26 @@ describe('configs/schemas', () => {
     expect(await fs.readFile(path.join(SCHEMAS_FOLDER, `${entry.name}.schema.json`), 'utf8')).toBe(renderSchema(entry));
   });
 
-  it.each(CONFIG_SCHEMAS.map((e) => [e.name, e] as const))('configs/%s.json names its schema', async (_name, entry) => {
-    const config = JSON.parse(await fs.readFile(path.join(SCHEMAS_FOLDER, '..', `${entry.name}.json`), 'utf8')) as { $schema?: string };
-    expect(config.$schema).toBe(schemaReference(entry));
-    // what an editor does with it: the committed config is valid against the generated file
-    const schema = JSON.parse(await fs.readFile(path.join(SCHEMAS_FOLDER, `${entry.name}.schema.json`), 'utf8')) as object;
-    const validate = new Ajv({ strict: false, allowUnionTypes: true }).compile(schema);
-    expect(validate(config) ? [] : validate.errors).toEqual([]);
+  /** Every config in configs/ (but the Nx project): a stage's own (`<name>.json`) and its variants (`<name>-<variant>.json`). */
+  const configFiles = (): Promise<string[]> =>
+    fs.readdir(path.join(SCHEMAS_FOLDER, '..')).then((files) => files.filter((f) => f.endsWith('.json') && f !== 'project.json').sort());
+  const entryOf = (file: string) => CONFIG_SCHEMAS.find((e) => file === `${e.name}.json` || file.startsWith(`${e.name}-`));
+
+  it('every config in configs/ (but the Nx project) is a schema\'s own or one of its variants, and every schema has its own', async () => {
+    const files = await configFiles();
+    expect(files.filter((f) => !entryOf(f))).toEqual([]);
+    expect(CONFIG_SCHEMAS.filter((e) => !files.includes(`${e.name}.json`)).map((e) => e.name)).toEqual([]);
   });
 
-  it('every config in configs/ (but the Nx project) has a schema here', async () => {
-    const configs = (await fs.readdir(path.join(SCHEMAS_FOLDER, '..'))).filter((f) => f.endsWith('.json') && f !== 'project.json');
-    expect(configs.map((f) => f.replace(/\.json$/, '')).sort()).toEqual(CONFIG_SCHEMAS.map((e) => e.name).sort());
+  it('each config names its schema and is valid against the generated file (what an editor checks)', async () => {
+    for (const file of await configFiles()) {
+      const entry = entryOf(file);
+      if (!entry) continue; // the test above names it
+      const config = JSON.parse(await fs.readFile(path.join(SCHEMAS_FOLDER, '..', file), 'utf8')) as { $schema?: string };
+      expect({ file, $schema: config.$schema }).toEqual({ file, $schema: schemaReference(entry) });
+      const schema = JSON.parse(await fs.readFile(path.join(SCHEMAS_FOLDER, `${entry.name}.schema.json`), 'utf8')) as object;
+      const validate = new Ajv({ strict: false, allowUnionTypes: true }).compile(schema);
+      expect({ file, errors: validate(config) ? [] : validate.errors }).toEqual({ file, errors: [] });
+    }
   });
 });
