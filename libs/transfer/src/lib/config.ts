@@ -30,6 +30,12 @@ export interface TransferFineTune {
   learningRate: number;
   /** Train on the mirrored images (or their activations, computed once more) half of the time. */
   flip: boolean;
+  /**
+   * 'if-better' (default): the fine-tuned weights are kept only if they beat the starting point on validation;
+   * 'always': kept regardless (e.g. when the pretrained net was trained on the validation images, as face-api's was on
+   * 80% of UTKFace, so its validation figure flatters it); both figures are reported either way.
+   */
+  keep: 'if-better' | 'always';
   /** 'all' only: random crop-scale and colour changes of the training images. */
   augmentation: Required<BatchAugmentation>;
   earlyStoppingPatience: number;
@@ -73,6 +79,7 @@ export const TRANSFER_DEFAULTS = {
     batchSize: 32,
     learningRate: 0.0001,
     flip: true,
+    keep: 'if-better',
     augmentation: { cropScale: 0.85, brightness: 0.2, contrast: 0.2 },
     earlyStoppingPatience: 4,
   } as TransferFineTune,
@@ -135,6 +142,7 @@ export const transferConfigSchema: Schema = {
         batchSize: { type: 'integer', minimum: 1, default: d.fineTune.batchSize },
         learningRate: { type: 'number', exclusiveMinimum: 0, default: d.fineTune.learningRate },
         flip: { type: 'boolean', default: d.fineTune.flip },
+        keep: { enum: ['if-better', 'always'], default: d.fineTune.keep },
         augmentation: {
           type: 'object',
           default: {},

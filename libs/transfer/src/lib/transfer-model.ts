@@ -361,17 +361,17 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
         });
         const before = monitoredScore(result.validation, result.monitor);
         const after = monitoredScore(tuned.validation, result.monitor);
-        const improved = improvesOn(result.monitor, after, before);
-        if (improved) {
+        const kept = fineTune.keep === 'always' || improvesOn(result.monitor, after, before);
+        if (kept) {
           final = { ...tuned, head: result.head };
         } else {
           result.head.setWeights(headWeights);
           backbone.setWeights(pretrained);
         }
         headWeights.forEach((w) => w.dispose());
-        emit({ kind: 'fine-tuned', name, kept: improved, monitor: result.monitor, before, after, maeBefore: result.validation.mae, maeAfter: tuned.validation.mae, seconds: tuned.seconds });
+        emit({ kind: 'fine-tuned', name, kept, monitor: result.monitor, before, after, maeBefore: result.validation.mae, maeAfter: tuned.validation.mae, seconds: tuned.seconds });
         fineTuned = {
-          kept: improved,
+          kept,
           trainableBackboneParameters: trainable,
           ...fineTune,
           bestEpoch: tuned.bestEpoch,

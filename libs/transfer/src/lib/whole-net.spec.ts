@@ -7,7 +7,7 @@ import { initBackend } from '@agekit/runtime';
 import { generateSynthDataset } from '@agekit/synth';
 import { FACEAPI_NORMALIZATION, loadFaceApiXception } from './faceapi-xception';
 import { transferModel, type TransferEvent } from './transfer-model';
-import { FACEAPI_AGE_LAYER, standardizeAgeOutput } from './whole-net';
+import { FACEAPI_AGE_LAYER, fineTuneWholeNet, standardizeAgeOutput } from './whole-net';
 
 describe('standardizeAgeOutput', () => {
   beforeAll(async () => {
@@ -30,6 +30,32 @@ describe('standardizeAgeOutput', () => {
     }
     expect(() => standardizeAgeOutput(standardized, resolveTask({ kind: 'classification' }))).toThrow("the task must be 'regression'");
     tf.dispose([x, ...years.weights.map((w) => w.read()), ...standardized.weights.map((w) => w.read())]);
+  });
+});
+
+describe('fineTuneWholeNet', () => {
+  it("keeps the fine-tuned weights only when they beat the start on validation, unless keep is 'always'", async () => {
+    await initBackend({ backend: 'wasm' });
+    const task = resolveTask({ kind: 'regression', minAge: 20, maxAge: 60 }, [20, 40, 60]);
+    const images = (seed: number) => ({ size: 112, channels: 3 as const, pixels: Uint8Array.from(tf.randomUniform([4 * 112 * 112 * 3], 0, 255, 'int32', seed).dataSync()) });
+    const data = (seed: number) => ({ images: images(seed), targets: [-1, -0.5, 0.5, 1], ages: [20, 30, 50, 60] });
+    // a small net shaped like face-api's (112 px RGB in, a dense age output): an absurd learning rate ruins it
+    const net = (): tf.LayersModel => {
+      const input = tf.input({ shape: [112, 112, 3] });
+      const pooled = tf.layers.globalAveragePooling2d({}).apply(tf.layers.conv2d({ filters: 2, kernelSize: 3, strides: 4, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input));
+      return tf.model({ inputs: input, outputs: tf.layers.dense({ units: 1, kernelInitializer: 'zeros' }).apply(pooled) as tf.SymbolicTensor });
+    };
+    const common = { task, train: data(1), val: data(2), epochs: 1, batchSize: 4, learningRate: 50, earlyStoppingPatience: 0, flip: false, augmentation: {}, seed: 1 };
+    for (const keep of ['if-better', 'always'] as const) {
+      const model = net();
+      const start = model.getWeights().map((w) => w.dataSync().slice());
+      const result = await fineTuneWholeNet({ ...common, model, keep });
+      expect(result.after.mae).toBeGreaterThan(result.before.mae);
+      expect(result.kept).toBe(keep === 'always');
+      const unchanged = model.getWeights().every((w, i) => w.dataSync().every((v, k) => v === start[i][k]));
+      expect({ keep, unchanged }).toEqual({ keep, unchanged: keep === 'if-better' });
+      model.dispose();
+    }
   });
 });
 

@@ -47,6 +47,8 @@ export interface FineTuneWholeOptions {
   earlyStoppingPatience: number;
   flip: boolean;
   augmentation: BatchAugmentation;
+  /** Keep the fine-tuned weights only if they beat face-api's on validation (default), or always. */
+  keep?: 'if-better' | 'always';
   seed: number;
   backend?: string;
   onBatch?: Parameters<typeof fitModel>[0]['onBatch'];
@@ -68,7 +70,7 @@ export interface FineTuneWholeResult {
   imagesPerSecond: number;
 }
 
-/** Fine-tune face-api's whole age net (every layer, its own age output) on images; kept only if validation improves. */
+/** Fine-tune face-api's whole age net (every layer, its own age output) on images; kept if validation improves (or `keep` 'always'). */
 export async function fineTuneWholeNet(options: FineTuneWholeOptions): Promise<FineTuneWholeResult> {
   const { model, task, val } = options;
   const pretrained = model.getWeights().map((w) => w.clone());
@@ -95,7 +97,7 @@ export async function fineTuneWholeNet(options: FineTuneWholeOptions): Promise<F
     onEpoch: options.onEpoch,
   });
   const monitor = fitted.monitor;
-  const kept = improvesOn(monitor, monitoredScore(fitted.validation, monitor), monitoredScore(before, monitor));
+  const kept = options.keep === 'always' || improvesOn(monitor, monitoredScore(fitted.validation, monitor), monitoredScore(before, monitor));
   if (!kept) model.setWeights(pretrained);
   tf.dispose(pretrained);
   const seconds = fitted.history.reduce((s, r) => s + r.trainSeconds, 0);
