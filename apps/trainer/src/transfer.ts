@@ -53,8 +53,11 @@ function printEvent(io: Io, event: TransferEvent): void {
     case 'saved': {
       const t = event.result;
       const tuned = t.fineTune ? `; fine-tuning ${t.fineTune.kept ? `kept (${(t.fineTuneSeconds ?? 0).toFixed(1)} s)` : 'dropped'}` : '';
+      // 'all' trains face-api's own age output instead of a head
+      const whole = t.fineTune?.from === 'all';
+      const trained = whole ? `whole net, ${(t.fineTune?.imagesPerSecond ?? NaN).toFixed(1)} img/s` : `head trained in ${t.headSeconds.toFixed(1)} s`;
       io.out(
-        `${t.name}: ${t.parameters.toLocaleString('en-US')} parameters (backbone ${t.backboneParameters.toLocaleString('en-US')} + head ${t.headParameters.toLocaleString('en-US')}); best epoch ${t.bestEpoch}/${t.epochsRun} by ${t.monitor}; head trained in ${t.headSeconds.toFixed(1)} s${tuned}`,
+        `${t.name}: ${t.parameters.toLocaleString('en-US')} parameters (backbone ${t.backboneParameters.toLocaleString('en-US')} + ${whole ? "face-api's age output" : 'head'} ${t.headParameters.toLocaleString('en-US')}); best epoch ${t.bestEpoch}/${t.epochsRun} by ${t.monitor}; ${trained}${tuned}`,
       );
       const e = t.validation;
       io.out(`  validation: n=${e.count} MAE=${fmt(e.mae)} CS(5)=${fmt(e.cs5)} accuracy=${fmt(e.accuracy)} macroAUC=${fmt(e.auc)}`);
