@@ -6,7 +6,7 @@ export const USAGE = `agekit-exporter: tfjs age model -> verified ONNX bundle fo
 
 usage:
   agekit-exporter --version
-  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--quantize int8|fp16] [--force] [--no-verify] [verify flags]
+  agekit-exporter export --model DIR --out DIR --data DIR [--layout NCHW|NHWC] [--quantize int8|fp16] [--flip] [--force] [--no-verify] [verify flags]
   agekit-exporter verify --bundle DIR --data DIR [--model DIR] [verify flags]
 
 export   convert the model saved by 'agekit-trainer train' (model.json + weights.bin + agekit-model.json) and write
@@ -18,6 +18,8 @@ verify   re-run the verification of a bundle: onnxruntime vs the tfjs model (--m
          on the images under --data, and onnx.checker (python3-onnx) when present.
 
 export flags:
+  --flip               test-time flip inside model.onnx: each output is the mean for the image and its left-right mirror
+                       (one batch of 2N through the network; about twice the inference time)
   --quantize int8|fp16 model.onnx in int8 (QLinearConv/QLinearMatMul, int8 weights per output channel, uint8 activations
                        calibrated on real images) or float16 (float32 input/output); default float32
   --calibration-data DIR  int8: calibrate on the images under DIR (default: --data; better a training split)
@@ -44,7 +46,7 @@ export const OPTIONS = {
   ...{ model: { type: 'string' }, out: { type: 'string' }, bundle: { type: 'string' }, data: { type: 'string' }, layout: { type: 'string' }, quantize: { type: 'string' } },
   ...{ 'calibration-images': { type: 'string' }, 'calibration-data': { type: 'string' }, calibration: { type: 'string' }, 'int8-placement': { type: 'string' }, 'max-mae-change': { type: 'string' } },
   ...{ 'no-verify': { type: 'boolean' }, force: { type: 'boolean' }, images: { type: 'string' }, 'min-images': { type: 'string' }, tolerance: { type: 'string' } },
-  ...{ cpp: { type: 'boolean' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  ...{ flip: { type: 'boolean' }, cpp: { type: 'boolean' }, backend: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
 } satisfies ParseArgsConfig['options'];
 
 export type Flags = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];

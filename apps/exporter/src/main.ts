@@ -88,6 +88,7 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
       force: Boolean(flags.force),
       inputLayout: layout as InputLayout,
       format,
+      testTimeFlip: Boolean(flags.flip),
       calibration: format === 'int8' ? { data: flags['calibration-data'] ?? required(flags, 'data'), images: positiveNumber(flags, 'calibration-images', 256, true), method } : undefined,
       int8Placement: placementFlag(flags['int8-placement']),
       verification: check,

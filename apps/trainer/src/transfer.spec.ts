@@ -30,7 +30,7 @@ describe('agekit-trainer transfer', () => {
     expect(peers.errors.join('\n')).toContain("unknown command 'peers'");
     const ft = capture();
     expect(await main(['transfer', '--config', path.join(dir, 'any.json'), '--fine-tune', 'entry_flow'], ft)).toBe(2);
-    expect(ft.errors.join('\n')).toContain('--fine-tune must be none or one of exit_flow');
+    expect(ft.errors.join('\n')).toContain('--fine-tune must be none, all or one of exit_flow');
   });
 
   it('fine-tunes the exit flow on cached activations: kept only if it helps, other tasks start from the pretrained weights', async () => {

@@ -7,12 +7,12 @@ import * as path from 'node:path';
 import { EXIT, formatDuration, integerFlag, loadConfig, parseFlags, UsageError } from '@agekit/dataset';
 import { describeBands, formatMetric as fmt } from '@agekit/model';
 import { backendChoiceFlag } from '@agekit/runtime';
-import { FINE_TUNE_POINTS, transferConfigSchema, transferModel, type FineTuneFrom, type TransferConfig, type TransferEvent } from '@agekit/transfer';
+import { FINE_TUNE_POINTS, transferConfigSchema, transferModel, type TransferConfig, type TransferEvent, type TransferFineTune } from '@agekit/transfer';
 import type { CommandIo as Io } from './main';
 import { phasePrinter } from './format';
 
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
-            [--fine-tune none|exit_flow|middle_flow/main_block_1] [--fine-tune-epochs N]`;
+            [--fine-tune none|exit_flow|middle_flow/main_block_1|all] [--fine-tune-epochs N]`;
 
 /** One stderr/stdout line per event, as the command printed them before it became a library call. */
 function printEvent(io: Io, event: TransferEvent): void {
@@ -23,6 +23,8 @@ function printEvent(io: Io, event: TransferEvent): void {
       return io.err(`warning: ${event.path}: ${event.reason}`);
     case 'data':
       return io.err(`data: ${event.data} (${event.source === 'folders' ? 'split folders' : `split here, seed ${event.seed}`}): train ${event.train}, val ${event.val}${event.heldout ? `, held out ${event.heldout}` : ''}`);
+    case 'images':
+      return io.err(`${event.split}: ${event.images} images${event.decodeCache ? ' (decode cache)' : ''}, ${event.failed} failed`);
     case 'features':
       return io.err(
         `${event.split}: ${event.images} images${event.decodeCache ? ' (decode cache)' : ''}, ${event.failed} failed; features ${event.fromCache ? 'from cache' : `computed in ${formatDuration(event.seconds)}`}`,
@@ -35,12 +37,14 @@ function printEvent(io: Io, event: TransferEvent): void {
       const r = event.record;
       const stage = event.stage === 'fine-tune' ? ' fine-tune' : '';
       return io.err(
-        `  ${event.name}${stage} epoch ${r.epoch}/${event.epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${r.best ? ' *best' : ''}`,
+        `  ${event.name}${stage} epoch ${r.epoch}/${event.epochs}: train loss ${fmt(r.trainLoss, 4)} | val loss ${fmt(r.val.loss, 4)} MAE ${fmt(r.val.mae)} CS(5) ${fmt(r.val.cs5)} acc ${fmt(r.val.accuracy)} AUC ${fmt(r.val.auc)}${'imagesPerSecond' in r ? ` | ${r.imagesPerSecond.toFixed(1)} img/s` : ''}${r.best ? ' *best' : ''}`,
       );
     }
     case 'fine-tune':
       return io.err(
-        `task ${event.name}: fine-tuning ${event.from} (${event.trainableBackboneParameters.toLocaleString('en-US')} backbone parameters) + head, lr ${event.learningRate}${event.flip ? ', mirrored activations' : ''}`,
+        event.from === 'all'
+          ? `task ${event.name}: fine-tuning face-api's whole age net (${event.trainableBackboneParameters.toLocaleString('en-US')} backbone parameters + its age output) on the images, lr ${event.learningRate}${event.flip ? ', flips' : ''}`
+          : `task ${event.name}: fine-tuning ${event.from} (${event.trainableBackboneParameters.toLocaleString('en-US')} backbone parameters) + head, lr ${event.learningRate}${event.flip ? ', mirrored activations' : ''}`,
       );
     case 'fine-tuned':
       return io.err(
@@ -49,8 +53,11 @@ function printEvent(io: Io, event: TransferEvent): void {
     case 'saved': {
       const t = event.result;
       const tuned = t.fineTune ? `; fine-tuning ${t.fineTune.kept ? `kept (${(t.fineTuneSeconds ?? 0).toFixed(1)} s)` : 'dropped'}` : '';
+      // 'all' trains face-api's own age output instead of a head
+      const whole = t.fineTune?.from === 'all';
+      const trained = whole ? `whole net, ${(t.fineTune?.imagesPerSecond ?? NaN).toFixed(1)} img/s` : `head trained in ${t.headSeconds.toFixed(1)} s`;
       io.out(
-        `${t.name}: ${t.parameters.toLocaleString('en-US')} parameters (backbone ${t.backboneParameters.toLocaleString('en-US')} + head ${t.headParameters.toLocaleString('en-US')}); best epoch ${t.bestEpoch}/${t.epochsRun} by ${t.monitor}; head trained in ${t.headSeconds.toFixed(1)} s${tuned}`,
+        `${t.name}: ${t.parameters.toLocaleString('en-US')} parameters (backbone ${t.backboneParameters.toLocaleString('en-US')} + ${whole ? "face-api's age output" : 'head'} ${t.headParameters.toLocaleString('en-US')}); best epoch ${t.bestEpoch}/${t.epochsRun} by ${t.monitor}; ${trained}${tuned}`,
       );
       const e = t.validation;
       io.out(`  validation: n=${e.count} MAE=${fmt(e.mae)} CS(5)=${fmt(e.cs5)} accuracy=${fmt(e.accuracy)} macroAUC=${fmt(e.auc)}`);
@@ -75,12 +82,12 @@ export async function transfer(args: string[], io: Io, cwd: string): Promise<num
   });
   if (typeof values.config !== 'string') throw new UsageError('transfer needs --config FILE');
   const fineTuneFlag = values['fine-tune'];
-  if (fineTuneFlag !== undefined && !['none', ...FINE_TUNE_POINTS].includes(String(fineTuneFlag))) {
-    throw new UsageError(`--fine-tune must be none or one of ${FINE_TUNE_POINTS.join(', ')} (got '${String(fineTuneFlag)}')`);
+  if (fineTuneFlag !== undefined && !['none', ...FINE_TUNE_POINTS, 'all'].includes(String(fineTuneFlag))) {
+    throw new UsageError(`--fine-tune must be none, all or one of ${FINE_TUNE_POINTS.join(', ')} (got '${String(fineTuneFlag)}')`);
   }
   const configFile = path.resolve(cwd, values.config);
   const config = await loadConfig<TransferConfig>(configFile, transferConfigSchema);
-  const from = (fineTuneFlag as FineTuneFrom | 'none' | undefined) ?? config.fineTune.from;
+  const from = (fineTuneFlag as TransferFineTune['from'] | undefined) ?? config.fineTune.from;
   const result = await transferModel({
     data: path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data),
     out: path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out),

@@ -20,6 +20,7 @@ export {
   loadImagePixels,
   loadImageSet,
   normalizeBatch,
+  type BatchAugmentation,
   type ImageItem,
   type ImageSet,
   type LoadImagesOptions,

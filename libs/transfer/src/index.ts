@@ -21,6 +21,7 @@ export {
   type DecodedWeight,
   type FaceApiXceptionOptions,
 } from './lib/faceapi-xception';
+export { FACEAPI_AGE_LAYER, fineTuneWholeNet, standardizeAgeOutput, type FineTuneWholeOptions, type FineTuneWholeResult } from './lib/whole-net';
 export { buildFineTuneModel, FINE_TUNE_POINTS, fineTuneCutLayer, fineTunedBackboneParameters, trunkModel, type FineTuneFrom } from './lib/finetune';
 export {
   BACKBONES,

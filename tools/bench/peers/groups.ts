@@ -88,21 +88,24 @@ export interface FilePredictor {
   dispose(): Promise<void> | void;
 }
 
-/** A peer of peers.ts (its own preprocessing from the decoded crop). */
-export function peerPredictor(peer: AgePeer): FilePredictor {
+/** A peer of peers.ts (its own preprocessing from the decoded crop); `flip`: test-time flip. */
+export function peerPredictor(peer: AgePeer, flip = false): FilePredictor {
   return {
     name: `${peer.name}: ${peer.description}`,
     parameters: peer.parameters,
     async predict(files, onProgress) {
-      const run = await runPeer(peer, files, { onProgress });
+      const run = await runPeer(peer, files, { flip, onProgress });
       return { predictions: run.ages.map((age) => ({ age: Number.isFinite(age) ? age : null, group: null })), msPerImage: run.msPerImage };
     },
     dispose: () => peer.dispose(),
   };
 }
 
-/** An agekit tfjs model folder (trainer train / transfer): expected age, or the group of an age-group-labels model. */
-export async function modelFolderPredictor(modelDir: string): Promise<FilePredictor> {
+/**
+ * An agekit tfjs model folder (trainer train / transfer): expected age, or the group of an age-group-labels model;
+ * `flip`: test-time flip (mean output of each crop and its mirror).
+ */
+export async function modelFolderPredictor(modelDir: string, flip = false): Promise<FilePredictor> {
   const { model, metadata } = await loadModel(modelDir);
   const task = metadata.task;
   const channels = metadata.input.channels as 1 | 3;
@@ -115,7 +118,7 @@ export async function modelFolderPredictor(modelDir: string): Promise<FilePredic
         { size: metadata.input.size, channels, onProgress },
       );
       const started = performance.now();
-      const outputs = predictOutputs(model, set, metadata.input.normalization, 16);
+      const outputs = predictOutputs(model, set, metadata.input.normalization, 16, flip);
       const ms = (performance.now() - started) / Math.max(1, outputs.length);
       const byId = new Map(set.ids.map((id, k) => [id, outputs[k]]));
       const predictions = files.map((_, i): FacePrediction => {
@@ -252,7 +255,7 @@ export async function groupRecords(dataDir: string, options: { limit?: number; s
 
 export const GROUPS_USAGE = `groups [--data DIR (default ../shared/data/indian-actors)] [--limit N (seeded random sample)] [--peers faceapi,ssrnet,gear,faceres]
       [--model DIR]... [--bundle DIR]... [--human-models DIR] [--cache DIR (aligned crops; default <tmp>/agekit-aligned-faces)]
-      [--min-score 0.5] [--no-align (whole crops, no detection)] [--backend B] [--json]`;
+      [--min-score 0.5] [--no-align (whole crops, no detection)] [--flip (test-time flip; not for bundles)] [--backend B] [--json]`;
 
 interface GroupRow {
   model: string;
@@ -286,6 +289,7 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
     cache: { type: 'string' },
     'min-score': { type: 'string', default: '0.5' },
     'no-align': { type: 'boolean', default: false },
+    flip: { type: 'boolean', default: false },
     backend: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -294,6 +298,8 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
   const minScore = Number(values['min-score']);
   if (!(minScore > 0 && minScore <= 1)) throw new UsageError(`--min-score must be a number in (0, 1] (got '${String(values['min-score'])}')`);
   const limit = integerFlag(values, 'limit');
+  const flip = values.flip === true;
+  if (flip && values.bundle !== undefined) throw new UsageError('--flip applies to model folders and peers; a bundle flips inside its graph or not at all');
   const dataDir = path.resolve(cwd, typeof values.data === 'string' ? values.data : sharedPath('data', 'indian-actors'));
   const cacheDir = path.resolve(cwd, typeof values.cache === 'string' ? values.cache : path.join(os.tmpdir(), 'agekit-aligned-faces'));
   const humanModelsDir = path.resolve(cwd, typeof values['human-models'] === 'string' ? values['human-models'] : 'cache/human-models');
@@ -316,11 +322,11 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
 
   const predictors: FilePredictor[] = [];
   const unavailable: string[] = [];
-  for (const dir of (values.model as string[] | undefined) ?? []) predictors.push(await modelFolderPredictor(path.resolve(cwd, dir)));
+  for (const dir of (values.model as string[] | undefined) ?? []) predictors.push(await modelFolderPredictor(path.resolve(cwd, dir), flip));
   for (const dir of (values.bundle as string[] | undefined) ?? []) predictors.push(await bundlePredictor(path.resolve(cwd, dir)));
   for (const name of names) {
     try {
-      predictors.push(peerPredictor(await loadPeer(name, { humanModelsDir })));
+      predictors.push(peerPredictor(await loadPeer(name, { humanModelsDir }), flip));
     } catch (error) {
       if (!(error instanceof PeerUnavailableError)) throw error;
       unavailable.push(`${name}: ${error.reason}`);
@@ -338,11 +344,12 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
   const how = faces
     ? `detected + aligned to 200 px as predict does (min score ${minScore}): face found in ${records.length - faces.noFace - faces.failed.length}, no face in ${faces.noFace} (whole crop used), ${faces.failed.length} unreadable; ${faces.fromCache} from the cache ${cacheDir}`
     : 'whole crops (--no-align)';
-  io.out(`${dataDir}: ${records.length} images${limit !== undefined ? ` (seeded sample of ${limit})` : ''}; ${how}; backend ${backend.name}`);
+  const tta = flip ? '; test-time flip (mean of crop and mirror)' : '';
+  io.out(`${dataDir}: ${records.length} images${limit !== undefined ? ` (seeded sample of ${limit})` : ''}; ${how}; backend ${backend.name}${tta}`);
   printGroupTable(io, rows, labels);
   io.out(`groups read from the predicted age: ${INDIAN_ACTORS_GROUPS.map((g) => `${g.label} ${g.maxAge === undefined ? 'above' : `<= ${g.maxAge}`}`).join(', ')} (rounded years); balanced = mean recall.`);
   if (unavailable.length) io.out(`not run: ${unavailable.join('; ')}`);
-  io.result({ data: dataDir, count: records.length, noFace: faces?.noFace ?? null, rows, unavailable });
+  io.result({ data: dataDir, count: records.length, flip, noFace: faces?.noFace ?? null, rows, unavailable });
   return EXIT.ok;
 }
 

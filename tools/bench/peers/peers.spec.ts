@@ -1,6 +1,10 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@agekit/runtime';
-import { faceresAge, gearAge, padToSquareCentred, scoreAges } from './peers';
+import { faceresAge, gearAge, padToSquareCentred, runPeer, scoreAges, type AgePeer } from './peers';
 
 // face-api's own Node build (shares this process's @tensorflow/tfjs): the reference padding.
 const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as { padToSquare(x: tf.Tensor4D, centre: boolean): tf.Tensor4D };
@@ -47,5 +51,21 @@ describe('scoreAges', () => {
     const bad = scoreAges(actual, [50, 50, 50, 20, 20, 20], { aucRange: { min: 20, max: 50 } });
     expect(bad.auc).toBeLessThan(0.5);
     expect(bad.cs5).toBe(0);
+  });
+});
+
+describe('runPeer', () => {
+  it('with flip: each age is the mean of the peer on the image and on its mirror', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-peers-'));
+    try {
+      // one row of 3 pixels, red 10, 20, 60: a peer that answers the top-left red value
+      const file = path.join(dir, 'row.png');
+      await sharp(Buffer.from([10, 0, 0, 20, 0, 0, 60, 0, 0]), { raw: { width: 3, height: 1, channels: 3 } }).png().toFile(file);
+      const peer: AgePeer = { name: 'faceapi', description: 'top-left red', parameters: 0, predict: (images) => images.map((img) => img.dataSync()[0]), dispose: () => undefined };
+      expect((await runPeer(peer, [file])).ages).toEqual([10]);
+      expect((await runPeer(peer, [file], { flip: true })).ages).toEqual([35]);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -191,6 +191,8 @@ export function scoreAges(actual: number[], predicted: number[], options: { aucR
 
 export interface RunPeerOptions {
   batchSize?: number;
+  /** Test-time flip: each age is the mean of the peer's ages for the image and its left-right mirror. */
+  flip?: boolean;
   onProgress?: ProgressCallback;
 }
 
@@ -226,6 +228,11 @@ export async function runPeer(peer: AgePeer, files: string[], options: RunPeerOp
     if (tensors.length) {
       const t0 = performance.now();
       const out = peer.predict(tensors);
+      if (options.flip) {
+        const mirrors = tensors.map((t) => tf.reverse(t, 1));
+        peer.predict(mirrors).forEach((age, k) => (out[k] = (out[k] + age) / 2));
+        tf.dispose(mirrors);
+      }
       ms += performance.now() - t0;
       done += tensors.length;
       indices.forEach((idx, k) => (ages[idx] = out[k]));

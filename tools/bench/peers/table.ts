@@ -16,7 +16,7 @@ export interface TableIo {
 }
 
 export const TABLE_USAGE = `table --data DIR [--split val|test|train|heldout] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
-      [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--backend B] [--json]`;
+      [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--flip (test-time flip)] [--backend B] [--json]`;
 
 /** A number with `digits` decimals, or 'n/a' when missing or not finite. */
 export const fmt = (x: number | null | undefined, digits = 3): string => (x === null || x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
@@ -81,10 +81,12 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
     'min-age': { type: 'string', default: '20' },
     'max-age': { type: 'string', default: '50' },
     limit: { type: 'string' },
+    flip: { type: 'boolean', default: false },
     backend: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
   if (typeof values.data !== 'string') throw new UsageError('table needs --data DIR');
+  const flip = values.flip === true;
   const split = values.split as SplitName;
   if (!SPLIT_NAMES.includes(split)) throw new UsageError(`--split must be one of ${SPLIT_NAMES.join(', ')} (got '${split}')`);
   const names = (typeof values.peers === 'string' ? values.peers.split(',').map((s) => s.trim()) : [...PEERS]) as PeerName[];
@@ -114,7 +116,7 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
     const { model, metadata } = await loadModel(modelDir);
     const prepared = await prepareSplit(records, metadata.task, { size: metadata.input.size, channels: metadata.input.channels, onProgress: progressPrinter(io, `decode ${path.basename(modelDir)}`) });
     const started = performance.now();
-    const e = evaluateModel(model, metadata.task, prepared.data, { normalization: metadata.input.normalization, bandEdges, batchSize: 16 });
+    const e = evaluateModel(model, metadata.task, prepared.data, { normalization: metadata.input.normalization, bandEdges, batchSize: 16, flip });
     const ms = (performance.now() - started) / Math.max(1, prepared.ids.length);
     // regression models have no probabilities: rank AUC of their ages, as for the peers
     const auc = isClassification(metadata.task) ? e.auc : scoreAges(prepared.data.ages, e.predictedAges, { aucRange: { min: minAge, max: maxAge } }).auc;
@@ -134,7 +136,7 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
       io.err(`warning: ${error.message}`);
       continue;
     }
-    const run = await runPeer(peer, records.map((r) => r.file), { onProgress: progressPrinter(io, `peer ${name}`) });
+    const run = await runPeer(peer, records.map((r) => r.file), { flip, onProgress: progressPrinter(io, `peer ${name}`) });
     for (const f of run.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
     const ok = records.map((_, i) => i).filter((i) => Number.isFinite(run.ages[i]));
     const s = scoreAges(
@@ -145,12 +147,12 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
     rows.push({ model: `${name}: ${peer.description}`, parameters: peer.parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage: run.msPerImage, failed: run.failed.length });
     peer.dispose();
   }
-  io.out(`${split} split of ${dataDir}: ${records.length} images aged ${minAge}..${maxAge}; backend ${backend.name}`);
+  io.out(`${split} split of ${dataDir}: ${records.length} images aged ${minAge}..${maxAge}; backend ${backend.name}${flip ? '; test-time flip (mean of image and mirror)' : ''}`);
   printTable(io, rows);
   io.out('AUC: macro one-vs-rest over the years; classification models score with their probabilities, age regressors with -|predicted age - class age|.');
   io.out('ms/img: preprocessing from decoded pixels + inference, batches of 16; decoding excluded (agekit models: their input is already resized by sharp while decoding).');
   if (unavailable.length) io.out(`not run: ${unavailable.join('; ')}`);
-  io.result({ split, count: records.length, rows, unavailable });
+  io.result({ split, count: records.length, flip, rows, unavailable });
   return EXIT.ok;
 }
 

@@ -35,8 +35,11 @@ export interface Evaluation {
   bands: BandError[];
 }
 
-/** Run the model (inference mode) over normalised batches; returns one output row per image. */
-export function predictOutputs(model: tf.LayersModel, images: Pick<ImageSet, 'size' | 'channels' | 'pixels'>, normalization: Normalization, batchSize = 64): number[][] {
+/**
+ * Run the model (inference mode) over normalised batches; returns one output row per image. With `flip` (test-time
+ * flip), each row is the mean of the outputs for the image and for its left-right mirror.
+ */
+export function predictOutputs(model: tf.LayersModel, images: Pick<ImageSet, 'size' | 'channels' | 'pixels'>, normalization: Normalization, batchSize = 64, flip = false): number[][] {
   const per = images.size * images.size * images.channels;
   const count = images.pixels.length / per;
   const rows: number[][] = [];
@@ -44,7 +47,11 @@ export function predictOutputs(model: tf.LayersModel, images: Pick<ImageSet, 'si
     const n = Math.min(batchSize, count - start);
     const indices = Array.from({ length: n }, (_, i) => start + i);
     const data = normalizeBatch(images, indices, normalization);
-    const out = tf.tidy(() => model.predict(tf.tensor4d(data, [n, images.size, images.size, images.channels])) as tf.Tensor);
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(data, [n, images.size, images.size, images.channels]);
+      const y = model.predict(x) as tf.Tensor;
+      return flip ? tf.div(tf.add(y, model.predict(tf.reverse(x, 2)) as tf.Tensor), 2) : y;
+    });
     const values = out.dataSync();
     const width = out.shape[1] ?? 1;
     out.dispose();
@@ -59,11 +66,13 @@ export interface EvaluateOptions {
   regressionLoss?: 'l1' | 'l2';
   /** Age-band lower edges for per-band MAE (default every 10 years). */
   bandEdges?: number[];
+  /** Test-time flip: score the mean output of each image and its mirror (see `predictOutputs`). */
+  flip?: boolean;
 }
 
 /** Score a model on labelled images: loss, macro AUC, accuracy, MAE, CS(5), confusion matrix, per-band MAE. */
 export function evaluateModel(model: tf.LayersModel, task: Task, data: LabelledImages, options: EvaluateOptions): Evaluation {
-  const outputs = predictOutputs(model, data.images, options.normalization, options.batchSize);
+  const outputs = predictOutputs(model, data.images, options.normalization, options.batchSize, options.flip);
   return scoreOutputs(task, outputs, data, options);
 }
 

@@ -62,4 +62,32 @@ describe('image cache and normalisation', () => {
     const again = Array.from({ length: 40 }, (_, i) => normalizeBatch({ size, channels: 1, pixels }, [0], norm, createRng(i))[0]);
     expect(again).toEqual(flips);
   });
+
+  it('augments on the fly: seeded crop-scale and colour, a flat image stays flat, no augmentation without the rng', () => {
+    const size = 8;
+    const ramp = Uint8Array.from({ length: size * size }, (_, i) => (i % size) * 30); // columns 0, 30, ..., 210
+    const flat = new Uint8Array(size * size).fill(100);
+    const norm = { mean: [0], std: [1] };
+    const augmentation = { cropScale: 0.5, brightness: 0.3, contrast: 0.3 };
+    const plain = Array.from(normalizeBatch({ size, channels: 1, pixels: ramp }, [0], norm));
+    expect(Array.from(normalizeBatch({ size, channels: 1, pixels: ramp }, [0], norm, undefined, augmentation))).toEqual(plain);
+    const crops = Array.from({ length: 20 }, (_, i) => Array.from(normalizeBatch({ size, channels: 1, pixels: ramp }, [0], norm, createRng(i), { cropScale: 0.5 })));
+    // a crop of a horizontal ramp is a ramp with a smaller step (30 x the crop scale per pixel, inside the edges), rows alike
+    for (const c of crops) {
+      const step = Math.abs(c[3] - c[2]);
+      expect(step).toBeGreaterThanOrEqual(15 - 1e-3);
+      expect(step).toBeLessThanOrEqual(30 + 1e-3);
+      expect(c.slice(size, 2 * size)).toEqual(c.slice(0, size));
+    }
+    expect(new Set(crops.map((c) => c[0].toFixed(3))).size).toBeGreaterThan(5);
+    const coloured = Array.from({ length: 20 }, (_, i) => Array.from(normalizeBatch({ size, channels: 1, pixels: flat }, [0], norm, createRng(i), augmentation)));
+    for (const c of coloured) {
+      expect(new Set(c).size).toBe(1); // cropping and recolouring a flat image keeps it flat
+      expect(c[0]).toBeGreaterThanOrEqual((100 - 128) * 1.3 * 0.7 + 128 * 0.7 - 1e-3);
+      expect(c[0]).toBeLessThanOrEqual(((100 - 128) * 0.7 + 128) * 1.3 + 1e-3);
+    }
+    expect(new Set(coloured.map((c) => c[0].toFixed(3))).size).toBeGreaterThan(5);
+    const again = Array.from({ length: 20 }, (_, i) => Array.from(normalizeBatch({ size, channels: 1, pixels: flat }, [0], norm, createRng(i), augmentation)));
+    expect(again).toEqual(coloured);
+  });
 });

@@ -136,10 +136,55 @@ export async function loadImageSet(items: ImageItem[], options: LoadImagesOption
 }
 
 /**
- * Normalised float32 NHWC batch from images `indices` of a set: (x - mean) / std per channel;
- * with `flipRng`, each image is mirrored left-right with probability 1/2 (seeded).
+ * Random changes drawn per training image on the fly (after the flip), from the same seeded generator. Each is off at 0.
  */
-export function normalizeBatch(set: Pick<ImageSet, 'size' | 'channels' | 'pixels'>, indices: ArrayLike<number>, norm: Normalization, flipRng?: Rng): Float32Array {
+export interface BatchAugmentation {
+  /** Crop a random square of side in [cropScale, 1] x size at a random place and stretch it back (bilinear); 1 = off. */
+  cropScale?: number;
+  /** Multiply the pixels by a factor in [1 - brightness, 1 + brightness]. */
+  brightness?: number;
+  /** Scale the pixels' distance from mid-grey (128) by a factor in [1 - contrast, 1 + contrast]. */
+  contrast?: number;
+}
+
+/** Where one output image samples its source: origin and step (pixels) of the crop, and the colour change. */
+interface Sampling {
+  flip: boolean;
+  x0: number;
+  y0: number;
+  step: number;
+  gain: number;
+  contrast: number;
+}
+
+function drawSampling(size: number, flipRng: Rng | undefined, augmentation: BatchAugmentation | undefined): Sampling {
+  const flip = flipRng ? flipRng.next() < 0.5 : false;
+  const sampling: Sampling = { flip, x0: 0, y0: 0, step: 1, gain: 1, contrast: 1 };
+  if (!flipRng || !augmentation) return sampling;
+  const cropScale = augmentation.cropScale ?? 1;
+  if (cropScale < 1) {
+    const side = size * flipRng.uniform(cropScale, 1);
+    sampling.step = side / size;
+    sampling.x0 = flipRng.uniform(0, size - side);
+    sampling.y0 = flipRng.uniform(0, size - side);
+  }
+  if (augmentation.brightness) sampling.gain = flipRng.uniform(1 - augmentation.brightness, 1 + augmentation.brightness);
+  if (augmentation.contrast) sampling.contrast = flipRng.uniform(1 - augmentation.contrast, 1 + augmentation.contrast);
+  return sampling;
+}
+
+/**
+ * Normalised float32 NHWC batch from images `indices` of a set: (x - mean) / std per channel;
+ * with `flipRng`, each image is mirrored left-right with probability 1/2 (seeded), and with `augmentation` also
+ * cropped, rescaled and recoloured at random (drawn from `flipRng` too; without it there is no augmentation).
+ */
+export function normalizeBatch(
+  set: Pick<ImageSet, 'size' | 'channels' | 'pixels'>,
+  indices: ArrayLike<number>,
+  norm: Normalization,
+  flipRng?: Rng,
+  augmentation?: BatchAugmentation,
+): Float32Array {
   const { size, channels, pixels } = set;
   const per = size * size * channels;
   const out = new Float32Array(indices.length * per);
@@ -147,13 +192,34 @@ export function normalizeBatch(set: Pick<ImageSet, 'size' | 'channels' | 'pixels
   for (let b = 0; b < indices.length; b++) {
     const src = indices[b] * per;
     const dst = b * per;
-    const flip = flipRng ? flipRng.next() < 0.5 : false;
+    const s = drawSampling(size, flipRng, augmentation);
+    if (s.step === 1 && s.gain === 1 && s.contrast === 1) {
+      for (let y = 0; y < size; y++) {
+        for (let x = 0; x < size; x++) {
+          const sx = s.flip ? size - 1 - x : x;
+          const so = src + (y * size + sx) * channels;
+          const d = dst + (y * size + x) * channels;
+          for (let c = 0; c < channels; c++) out[d + c] = (pixels[so + c] - norm.mean[c]) * scale[c];
+        }
+      }
+      continue;
+    }
+    const at = (v: number): [number, number, number] => {
+      const p = Math.min(size - 1, Math.max(0, v));
+      const i = Math.min(size - 2, Math.floor(p));
+      return [i, i + 1, p - i];
+    };
     for (let y = 0; y < size; y++) {
+      const [y1, y2, fy] = at(s.y0 + (y + 0.5) * s.step - 0.5);
       for (let x = 0; x < size; x++) {
-        const sx = flip ? size - 1 - x : x;
-        const so = src + (y * size + sx) * channels;
+        const [x1, x2, fx] = at(s.x0 + ((s.flip ? size - 1 - x : x) + 0.5) * s.step - 0.5);
         const d = dst + (y * size + x) * channels;
-        for (let c = 0; c < channels; c++) out[d + c] = (pixels[so + c] - norm.mean[c]) * scale[c];
+        for (let c = 0; c < channels; c++) {
+          const p = (yy: number, xx: number): number => pixels[src + (yy * size + xx) * channels + c];
+          const v = (1 - fy) * ((1 - fx) * p(y1, x1) + fx * p(y1, x2)) + fy * ((1 - fx) * p(y2, x1) + fx * p(y2, x2));
+          const coloured = Math.min(255, Math.max(0, ((v - 128) * s.contrast + 128) * s.gain));
+          out[d + c] = (coloured - norm.mean[c]) * scale[c];
+        }
       }
     }
   }

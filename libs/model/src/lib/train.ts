@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, hashString, writeFileAtomic, ProgressTracker, type ProgressCallback, type WorkerEntry } from '@agekit/dataset';
 import { buildModel, countParameters, type ArchitectureName } from './architectures';
 import { evaluateModel, type Evaluation, type LabelledImages } from './evaluate';
-import { defaultNormalization, normalizeBatch, type Normalization } from './images';
+import { defaultNormalization, normalizeBatch, type BatchAugmentation, type Normalization } from './images';
 import { loadModel, saveModel, type AgekitModelMetadata } from './io';
 import { isClassification, type Task } from './tasks';
 import { DataParallelStep, GradientWorkers, resolveWorkerCount, type WorkerCount } from './parallel';
@@ -22,7 +22,14 @@ export type LearningRateSchedule =
   | { kind: 'cosine'; minLearningRate?: number };
 
 export interface FitOptions {
-  architecture: ArchitectureName;
+  /** The architecture built (or, with `model`, recorded in the metadata: e.g. 'faceapi-xception+dense'). */
+  architecture: AgekitModelMetadata['architecture'];
+  /**
+   * Train this model (in place, from its current weights) instead of building `architecture`: e.g. a pretrained net
+   * fine-tuned whole. Its input must take `size` x `size` x `channels` images and its output match the task. One thread
+   * only (the gradient workers rebuild the model from `architecture`).
+   */
+  model?: tf.LayersModel;
   task: Task;
   size: number;
   channels: 1 | 3;
@@ -48,6 +55,8 @@ export interface FitOptions {
   seed?: number;
   /** Random horizontal flips of training images (default true). */
   flip?: boolean;
+  /** Random crops and colour changes of training images, drawn on the fly with the flips (needs `flip`). */
+  augmentation?: BatchAugmentation;
   /** Directory for `last/` (model, optimizer state, history) and `best/` checkpoints. */
   checkpointDir?: string;
   /** Continue from `checkpointDir/last` when it exists. */
@@ -194,8 +203,10 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
       : undefined;
   if (weights && weights.length !== classes) throw new Error(`class weights: ${weights.length} given for ${classes} classes`);
 
+  // with a given model the name is only recorded; buildModel rejects a name it does not know
+  const built = options.model === undefined;
   const architecture = {
-    architecture: options.architecture,
+    architecture: options.architecture as ArchitectureName,
     size: options.size,
     channels: options.channels,
     classes,
@@ -203,14 +214,14 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
     dropout: options.dropout,
     seed,
   };
-  const model = buildModel(architecture);
+  const model = options.model ?? buildModel(architecture);
   const parameters = countParameters(model);
   const optimizer = createAdam(baseLr);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2 };
   const lossOf = createLoss(model, lossSpec);
   const backendName = tf.getBackend();
-  const workers = resolveWorkerCount(options.workers, backendName);
+  const workers = built ? resolveWorkerCount(options.workers, backendName) : 1;
 
   const metadataFor = (metrics: EpochMetrics | undefined): AgekitModelMetadata => ({
     format: 'agekit-model',
@@ -236,6 +247,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
       monitor,
       seed,
       flip,
+      ...(options.augmentation ? { augmentation: options.augmentation } : {}),
       workers,
       trainImages: trainCount,
       valImages: val.targets.length,
@@ -293,7 +305,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
       const started = performance.now();
       for (let start = 0; start < trainCount; start += batchSize) {
         const indices = order.slice(start, start + batchSize);
-        const xs = normalizeBatch(train.images, indices, normalization, flipRng);
+        const xs = normalizeBatch(train.images, indices, normalization, flipRng, options.augmentation);
         const dropoutSeed = (shard: number): number => hashString(shard === 0 ? `${seed}-dropout-${step}` : `${seed}-dropout-${step}-shard-${shard}`);
         if (parallel) {
           lossSum += (await parallel.run(optimizer, { x: xs, targets: indices.map((i) => train.targets[i]), dropoutSeed, step })) * indices.length;

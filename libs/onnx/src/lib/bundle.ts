@@ -77,6 +77,8 @@ export interface BundleManifest {
   modelFormat?: ModelFormat;
   /** int8: how the activations were calibrated and which ops run in int8. */
   quantization?: QuantizeInt8Report;
+  /** model.onnx averages each output over the image and its left-right mirror (test-time flip). */
+  testTimeFlip?: boolean;
 }
 
 export interface Bundle {
@@ -100,6 +102,8 @@ export interface WriteBundleOptions {
   calibration?: { images: string[]; method?: CalibrationMethod; percentile?: number; onProgress?: ProgressCallback };
   /** int8: which kinds of node stay in float (default DEFAULT_INT8_PLACEMENT, measured). */
   int8Placement?: Partial<Int8Placement>;
+  /** Test-time flip inside model.onnx (convert's `testTimeFlip`): each output is the mean for the image and its mirror. */
+  testTimeFlip?: boolean;
 }
 
 export function describeLabels(description: ExportModelDescription, outputName: string): LabelsSpec {
@@ -231,7 +235,7 @@ interface PreparedBundle {
 function prepareBundle(options: WriteBundleOptions): PreparedBundle {
   const d = options.description;
   const layout = options.inputLayout ?? 'NCHW';
-  const converted = convertLayersModel(options.model, { inputLayout: layout, docString: `${d.name} age model (${d.task})`, metadata: { task: d.task } });
+  const converted = convertLayersModel(options.model, { inputLayout: layout, docString: `${d.name} age model (${d.task})`, metadata: { task: d.task }, testTimeFlip: options.testTimeFlip });
   const [, h, w, c] = options.model.inputs[0].shape;
   if (h !== d.input.height || w !== d.input.width || c !== d.input.channels) {
     throw new Error(`the model input [${h}, ${w}, ${c}] does not match the description ${d.input.height}x${d.input.width}x${d.input.channels}`);
@@ -267,6 +271,7 @@ function prepareBundle(options: WriteBundleOptions): PreparedBundle {
     foldedBatchNorms: converted.foldedBatchNorms,
     removedLayers: converted.removedLayers,
     modelFormat: options.format ?? 'float32',
+    ...(options.testTimeFlip ? { testTimeFlip: true } : {}),
   };
   return { converted, preprocess, labels, manifest };
 }
@@ -507,6 +512,7 @@ export async function verifyBundle(options: {
     ages: options.ages,
     expectedAge: options.ages ? expectedAgeOf(bundle.labels) : undefined,
     maxMaeChange: options.ages ? (options.maxMaeChange ?? 0.1) : undefined,
+    testTimeFlip: bundle.manifest.testTimeFlip,
   });
   const checker = checkWithPythonOnnx(bundle.onnxPath);
   const cppTolerance = options.cppTolerance ?? DEFAULT_CPP_TOLERANCE[format];

@@ -245,6 +245,41 @@ describe('convertLayersModel: every supported layer matches tfjs (cpu) within 1e
     expect(conv?.attribute?.find((a) => a.name === 'pads')?.ints?.map(Number)).toEqual([0, 0, 1, 1]);
   });
 
+  it('test-time flip in the graph: onnxruntime gives the mean of the tfjs outputs for the image and its mirror', async () => {
+    const model = imageModel([6, 5, 3], (x) => {
+      const c = apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu' }), x);
+      return apply(tf.layers.dense({ units: 2 }), apply(tf.layers.flatten(), c));
+    });
+    const n = 3;
+    const x = randomInput(n, [6, 5, 3], 11);
+    const mirrored = tf.tidy(() => tf.reverse(tf.tensor4d(x, [n, 6, 5, 3]), 2).dataSync() as Float32Array).slice();
+    const plain = runTfjs(model, x, [n, 6, 5, 3]);
+    const mirror = runTfjs(model, mirrored, [n, 6, 5, 3]);
+    for (const layout of ['NCHW', 'NHWC'] as const) {
+      const converted = convertLayersModel(model, { inputLayout: layout, testTimeFlip: true });
+      const session = await createOnnxSession(converted.bytes);
+      try {
+        const actual = await runOnnx(session, x, [n, 6, 5, 3], { layout, inputName: converted.inputName, outputName: converted.outputNames[0] });
+        expect(actual.dims).toEqual([n, 2]);
+        let diff = 0;
+        let fromPlain = 0;
+        for (let i = 0; i < plain.length; i++) {
+          diff = Math.max(diff, Math.abs(actual.data[i] - (plain[i] + mirror[i]) / 2));
+          fromPlain = Math.max(fromPlain, Math.abs(actual.data[i] - plain[i]));
+        }
+        expect({ layout, close: diff <= 1e-4 }).toEqual({ layout, close: true });
+        expect(fromPlain).toBeGreaterThan(1e-3); // the model is not mirror-symmetric: the flip changes its answer
+      } finally {
+        await session.release();
+      }
+      expect(decodeModel(converted.bytes).metadataProps?.map((p) => p.key)).toContain('test_time_flip');
+      const report = checkWithPythonOnnx(converted.bytes);
+      expect(report.status).not.toBe('failed');
+    }
+    expect(() => convertLayersModel(imageModel([4, 4, 1], (x) => apply(tf.layers.conv2d({ filters: 1, kernelSize: 1 }), x)), { testTimeFlip: true })).toThrow('averages vector outputs');
+    model.dispose();
+  });
+
   it('passes onnx.checker.check_model(full_check=True) when python3-onnx is present', async () => {
     const model = imageModel([8, 8, 3], (x) => {
       const c = apply(tf.layers.batchNormalization(), apply(tf.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same' }), x));

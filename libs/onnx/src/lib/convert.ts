@@ -17,6 +17,12 @@ export interface ConvertOptions {
   docString?: string;
   /** Stored as ONNX metadata_props. */
   metadata?: Record<string, string>;
+  /**
+   * Test-time flip inside the graph: the image and its left-right mirror (Slice, step -1 on the width axis) go through
+   * the network as one batch of 2N, and each output is the mean of the two (Reshape [2, N, ...] + ReduceMean). Image
+   * models with vector outputs only. Recorded as metadata `test_time_flip`.
+   */
+  testTimeFlip?: boolean;
 }
 
 export interface ConvertResult {
@@ -170,6 +176,8 @@ class Converter {
       inputDims = ['N', inShape[1] ?? 0];
       this.values.set(input.id, { name: inputName, shape: inShape });
     }
+    const flip = this.options.testTimeFlip === true;
+    if (flip) this.mirrorInput(input, model);
 
     // Which graph nodes belong to this model, in topological order.
     const pending: Array<{ layer: Layer; node: LayerNode }> = [];
@@ -219,7 +227,9 @@ class Converter {
       const value = this.values.get(t.id);
       if (!value) throw new Error(`onnx: output ${t.name} was not produced by the converted graph`);
       const name = outputNamesPlanned[i];
-      if (value.shape.length === 4) {
+      if (flip) {
+        this.meanOfPairs(value, name);
+      } else if (value.shape.length === 4) {
         this.g.node('Transpose', [value.name], [name], { perm: [0, 2, 3, 1] });
       } else if (!this.g.renameProducedValue(value.name, name)) {
         this.g.node('Identity', [value.name], [name]);
@@ -234,7 +244,7 @@ class Converter {
       outputs: outputNames.map((name, i) => ({ name, dims: outputDims[i] })),
       producerVersion: '0.1.0',
       docString: this.options.docString,
-      metadata: { input_layout: layout, ...(this.options.metadata ?? {}) },
+      metadata: { input_layout: layout, ...(flip ? { test_time_flip: 'mean of the image and its left-right mirror' } : {}), ...(this.options.metadata ?? {}) },
     });
     const opCounts: Record<string, number> = {};
     for (const n of this.g.nodes) opCounts[n.opType ?? '?'] = (opCounts[n.opType ?? '?'] ?? 0) + 1;
@@ -251,6 +261,28 @@ class Converter {
       foldedBatchNorms: this.folded,
       removedLayers: this.removed,
     };
+  }
+
+  /** Test-time flip, first half: the (NCHW) input becomes Concat(x, x mirrored on W) on the batch axis. */
+  private mirrorInput(input: SymbolicTensor, model: tf.LayersModel): void {
+    const value = this.values.get(input.id) as Value;
+    const width = value.shape[2];
+    if (value.shape.length !== 4 || width === null) throw new Error('onnx: test-time flip needs an image input (rank 4, fixed width)');
+    for (const t of model.outputs) if (t.shape.length !== 2) throw new Error(`onnx: test-time flip averages vector outputs; ${t.name} has rank ${t.shape.length}`);
+    const mirrored = this.g.name('input_mirrored');
+    // NCHW width axis 3, from the last column backwards past the first (ends clamp to before index 0)
+    const slice = [this.g.int64Initializer('flip_starts', [width - 1]), this.g.int64Initializer('flip_ends', [-width - 1]), this.g.int64Initializer('flip_axes', [3]), this.g.int64Initializer('flip_steps', [-1])];
+    this.g.node('Slice', [value.name, ...slice], [mirrored], {}, 'test_time_flip/mirror');
+    const both = this.g.name('input_and_mirror');
+    this.g.node('Concat', [value.name, mirrored], [both], { axis: 0 }, 'test_time_flip/concat');
+    this.values.set(input.id, { name: both, shape: value.shape });
+  }
+
+  /** Test-time flip, second half: an output of the 2N batch -> the mean of its image and mirror rows, named `name`. */
+  private meanOfPairs(value: Value, name: string): void {
+    const pairs = this.g.name(`${name}_pairs`);
+    this.g.node('Reshape', [value.name, this.g.int64Initializer(`${name}_pairs_shape`, [2, -1, value.shape[1] ?? 0])], [pairs], {}, `test_time_flip/${name}/pairs`);
+    this.g.node('ReduceMean', [pairs], [name], { axes: [0], keepdims: 0 }, `test_time_flip/${name}/mean`);
   }
 
   private input(node: LayerNode, i = 0): Value {

@@ -94,7 +94,7 @@ export function describeConversion(title: string, converted: ConvertResult, mani
   const q = manifest.quantization;
   const ops = Object.entries(converted.opCounts).map(([op, n]) => `${op} x${n}`);
   return [
-    `${title}: ONNX opset ${converted.opset}, ${manifest.modelFormat ?? 'float32'}, ${ops.join(', ')}`,
+    `${title}: ONNX opset ${converted.opset}, ${manifest.modelFormat ?? 'float32'}${manifest.testTimeFlip ? ', test-time flip in the graph' : ''}, ${ops.join(', ')}`,
     ...(q ? [`int8: calibrated on ${q.calibrationImages} images (${q.method}); placement ${JSON.stringify(q.placement)}; int8 ops ${JSON.stringify(q.int8Ops)}, float ops ${JSON.stringify(q.floatOps)}`] : []),
     ...(converted.foldedBatchNorms.length ? [`folded batch norms: ${converted.foldedBatchNorms.join(', ')}`] : []),
     ...(converted.removedLayers.length ? [`removed (identity at inference): ${converted.removedLayers.join(', ')}`] : []),
@@ -115,6 +115,8 @@ export interface ExportModelOptions {
   force?: boolean;
   inputLayout?: InputLayout;
   format?: ModelFormat;
+  /** Test-time flip inside model.onnx: each output is the mean for the image and its left-right mirror. */
+  testTimeFlip?: boolean;
   /** int8: calibrate the activation ranges on (at most `images`, default 256) images under `data`. */
   calibration?: { data: string; images?: number; method?: CalibrationMethod };
   /** int8: which kinds of node stay float (default: every node int8; see quantizeInt8's placement). */
@@ -184,6 +186,7 @@ export async function exportModel(options: ExportModelOptions): Promise<ExportMo
       format: options.format,
       calibration,
       int8Placement: options.int8Placement,
+      testTimeFlip: options.testTimeFlip,
     });
     options.onEvent?.({ kind: 'converted', bundle, converted });
     checkAborted(signal);

@@ -30,19 +30,20 @@ export async function runOnnx(
   return { data: Float32Array.from(out.data as Float32Array), dims: out.dims.map(Number) };
 }
 
-/** Run a batch (NHWC) through the tfjs model on the current backend; returns the first output. */
-export function runTfjs(model: tf.LayersModel, nhwc: Float32Array, shape: [number, number, number, number]): Float32Array {
-  const x = tf.tensor4d(nhwc, shape);
-  try {
-    const y = model.predict(x);
-    const first = Array.isArray(y) ? y[0] : y;
-    const values = first.dataSync() as Float32Array;
-    const copy = Float32Array.from(values);
-    (Array.isArray(y) ? y : [y]).forEach((t) => t.dispose());
-    return copy;
-  } finally {
-    x.dispose();
-  }
+/**
+ * Run a batch (NHWC) through the tfjs model on the current backend; returns the first output. With `flip`
+ * (test-time flip), the mean of the outputs for the batch and for its left-right mirror.
+ */
+export function runTfjs(model: tf.LayersModel, nhwc: Float32Array, shape: [number, number, number, number], flip = false): Float32Array {
+  const first = (y: tf.Tensor | tf.Tensor[]): tf.Tensor => (Array.isArray(y) ? y[0] : y);
+  const out = tf.tidy(() => {
+    const x = tf.tensor4d(nhwc, shape);
+    const y = first(model.predict(x));
+    return flip ? tf.div(tf.add(y, first(model.predict(tf.reverse(x, 2)))), 2) : y;
+  });
+  const copy = Float32Array.from(out.dataSync() as Float32Array);
+  out.dispose();
+  return copy;
 }
 
 export interface ImageProblem {
@@ -70,6 +71,8 @@ export interface VerifyOptions {
   expectedAge?: (output: Float32Array) => number;
   /** Largest allowed |MAE(onnx) - MAE(tfjs)| in years when ages are given (default: not checked). */
   maxMaeChange?: number;
+  /** The ONNX graph flips at test time (convert's `testTimeFlip`): the tfjs reference averages the mirror too. */
+  testTimeFlip?: boolean;
 }
 
 /** Mean absolute age error of the reference and of the ONNX model on the labelled images. */
@@ -137,7 +140,7 @@ export async function verifyAgainstTfjs(options: VerifyOptions): Promise<VerifyR
         const batch = new Float32Array(pixels.length * per);
         pixels.forEach((p, i) => batch.set(p, i * per));
         const shape: [number, number, number, number] = [pixels.length, spec.height, spec.width, spec.channels];
-        const expected = runTfjs(options.model, batch, shape);
+        const expected = runTfjs(options.model, batch, shape, options.testTimeFlip);
         const actual = await runOnnx(session, batch, shape, spec);
         if (actual.data.length !== expected.length) {
           throw new Error(`output sizes differ: onnx ${actual.data.length} (dims ${actual.dims}) vs tfjs ${expected.length}`);

@@ -1,5 +1,5 @@
 import type { Schema } from '@agekit/dataset';
-import { scheduleSchema, taskSpecSchema, trainingRunProperties, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
+import { scheduleSchema, taskSpecSchema, trainingRunProperties, type BatchAugmentation, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
 import type { BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
@@ -20,14 +20,24 @@ export interface TransferTraining {
 /**
  * After the head: train the backbone's blocks from `from` on (with the head) on cached activations of the frozen part,
  * at a lower learning rate; kept only if it improves the validation metric. 'none' = frozen backbone.
+ * 'all' = no new head: face-api's whole age net (every layer and its own age output; regression tasks only) trains on
+ * the images with `augmentation` drawn on the fly, no feature cache.
  */
 export interface TransferFineTune {
-  from: FineTuneFrom | 'none';
+  from: FineTuneFrom | 'all' | 'none';
   epochs: number;
   batchSize: number;
   learningRate: number;
-  /** Train on the activations of the mirrored images half of the time (computes them once more). */
+  /** Train on the mirrored images (or their activations, computed once more) half of the time. */
   flip: boolean;
+  /**
+   * 'if-better' (default): the fine-tuned weights are kept only if they beat the starting point on validation;
+   * 'always': kept regardless (e.g. when the pretrained net was trained on the validation images, as face-api's was on
+   * 80% of UTKFace, so its validation figure flatters it); both figures are reported either way.
+   */
+  keep: 'if-better' | 'always';
+  /** 'all' only: random crop-scale and colour changes of the training images. */
+  augmentation: Required<BatchAugmentation>;
   earlyStoppingPatience: number;
 }
 
@@ -63,7 +73,16 @@ export const TRANSFER_DEFAULTS = {
     regressionLoss: 'l1',
     earlyStoppingPatience: 10,
   } as TransferTraining,
-  fineTune: { from: 'none', epochs: 10, batchSize: 32, learningRate: 0.0001, flip: true, earlyStoppingPatience: 4 } as TransferFineTune,
+  fineTune: {
+    from: 'none',
+    epochs: 10,
+    batchSize: 32,
+    learningRate: 0.0001,
+    flip: true,
+    keep: 'if-better',
+    augmentation: { cropScale: 0.85, brightness: 0.2, contrast: 0.2 },
+    earlyStoppingPatience: 4,
+  } as TransferFineTune,
   split: { train: 0.7, val: 0.15, test: 0.15 },
   backend: 'wasm' as BackendChoice,
   seed: 42,
@@ -115,11 +134,22 @@ export const transferConfigSchema: Schema = {
       default: {},
       additionalProperties: false,
       properties: {
-        from: { enum: ['none', ...FINE_TUNE_POINTS], default: d.fineTune.from },
+        from: { enum: ['none', ...FINE_TUNE_POINTS, 'all'], default: d.fineTune.from },
         epochs: { type: 'integer', minimum: 1, default: d.fineTune.epochs },
         batchSize: { type: 'integer', minimum: 1, default: d.fineTune.batchSize },
         learningRate: { type: 'number', exclusiveMinimum: 0, default: d.fineTune.learningRate },
         flip: { type: 'boolean', default: d.fineTune.flip },
+        keep: { enum: ['if-better', 'always'], default: d.fineTune.keep },
+        augmentation: {
+          type: 'object',
+          default: {},
+          additionalProperties: false,
+          properties: {
+            cropScale: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: d.fineTune.augmentation.cropScale },
+            brightness: { type: 'number', minimum: 0, maximum: 1, default: d.fineTune.augmentation.brightness },
+            contrast: { type: 'number', minimum: 0, maximum: 1, default: d.fineTune.augmentation.contrast },
+          },
+        },
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.fineTune.earlyStoppingPatience },
       },
     },

@@ -1,14 +1,18 @@
 import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic, type DatasetRecord, type HoldOutSpec, type Progress, type SplitName } from '@agekit/dataset';
 import {
   beginRunFolder,
   loadImageSet,
+  prepareSplit,
   resolveSplits,
   resolveTask,
   saveModel,
   targetOf,
   trueAgeOf,
+  type AgekitModelMetadata,
   type BandError,
+  type EpochRecord,
   type ImageSet,
   type MonitorMetric,
   type Task,
@@ -17,6 +21,7 @@ import { initBackend, type BackendChoice } from '@agekit/runtime';
 import { TRANSFER_DEFAULTS, type TransferFineTune, type TransferTask, type TransferTraining } from './config';
 import { loadFaceApiXception } from './faceapi-xception';
 import { buildFineTuneModel, fineTuneCutLayer, fineTunedBackboneParameters, trunkModel } from './finetune';
+import { FACEAPI_AGE_LAYER, fineTuneWholeNet, standardizeAgeOutput } from './whole-net';
 import {
   backboneInfo,
   cachedFeatures,
@@ -38,10 +43,11 @@ export type TransferEvent =
   | { kind: 'backend'; name: string; reason: string }
   | { kind: 'warning'; path: string; reason: string }
   | { kind: 'data'; data: string; source: 'folders' | 'split'; seed: number; train: number; val: number; heldout: number }
+  | { kind: 'images'; split: SplitName; images: number; decodeCache: boolean; failed: number }
   | { kind: 'features'; split: SplitName; images: number; decodeCache: boolean; failed: number; fromCache: boolean; seconds: number }
   | { kind: 'activations'; split: SplitName; mirrored: boolean; shape: number[]; fromCache: boolean; seconds: number }
   | { kind: 'task'; name: string; task: Task; train: number; val: number }
-  | { kind: 'epoch'; name: string; stage: 'head' | 'fine-tune'; epochs: number; record: HeadEpochRecord }
+  | { kind: 'epoch'; name: string; stage: 'head' | 'fine-tune'; epochs: number; record: HeadEpochRecord | EpochRecord }
   | { kind: 'fine-tune'; name: string; from: string; trainableBackboneParameters: number; learningRate: number; flip: boolean }
   | { kind: 'fine-tuned'; name: string; kept: boolean; monitor: MonitorMetric; before: number; after: number; maeBefore: number; maeAfter: number; seconds: number }
   | { kind: 'saved'; result: TransferTaskResult };
@@ -79,6 +85,8 @@ export interface FineTuneRecord extends TransferFineTune {
   bestEpoch: number;
   stoppedEarly: boolean;
   seconds: number;
+  /** 'all': training images per second. */
+  imagesPerSecond?: number;
   headOnly: Record<string, number>;
   fineTuned: Record<string, number>;
 }
@@ -173,8 +181,96 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
     emit({ kind: 'data', data: dataDir, source: splits.source, seed, train: splits.train.length, val: splits.val.length, heldout: splits.heldout.length });
 
     const info = backboneInfo(backboneName);
-    const backbone = await loadFaceApiXception();
     const backboneId = `${backboneName}@face-api-1.7.15`;
+    // how the data was split here (evaluate splits it again the same way); absent with split folders
+    const splitRecord = splits.source === 'split' ? { split: options.split ?? d.split, holdOut: options.holdOut } : {};
+    const save = async (name: string, model: tf.LayersModel, metadata: AgekitModelMetadata, history: object): Promise<void> => {
+      const dir = path.join(staging, name);
+      await saveModel(model, dir, metadata);
+      await writeFileAtomic(path.join(dir, 'history.json'), JSON.stringify(history, null, 2) + '\n');
+    };
+
+    if (fineTune.from === 'all') {
+      const results: TransferTaskResult[] = [];
+      for (const { name, task: spec } of tasks) {
+        const task = resolveTask(spec, splits.train.flatMap((r) => (r.age === undefined ? [] : [r.age])));
+        const images = async (split: SplitName) => {
+          checkAborted(signal);
+          const prepared = await prepareSplit(splits[split], task, { size: info.size, channels: info.channels, cacheDir, name: split, onProgress: progress(`decode ${split}`) });
+          for (const f of prepared.failed.slice(0, 5)) emit({ kind: 'warning', path: f.file, reason: f.error });
+          emit({ kind: 'images', split, images: prepared.ids.length, decodeCache: prepared.fromCache, failed: prepared.failed.length });
+          return prepared.data;
+        };
+        const trainSet = await images('train');
+        const valSet = await images('val');
+        emit({ kind: 'task', name, task, train: trainSet.targets.length, val: valSet.targets.length });
+        const model = await loadFaceApiXception({ ageHead: true });
+        standardizeAgeOutput(model, task);
+        const parameters = model.countParams();
+        const headParameters = model.getLayer(FACEAPI_AGE_LAYER).countParams();
+        emit({ kind: 'fine-tune', name, from: 'all', trainableBackboneParameters: parameters - headParameters, learningRate: fineTune.learningRate, flip: fineTune.flip });
+        const tuned = await fineTuneWholeNet({
+          model,
+          task,
+          train: trainSet,
+          val: valSet,
+          ...fineTune,
+          seed,
+          backend: backend.name,
+          onBatch: progress('train'),
+          onEpoch: (record) => {
+            emit({ kind: 'epoch', name, stage: 'fine-tune', epochs: fineTune.epochs, record });
+            checkAborted(signal);
+          },
+        });
+        const before = monitoredScore(tuned.before, tuned.monitor);
+        const after = monitoredScore(tuned.after, tuned.monitor);
+        emit({ kind: 'fine-tuned', name, kept: tuned.kept, monitor: tuned.monitor, before, after, maeBefore: tuned.before.mae, maeAfter: tuned.after.mae, seconds: tuned.seconds });
+        const e = tuned.kept ? tuned.after : tuned.before;
+        const record: FineTuneRecord = {
+          ...fineTune,
+          kept: tuned.kept,
+          trainableBackboneParameters: parameters - headParameters,
+          bestEpoch: tuned.bestEpoch,
+          stoppedEarly: tuned.stoppedEarly,
+          seconds: tuned.seconds,
+          imagesPerSecond: tuned.imagesPerSecond,
+          headOnly: { [tuned.monitor]: before, mae: tuned.before.mae },
+          fineTuned: { [tuned.monitor]: after, mae: tuned.after.mae },
+        };
+        const metadata = transferMetadata({
+          backbone: backboneName,
+          task,
+          parameters,
+          backend: backend.name,
+          metrics: { loss: e.loss, auc: null, accuracy: null, mae: e.mae, cs5: e.cs5 },
+          training: { data: dataDir, config: configFile, backbone: backboneId, head: 'face-api fc/age', seed, ...splitRecord, trainImages: trainSet.targets.length, valImages: valSet.targets.length, fineTune: record },
+        });
+        await save(name, model, metadata, { monitor: tuned.monitor, bestEpoch: tuned.bestEpoch, stoppedEarly: tuned.stoppedEarly, history: tuned.history, fineTune: record });
+        const result: TransferTaskResult = {
+          name,
+          out: path.join(outDir, name),
+          parameters,
+          backboneParameters: parameters - headParameters,
+          headParameters,
+          monitor: tuned.monitor,
+          bestEpoch: tuned.bestEpoch,
+          epochsRun: tuned.history.length,
+          headSeconds: 0,
+          fineTune: record,
+          ...(tuned.kept ? { fineTuneSeconds: tuned.seconds } : {}),
+          validation: { count: e.count, mae: e.mae, cs5: e.cs5, accuracy: e.accuracy, auc: e.auc, bands: e.bands },
+        };
+        model.dispose();
+        emit({ kind: 'saved', result });
+        results.push(result);
+      }
+      checkAborted(signal);
+      await outputs.commit();
+      return { out: outDir, backend: backend.name, tasks: results, seconds: (performance.now() - started) / 1000 };
+    }
+
+    const backbone = await loadFaceApiXception();
     const featuresOf = async (name: SplitName): Promise<SplitFeatures> => {
       checkAborted(signal);
       const records = splits[name].filter((r) => r.age !== undefined || r.ageGroup !== undefined);
@@ -265,17 +361,17 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
         });
         const before = monitoredScore(result.validation, result.monitor);
         const after = monitoredScore(tuned.validation, result.monitor);
-        const improved = improvesOn(result.monitor, after, before);
-        if (improved) {
+        const kept = fineTune.keep === 'always' || improvesOn(result.monitor, after, before);
+        if (kept) {
           final = { ...tuned, head: result.head };
         } else {
           result.head.setWeights(headWeights);
           backbone.setWeights(pretrained);
         }
         headWeights.forEach((w) => w.dispose());
-        emit({ kind: 'fine-tuned', name, kept: improved, monitor: result.monitor, before, after, maeBefore: result.validation.mae, maeAfter: tuned.validation.mae, seconds: tuned.seconds });
+        emit({ kind: 'fine-tuned', name, kept, monitor: result.monitor, before, after, maeBefore: result.validation.mae, maeAfter: tuned.validation.mae, seconds: tuned.seconds });
         fineTuned = {
-          kept: improved,
+          kept,
           trainableBackboneParameters: trainable,
           ...fineTune,
           bestEpoch: tuned.bestEpoch,
@@ -302,8 +398,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
           head,
           ...training,
           seed,
-          // how the data was split here (evaluate splits it again the same way); absent with split folders
-          ...(splits.source === 'split' ? { split: options.split ?? d.split, holdOut: options.holdOut } : {}),
+          ...splitRecord,
           bestEpoch: result.bestEpoch,
           stoppedEarly: result.stoppedEarly,
           headSeconds: result.seconds,
@@ -312,8 +407,6 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
           fineTune: fineTuned ?? { from: 'none' },
         },
       });
-      const dir = path.join(staging, name);
-      await saveModel(model, dir, metadata);
       const history = {
         monitor: result.monitor,
         bestEpoch: result.bestEpoch,
@@ -321,7 +414,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
         history: result.history,
         ...(final !== result || fineTuned ? { fineTune: fineTuned, fineTuneHistory: final !== result ? final.history : undefined } : {}),
       };
-      await writeFileAtomic(path.join(dir, 'history.json'), JSON.stringify(history, null, 2) + '\n');
+      await save(name, model, metadata, history);
       const taskResult: TransferTaskResult = {
         name,
         out: path.join(outDir, name),
