@@ -33,7 +33,10 @@ describe('label-distribution loss (DLDL-v2)', () => {
       // symmetric around the true age away from the ends
       if (age > 5 && age < 96) expect(target[age - 2]).toBeCloseTo(target[age], 12);
     }
-    expect(softTargets(ages, 1, 50)[49]).toBeGreaterThan(softTargets(ages, 3, 50)[49]);
+    // sigma is the standard deviation: one sigma from the true age the density is exp(-1/2) of the peak
+    const wide = softTargets(ages, 3, 50);
+    expect(wide[49 + 3] / wide[49]).toBeCloseTo(Math.exp(-0.5), 10);
+    expect(softTargets(ages, 1, 50)[49]).toBeGreaterThan(wide[49]);
   });
 
   it('resolves the option against the task: class ages, default expectation weight, refusals', () => {
@@ -102,7 +105,7 @@ describe('label-distribution loss (DLDL-v2)', () => {
     const kernel = model.trainableWeights[0].read() as tf.Variable;
     const { grads } = tf.variableGrads(() => loss(x, y), [kernel]);
     const analytic = grads[kernel.name].dataSync();
-    const values = kernel.dataSync().slice();
+    const values = Float32Array.from(kernel.dataSync());
     const at = (v: Float32Array): number => {
       kernel.assign(tf.tensor(v, kernel.shape));
       return loss(x, y).dataSync()[0];
