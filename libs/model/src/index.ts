@@ -41,11 +41,11 @@ export {
   type LearningRateSchedule,
   type MonitorMetric,
 } from './lib/train';
-export { createLoss, seedDropout, threadCpuMs, type LossSpec } from './lib/parallel-loss';
+export { createLoss, labelDistributionLoss, seedDropout, softTargets, threadCpuMs, type LabelDistribution, type LabelDistributionLoss, type LossSpec } from './lib/parallel-loss';
 export { DataParallelStep, GradientWorkers, resolveWorkerCount, type GradientWorkersOptions, type WorkerCount } from './lib/parallel';
 export { runParallelTrainWorker } from './lib/parallel-worker';
 export { beginRunFolder } from './lib/run-folder';
-export { scheduleSchema, splitSchema, taskSpecSchema, trainConfigSchema, trainingRunProperties, TRAIN_DEFAULTS, type TrainConfig, type TrainingRunConfig, type TrainTraining } from './lib/config-schemas';
+export { labelDistributionSchema, scheduleSchema, splitSchema, taskSpecSchema, trainConfigSchema, trainingRunProperties, TRAIN_DEFAULTS, type TrainConfig, type TrainingRunConfig, type TrainTraining } from './lib/config-schemas';
 export { trainModel, type TrainChart, type TrainChartInput, type TrainEvent, type TrainModelOptions, type TrainModelResult } from './lib/train-model';
 export { evaluateSavedModel, type EvaluateSavedModelOptions, type EvaluateSavedModelResult } from './lib/evaluate-saved';
 export { describeBands, describeEpoch, describeEvaluation, describeTrainingBackend, evaluationFigures, formatMetric } from './lib/report';

@@ -2,6 +2,7 @@ import { holdOutSchema, RESAMPLED_DATASET_FOLDER, type HoldOutSpec, type Schema 
 import type { ArchitectureName } from './architectures';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import type { WorkerCount } from './parallel';
+import type { LabelDistribution } from './parallel-loss';
 import type { TaskSpec } from './tasks';
 import type { LearningRateSchedule, MonitorMetric } from './train';
 
@@ -44,6 +45,20 @@ export const taskSpecSchema: Exclude<Schema, boolean> = {
   then: { required: ['labels'], properties: { labels: labelsSchema } },
 };
 
+/**
+ * JSON schema of a LabelDistribution (parallel-loss.ts): shared by the train and transfer configs' `training`. Absent
+ * (the default) = one-hot cross-entropy.
+ */
+export const labelDistributionSchema: Schema = {
+  type: 'object',
+  required: ['sigma'],
+  additionalProperties: false,
+  properties: {
+    sigma: { type: 'number', exclusiveMinimum: 0 },
+    expectationWeight: { type: 'number', minimum: 0, default: 1 },
+  },
+};
+
 /** Split ratios (train, val, test) of a dataset that has no split folders: shared by the train and transfer configs. */
 export const splitSchema: Schema = {
   type: 'object',
@@ -66,6 +81,8 @@ export interface TrainTraining {
   dropout: number;
   classWeights: 'none' | 'balanced' | number[];
   regressionLoss: 'l1' | 'l2';
+  /** Classification over ages: Gaussian soft targets + L1 on the expected age (absent = one-hot cross-entropy). */
+  labelDistribution?: LabelDistribution;
   earlyStoppingPatience: number;
   monitor?: MonitorMetric;
   flip: boolean;
@@ -167,6 +184,7 @@ export const trainConfigSchema: Schema = {
         dropout: { type: 'number', minimum: 0, maximum: 0.95, default: d.training.dropout },
         classWeights: { anyOf: [{ enum: ['none', 'balanced'] }, { type: 'array', items: { type: 'number', minimum: 0 } }], default: d.training.classWeights },
         regressionLoss: { enum: ['l1', 'l2'], default: d.training.regressionLoss },
+        labelDistribution: labelDistributionSchema,
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.training.earlyStoppingPatience },
         monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
         flip: { type: 'boolean', default: d.training.flip },

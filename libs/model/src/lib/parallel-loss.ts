@@ -1,5 +1,18 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { isClassification, type Task } from './tasks';
+
+/**
+ * Label-distribution learning for classification over ages (DLDL-v2, Gao et al. 2018): the target of an item is a
+ * Gaussian N(true age, sigma) over the classes' representative ages, normalised to sum to 1, instead of a one-hot
+ * class; the loss is the cross-entropy to it plus `expectationWeight` x |expected age - true age| (years).
+ */
+export interface LabelDistribution {
+  /** Standard deviation of the soft target, in years (DLDL-v2 uses about 2). */
+  sigma: number;
+  /** Weight of the L1 term on the expected age, in years (default 1; 0 = soft targets only). */
+  expectationWeight?: number;
+}
 
 /** What the training loss is made of; the same spec gives the same loss in the main thread and in every worker. */
 export interface LossSpec {
@@ -14,6 +27,33 @@ export interface LossSpec {
   l2: number;
   /** Which kernels the L2 penalty covers: every trainable conv/dense kernel (default) or the Dense layers' only. */
   l2Layers?: 'all' | 'dense';
+  /** Classification: soft Gaussian targets + L1 on the expected age instead of one-hot cross-entropy (absent = off). */
+  labelDistribution?: LabelDistributionLoss;
+}
+
+/** A LabelDistribution resolved against a task: each class's representative age, sigma, the expectation weight. */
+export interface LabelDistributionLoss {
+  ages: number[];
+  sigma: number;
+  expectationWeight: number;
+}
+
+/** Resolve the option for `task` (undefined when off); throws when the task has no ages to spread the target over. */
+export function labelDistributionLoss(task: Task, option: LabelDistribution | undefined): LabelDistributionLoss | undefined {
+  if (option === undefined) return undefined;
+  if (!isClassification(task)) throw new Error('labelDistribution: needs a classification task (got regression)');
+  if (!task.representativeAges.every(Number.isFinite)) throw new Error(`labelDistribution: every class of the ${task.kind} task needs a representative age`);
+  if (!(option.sigma > 0)) throw new Error(`labelDistribution: sigma must be > 0 (got ${option.sigma})`);
+  const expectationWeight = option.expectationWeight ?? 1;
+  if (!(expectationWeight >= 0)) throw new Error(`labelDistribution: expectationWeight must be >= 0 (got ${expectationWeight})`);
+  return { ages: [...task.representativeAges], sigma: option.sigma, expectationWeight };
+}
+
+/** The soft target of true age `age`: exp(-(a_k - age)^2 / (2 sigma^2)) over the class ages a_k, normalised to sum 1. */
+export function softTargets(ages: readonly number[], sigma: number, age: number): number[] {
+  const density = ages.map((a) => Math.exp(-((a - age) ** 2) / (2 * sigma * sigma)));
+  const total = density.reduce((s, v) => s + v, 0);
+  return density.map((v) => v / total);
 }
 
 /** A training loss bound to one model: mean over the batch (optionally class-weighted) plus the L2 penalty. */
@@ -29,19 +69,29 @@ function kernelsOf(model: tf.LayersModel, which: 'all' | 'dense'): tf.Tensor[] {
 }
 
 /**
- * The training loss of `model`: cross-entropy (class-weighted when `classWeights` is given) for classification,
- * L1/L2 on standardised ages for regression, both a mean over the batch, plus `l2 * sum(kernel^2)`. Because the data
+ * The training loss of `model`: cross-entropy (class-weighted when `classWeights` is given) for classification, to the
+ * one-hot class or, with `labelDistribution`, to the soft target of the class's age plus the weighted L1 of the expected
+ * age; L1/L2 on standardised ages for regression; each a mean over the batch, plus `l2 * sum(kernel^2)`. Because the data
  * term is a mean, the gradient of a batch is the size-weighted mean of its shards' gradients (data parallelism).
  */
 export function createLoss(model: tf.LayersModel, spec: LossSpec): BoundLoss {
   const kernels = kernelsOf(model, spec.l2Layers ?? 'all');
   const weightTensor = spec.classWeights ? tf.tensor1d(spec.classWeights) : undefined;
+  const distribution = spec.labelDistribution;
+  // row c: the soft target of an item of class c (its true age is the class's representative age)
+  const softTable = distribution ? tf.tensor2d(distribution.ages.map((age) => softTargets(distribution.ages, distribution.sigma, age))) : undefined;
+  const agesColumn = distribution ? tf.tensor2d(distribution.ages, [distribution.ages.length, 1]) : undefined;
+  const agesVector = distribution ? tf.tensor1d(distribution.ages) : undefined;
   const loss = ((x: tf.Tensor, y: tf.Tensor): tf.Scalar => {
     const out = model.apply(x, { training: true }) as tf.Tensor2D;
     let value: tf.Scalar;
     if (spec.classification) {
-      const oneHot = tf.oneHot(y as tf.Tensor1D, spec.classes);
-      const perItem = tf.neg(tf.sum(tf.mul(oneHot, tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
+      const target = softTable ? tf.gather(softTable, y as tf.Tensor1D) : tf.oneHot(y as tf.Tensor1D, spec.classes);
+      let perItem = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
+      if (distribution && agesColumn && agesVector && distribution.expectationWeight > 0) {
+        const expected = tf.matMul(out, agesColumn).reshape([-1]);
+        perItem = tf.add(perItem, tf.mul(distribution.expectationWeight, tf.abs(tf.sub(expected, tf.gather(agesVector, y as tf.Tensor1D)))));
+      }
       value = weightTensor ? tf.mean(tf.mul(perItem, tf.gather(weightTensor, y as tf.Tensor1D))) : tf.mean(perItem);
     } else {
       const diff = tf.sub(out.reshape([-1]), y);
@@ -50,7 +100,9 @@ export function createLoss(model: tf.LayersModel, spec: LossSpec): BoundLoss {
     if (spec.l2 > 0 && kernels.length > 0) value = tf.add(value, tf.mul(spec.l2, tf.addN(kernels.map((k) => tf.sum(tf.square(k)))))) as tf.Scalar;
     return value;
   }) as BoundLoss;
-  loss.dispose = () => weightTensor?.dispose();
+  loss.dispose = () => {
+    for (const t of [weightTensor, softTable, agesColumn, agesVector]) t?.dispose();
+  };
   return loss;
 }
 

@@ -8,7 +8,7 @@ import { defaultNormalization, normalizeBatch, type BatchAugmentation, type Norm
 import { loadModel, saveModel, type AgekitModelMetadata } from './io';
 import { isClassification, type Task } from './tasks';
 import { DataParallelStep, GradientWorkers, resolveWorkerCount, type WorkerCount } from './parallel';
-import { createLoss, seedDropout } from './parallel-loss';
+import { createLoss, labelDistributionLoss, seedDropout, type LabelDistribution } from './parallel-loss';
 import { createAdam, type BackendName } from '@agekit/runtime';
 
 export type MonitorMetric = 'auc' | 'accuracy' | 'cs5' | 'mae' | 'loss';
@@ -48,6 +48,8 @@ export interface FitOptions {
   classWeights?: 'none' | 'balanced' | number[];
   /** Regression loss on standardised ages (default 'l1'). */
   regressionLoss?: 'l1' | 'l2';
+  /** Classification over ages: Gaussian soft targets + L1 on the expected age (DLDL-v2; absent = one-hot cross-entropy). */
+  labelDistribution?: LabelDistribution;
   /** Stop after this many epochs without improvement of `monitor` (0 = never; default 0). */
   earlyStoppingPatience?: number;
   /** Validation metric that picks the best checkpoint (default 'auc' for classification, 'mae' for regression). */
@@ -218,7 +220,8 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
   const parameters = countParameters(model);
   const optimizer = createAdam(baseLr);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2 };
+  const labelDistribution = labelDistributionLoss(task, options.labelDistribution);
+  const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2, labelDistribution };
   const lossOf = createLoss(model, lossSpec);
   const backendName = tf.getBackend();
   const workers = built ? resolveWorkerCount(options.workers, backendName) : 1;
@@ -244,6 +247,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
       dropout: options.dropout ?? 0.5,
       classWeights: options.classWeights ?? 'none',
       regressionLoss: options.regressionLoss ?? 'l1',
+      ...(options.labelDistribution ? { labelDistribution: { sigma: options.labelDistribution.sigma, expectationWeight: labelDistribution?.expectationWeight } } : {}),
       monitor,
       seed,
       flip,

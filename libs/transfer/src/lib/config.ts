@@ -1,5 +1,5 @@
 import type { Schema } from '@agekit/dataset';
-import { scheduleSchema, taskSpecSchema, trainingRunProperties, type BatchAugmentation, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
+import { labelDistributionSchema, scheduleSchema, taskSpecSchema, trainingRunProperties, type BatchAugmentation, type LabelDistribution, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
 import type { BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
@@ -13,6 +13,8 @@ export interface TransferTraining {
   l2: number;
   classWeights: 'none' | 'balanced';
   regressionLoss: 'l1' | 'l2';
+  /** Classification over ages: Gaussian soft targets + L1 on the expected age (absent = one-hot cross-entropy). */
+  labelDistribution?: LabelDistribution;
   earlyStoppingPatience: number;
   monitor?: MonitorMetric;
 }
@@ -125,6 +127,7 @@ export const transferConfigSchema: Schema = {
         l2: { type: 'number', minimum: 0, default: d.training.l2 },
         classWeights: { enum: ['none', 'balanced'], default: d.training.classWeights },
         regressionLoss: { enum: ['l1', 'l2'], default: d.training.regressionLoss },
+        labelDistribution: labelDistributionSchema,
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.training.earlyStoppingPatience },
         monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
       },

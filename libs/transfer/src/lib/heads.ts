@@ -7,6 +7,7 @@ import {
   createLoss,
   epochMetrics,
   isClassification,
+  labelDistributionLoss,
   layerSeed,
   learningRateAt,
   normalizeBatch,
@@ -16,6 +17,7 @@ import {
   type EpochMetrics,
   type Evaluation,
   type ImageSet,
+  type LabelDistribution,
   type LearningRateSchedule,
   type MonitorMetric,
   type Normalization,
@@ -208,6 +210,8 @@ export interface TrainHeadOptions {
   l2?: number;
   classWeights?: 'none' | 'balanced';
   regressionLoss?: 'l1' | 'l2';
+  /** Classification over ages: Gaussian soft targets + L1 on the expected age (DLDL-v2; absent = one-hot cross-entropy). */
+  labelDistribution?: LabelDistribution;
   /** Default 'auc' (classification) or 'mae' (regression). */
   monitor?: MonitorMetric;
   /** Stop after this many epochs without improvement (0 = never; default 10). */
@@ -307,6 +311,7 @@ export async function trainHead(options: TrainHeadOptions): Promise<TrainHeadRes
     regressionLoss: options.regressionLoss ?? 'l1',
     l2,
     l2Layers: 'dense',
+    labelDistribution: labelDistributionLoss(task, options.labelDistribution),
   });
 
   const history: HeadEpochRecord[] = [];

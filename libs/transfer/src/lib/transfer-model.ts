@@ -318,7 +318,7 @@ export async function transferModel(options: TransferModelOptions): Promise<Tran
       const trainSet = labelled(train.features, train.records, task);
       const valSet = labelled(val.features, val.records, task);
       emit({ kind: 'task', name, task, train: trainSet.features.count, val: valSet.features.count });
-      const common = { task, l2: training.l2, classWeights: training.classWeights, regressionLoss: training.regressionLoss, seed };
+      const common = { task, l2: training.l2, classWeights: training.classWeights, regressionLoss: training.regressionLoss, labelDistribution: training.labelDistribution, seed };
       const result = await trainHead({
         ...common,
         train: trainSet,
