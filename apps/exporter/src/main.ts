@@ -78,12 +78,12 @@ async function exportCommand(flags: Flags, io: ExporterIo): Promise<number> {
   if (format === 'int8' && !flags.data && !flags['calibration-data']) throw new UsageError('--quantize int8 calibrates on images: pass --calibration-data or --data');
   const check = flags['no-verify'] ? false : verification(flags);
   const onVerifying = verifying(io, await referenceBackend(flags), modelDir);
-  const { model, metadata } = await loadModel(modelDir);
+  const { model, metadata, dir: sourceModel } = await loadModel(modelDir);
   try {
     const result = await exportModel({
       model,
       description: describeAgekitModel(metadata),
-      sourceModel: modelDir,
+      sourceModel,
       out,
       force: Boolean(flags.force),
       inputLayout: layout as InputLayout,

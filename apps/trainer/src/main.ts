@@ -21,6 +21,7 @@ import {
 import { backendChoiceFlag, initBackend } from '@agekit/runtime';
 import { drawTrainingCharts } from './charts';
 import { transfer, TRANSFER_USAGE } from './transfer';
+import { configSchemaName, resampleForTraining } from './recipe';
 import { phasePrinter, progressPrinter } from './format';
 
 export { EXIT } from '@agekit/dataset';
@@ -42,6 +43,8 @@ function commandIo(io: Io, json: boolean): CommandIo {
 const USAGE = `usage: agekit-trainer <command> [flags]   (agekit-trainer --version)
 commands:
   train     --config FILE [--data DIR] [--out DIR] [--backend auto|tensorflow|wasm|cpu] [--workers N|auto] [--epochs N] [--resume] [--seed N] [--json]
+            (a config whose "$schema" is transfer's runs transfer; a config naming "resample": RESAMPLE.json resamples
+             --data into OUT/dataset first and trains into OUT/model, e.g. configs/model-all-ages.json)
   evaluate  --model DIR --data DIR [--split val|test|train|heldout|all] [--backend B] [--json]
   transfer  --config configs/transfer.json [--data DIR] [--out DIR]   (pretrained face-api backbone + trained head; transfer --help)
 (pretrained age estimators side by side, formerly \`peers\`: npx tsx tools/bench/peers/main.ts table --data DIR [--model DIR ...])
@@ -71,12 +74,15 @@ async function train(values: Record<string, unknown>, io: CommandIo, cwd: string
   if (typeof values.config !== 'string') throw new UsageError('train needs --config FILE');
   const configFile = path.resolve(cwd, values.config);
   const config = await loadConfig<TrainConfig>(configFile, trainConfigSchema);
+  let data = path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data);
+  let out = path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out);
+  if (config.resample) ({ data, out } = await resampleForTraining({ resample: config.resample, configFile, data, out, io }));
   const workers = values.workers === undefined || values.workers === 'auto' ? values.workers : integerFlag(values, 'workers');
   if (typeof workers === 'number' && workers < 1) throw new UsageError(`--workers must be a whole number >= 1 or 'auto' (got ${workers})`);
   const result = await trainModel({
     ...config,
-    data: path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data),
-    out: path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out),
+    data,
+    out,
     training: { ...config.training, epochs: integerFlag(values, 'epochs') ?? config.training.epochs, workers: (workers as number | 'auto' | undefined) ?? config.training.workers },
     backend: backendChoiceFlag(values.backend) ?? config.backend,
     cacheDir: config.cacheDir ? path.resolve(cwd, config.cacheDir) : undefined,
@@ -119,6 +125,12 @@ async function evaluate(values: Record<string, unknown>, io: CommandIo, cwd: str
   return EXIT.ok;
 }
 
+/** The value of --config in raw arguments (before the command's flags are parsed). */
+function configFlag(args: string[]): string | undefined {
+  const i = args.indexOf('--config');
+  return i >= 0 ? args[i + 1] : args.find((a) => a.startsWith('--config='))?.slice('--config='.length);
+}
+
 /** Run the trainer with command-line arguments; returns the exit code. */
 export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise<number> {
   const [command, ...rest] = argv;
@@ -137,7 +149,9 @@ export async function main(argv: string[], io: Io, cwd = process.cwd()): Promise
       return EXIT.ok;
     }
     const commandOut = commandIo(io, rest.includes('--json'));
-    if (command === 'transfer') return await transfer(rest, commandOut, cwd);
+    if (command === 'transfer' || (command === 'train' && (await configSchemaName(path.resolve(cwd, configFlag(rest) ?? ''))) === 'transfer')) {
+      return await transfer(rest, commandOut, cwd);
+    }
     const values = parseFlags(rest, {
       ...{ config: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, model: { type: 'string' }, split: { type: 'string' } },
       ...{ backend: { type: 'string' }, epochs: { type: 'string' }, workers: { type: 'string' }, seed: { type: 'string' } },

@@ -137,4 +137,35 @@ describe('agekit-trainer transfer', () => {
     expect(await main(['transfer', '--config', config], again)).toBe(0);
     expect(again.errors.join('\n')).toContain('features from cache');
   }, 120_000);
+  it('train with a transfer config that names a resample config: resamples --data into OUT/dataset, trains into OUT/model, evaluate finds the model in OUT', async () => {
+    const resample = path.join(dir, 'resample-recipe.json');
+    await fs.writeFile(resample, JSON.stringify({ $schema: './schemas/resample.schema.json', seed: 3, ages: { min: 20, max: 29, binWidth: 5 }, target: { distribution: 'uniform' }, split: { train: 0.6, val: 0.2, test: 0.2 } }));
+    const config = path.join(dir, 'recipe.json');
+    await fs.writeFile(
+      config,
+      JSON.stringify({
+        $schema: './schemas/transfer.schema.json',
+        resample: 'resample-recipe.json',
+        tasks: [{ name: 'age', task: { kind: 'regression', minAge: 20, maxAge: 29 } }],
+        head: { hidden: 8, dropout: 0.2 },
+        training: { epochs: 1, batchSize: 16 },
+        backend: 'wasm',
+      }),
+    );
+    const out = path.join(dir, 'recipe-out');
+    const io = capture();
+    expect(await main(['train', '--config', config, '--data', path.join(dir, 'data'), '--out', out], io)).toBe(0);
+    expect(io.errors.join('\n')).toMatch(/resample: .*-> .*recipe-out\/dataset/);
+    const resampled = await fs.readdir(path.join(out, 'dataset', 'resampled_dataset'));
+    expect(resampled.sort()).toEqual(expect.arrayContaining(['test', 'train', 'val']));
+    // the model was trained on the resampled folders (their split, not one made here)
+    expect(io.errors.join('\n')).toMatch(/data: .*recipe-out\/dataset\/resampled_dataset \(split folders\)/);
+    const { metadata, dir: modelDir, model } = await loadModel(out);
+    model.dispose();
+    expect(modelDir).toBe(path.join(out, 'model', 'age'));
+    expect(metadata.task.kind).toBe('regression');
+    const evaluation = capture();
+    expect(await main(['evaluate', '--model', out, '--data', path.join(out, 'dataset', 'resampled_dataset'), '--split', 'test'], evaluation)).toBe(0);
+    expect(evaluation.lines.join('\n')).toContain(path.join(out, 'model', 'age'));
+  }, 240_000);
 });

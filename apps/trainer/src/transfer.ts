@@ -10,6 +10,7 @@ import { backendChoiceFlag } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, transferConfigSchema, transferModel, type TransferConfig, type TransferEvent, type TransferFineTune } from '@agekit/transfer';
 import type { CommandIo as Io } from './main';
 import { phasePrinter } from './format';
+import { resampleForTraining } from './recipe';
 
 export const TRANSFER_USAGE = `  transfer  --config FILE [--data DIR] [--out DIR] [--backend wasm|cpu|auto] [--epochs N] [--seed N] [--json]
             [--fine-tune none|exit_flow|middle_flow/main_block_1|all] [--fine-tune-epochs N]`;
@@ -88,9 +89,12 @@ export async function transfer(args: string[], io: Io, cwd: string): Promise<num
   const configFile = path.resolve(cwd, values.config);
   const config = await loadConfig<TransferConfig>(configFile, transferConfigSchema);
   const from = (fineTuneFlag as TransferFineTune['from'] | undefined) ?? config.fineTune.from;
+  let data = path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data);
+  let out = path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out);
+  if (config.resample) ({ data, out } = await resampleForTraining({ resample: config.resample, configFile, data, out, io }));
   const result = await transferModel({
-    data: path.resolve(cwd, typeof values.data === 'string' ? values.data : config.data),
-    out: path.resolve(cwd, typeof values.out === 'string' ? values.out : config.out),
+    data,
+    out,
     backbone: config.backbone,
     tasks: config.tasks,
     head: config.head,

@@ -70,6 +70,7 @@ export {
   METADATA_JSON,
   MODEL_JSON,
   readMetadata,
+  resolveModelFolder,
   saveModel,
   WEIGHTS_BIN,
   type AgekitModelMetadata,

@@ -104,6 +104,12 @@ export interface TrainingRunConfig {
   /** Decoded-image cache (default <out>/cache). */
   cacheDir?: string;
   seed: number;
+  /**
+   * A resample config (path relative to this config): `agekit-trainer` then reads `data` as labelled images, resamples
+   * them into <out>/dataset first (split with hold-out, training split rebalanced) and trains on that into <out>/model.
+   * The libraries' stage functions ignore it (a TypeScript user calls resampleDataset, then trainModel/transferModel).
+   */
+  resample?: string;
 }
 
 /** configs/train.json: the run folder holds model, metadata, history, plots, checkpoints and the cache. */
@@ -121,6 +127,7 @@ export interface TrainConfig extends TrainingRunConfig {
 export function trainingRunProperties(defaults: Pick<TrainingRunConfig, 'data' | 'out' | 'backend' | 'seed'>): Record<string, Schema> {
   return {
     $schema: { type: 'string' },
+    description: { type: 'string' },
     data: { type: 'string', default: defaults.data },
     out: { type: 'string', default: defaults.out },
     split: splitSchema,
@@ -128,6 +135,7 @@ export function trainingRunProperties(defaults: Pick<TrainingRunConfig, 'data' |
     backend: { enum: [...BACKEND_CHOICES], default: defaults.backend },
     cacheDir: { type: 'string' },
     seed: { type: 'integer', default: defaults.seed },
+    resample: { type: 'string' },
   };
 }
 

@@ -30,8 +30,7 @@ export interface EvaluateSavedModelResult {
 /** Evaluate a saved model on one split of a dataset, split as it was for training (same seed and ratios). */
 export async function evaluateSavedModel(options: EvaluateSavedModelOptions): Promise<EvaluateSavedModelResult> {
   const split = options.split ?? 'val';
-  const modelDir = path.resolve(options.model);
-  const { model, metadata } = await loadModel(modelDir);
+  const { model, metadata, dir: modelDir } = await loadModel(path.resolve(options.model));
   try {
     const training = metadata.training ?? {};
     const seed = typeof training.seed === 'number' ? training.seed : 42;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -7,7 +7,7 @@ import { FusedBatchNormalization, initBackend } from '@agekit/runtime';
 import { maxRelativeDifference } from '@agekit/synth';
 import { buildModel, countParameters } from './architectures';
 import { defaultNormalization } from './images';
-import { loadModel, MODEL_JSON, saveModel, type AgekitModelMetadata } from './io';
+import { loadModel, METADATA_JSON, MODEL_JSON, resolveModelFolder, saveModel, type AgekitModelMetadata } from './io';
 import { resolveTask } from './tasks';
 
 jest.setTimeout(60_000);
@@ -72,5 +72,31 @@ describe('fused batch norm in saved models', () => {
     tf.dispose(x);
     model.dispose();
     loaded.model.dispose();
+  });
+});
+
+describe('resolveModelFolder', () => {
+  let work: string;
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'agekit-resolve-'));
+  });
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+  });
+  const plant = (dir: string): void => {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, METADATA_JSON), '{}');
+  };
+
+  it('takes the folder itself, or the one model folder at most two levels below it, and refuses none or several', async () => {
+    plant(join(work, 'run', 'model', 'age'));
+    mkdirSync(join(work, 'run', 'dataset', 'resampled_dataset'), { recursive: true });
+    expect(await resolveModelFolder(join(work, 'run'))).toBe(join(work, 'run', 'model', 'age'));
+    expect(await resolveModelFolder(join(work, 'run', 'model', 'age'))).toBe(join(work, 'run', 'model', 'age'));
+    await expect(resolveModelFolder(join(work, 'run', 'dataset'))).rejects.toThrow(/not an agekit model folder/);
+    plant(join(work, 'run', 'model', 'gender'));
+    await expect(resolveModelFolder(join(work, 'run'))).rejects.toThrow(/holds 2 models \(model\/age, model\/gender\)/);
+    plant(join(work, 'deep', 'a', 'b', 'c'));
+    await expect(resolveModelFolder(join(work, 'deep'))).rejects.toThrow(/not an agekit model folder/);
   });
 });

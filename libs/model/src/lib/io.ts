@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '@agekit/dataset';
@@ -123,8 +123,32 @@ function jsonNumbers(_key: string, value: unknown): unknown {
   return typeof value === 'number' && !Number.isFinite(value) ? null : value;
 }
 
+/**
+ * The model folder `dir` names: `dir` itself when it holds agekit-model.json, else the one model folder below it, two
+ * levels deep at most (a transfer run's <out>/<task>/, a trainer recipe's <out>/model/ or <out>/model/<task>/). No model
+ * or several: an error naming what was found, so a command never picks one of two models silently.
+ */
+export async function resolveModelFolder(dir: string): Promise<string> {
+  const root = path.resolve(dir);
+  if (existsSync(path.join(root, METADATA_JSON))) return root;
+  const found: string[] = [];
+  const search = async (folder: string, depth: number): Promise<void> => {
+    const entries = await fs.readdir(folder, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries.filter((e) => e.isDirectory() && e.name !== 'cache' && !e.name.startsWith('.'))) {
+      const child = path.join(folder, entry.name);
+      if (existsSync(path.join(child, METADATA_JSON))) found.push(child);
+      else if (depth > 1) await search(child, depth - 1);
+    }
+  };
+  await search(root, 2);
+  if (found.length === 1) return found[0];
+  if (found.length === 0) throw new Error(`${root}: not an agekit model folder (no ${METADATA_JSON} in it or in its subfolders)`);
+  throw new Error(`${root}: holds ${found.length} models (${found.map((f) => path.relative(root, f)).join(', ')}): name one`);
+}
+
+/** The metadata of the model in `dir` (see resolveModelFolder). */
 export async function readMetadata(dir: string): Promise<AgekitModelMetadata> {
-  const file = path.join(dir, METADATA_JSON);
+  const file = path.join(await resolveModelFolder(dir), METADATA_JSON);
   let meta: AgekitModelMetadata;
   try {
     meta = JSON.parse(await fs.readFile(file, 'utf8')) as AgekitModelMetadata;
@@ -141,11 +165,14 @@ export async function readMetadata(dir: string): Promise<AgekitModelMetadata> {
 export interface LoadedModel {
   model: tf.LayersModel;
   metadata: AgekitModelMetadata;
+  /** The model folder read (see resolveModelFolder). */
+  dir: string;
 }
 
-/** Load a model saved by `saveModel` (on the active backend). */
+/** Load a model saved by `saveModel` (on the active backend) from `dir` or the one model folder below it. */
 export async function loadModel(dir: string): Promise<LoadedModel> {
-  const metadata = await readMetadata(dir);
-  const model = await tf.loadLayersModel(fileLoadHandler(dir));
-  return { model, metadata };
+  const modelDir = await resolveModelFolder(dir);
+  const metadata = await readMetadata(modelDir);
+  const model = await tf.loadLayersModel(fileLoadHandler(modelDir));
+  return { model, metadata, dir: modelDir };
 }
