@@ -27,6 +27,8 @@
  */
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && defined(__GLIBC__) && !defined(AQ_NO_CLONES)
 #define AQ_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#define AQ_HAVE_AVX2_PASS 1
+#include <immintrin.h>
 #else
 #define AQ_VECTOR_CLONES
 #endif
@@ -609,6 +611,79 @@ AQ_VECTOR_CLONES static uint64_t chroma_sum(const uint8_t *restrict q, size_t n)
   return chroma;
 }
 
+#ifdef AQ_HAVE_AVX2_PASS
+/*
+ * The colour pass on AVX2 CPUs, 16 pixels a block: vector code splits R, G, B (pshufb), computes gray, the
+ * brightness keys (exact 32-bit integer arithmetic: the same values as the lookup tables) and the chroma sum;
+ * scalar code runs the two hash lanes and the histogram counts. The hash lanes are serial chains of multiplies
+ * (about 6 cycles a pixel) and everything else is independent of them, so the out-of-order core runs the rest
+ * in their shadow. Returns the number of pixels done (a multiple of 16); the caller finishes the tail.
+ */
+__attribute__((target("avx2"))) static uint32_t rgb_blocks_avx2(const uint8_t *restrict q, uint32_t n, uint8_t *restrict g, uint32_t *restrict keys,
+                                                                 uint32_t (*restrict hist2)[1024], uint32_t (*restrict bins2)[KEY_BINS], uint32_t *h1_io,
+                                                                 uint32_t *h2_io, uint64_t *chroma_out) {
+  const __m128i zr = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i zr1 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
+  const __m128i zr2 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 1, 4, 7, 10, 13);
+  const __m128i zg = _mm_setr_epi8(1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i zg1 = _mm_setr_epi8(-1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1);
+  const __m128i zg2 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14);
+  const __m128i zb = _mm_setr_epi8(2, 5, 8, 11, 14, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i zb1 = _mm_setr_epi8(-1, -1, -1, -1, -1, 1, 4, 7, 10, 13, -1, -1, -1, -1, -1, -1);
+  const __m128i zb2 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 3, 6, 9, 12, 15);
+  /* gray: (R | G << 16) . (9798, 19235) + (B | 1 << 16) . (3735, 16384), then >> 15 */
+  const __m256i w_rg = _mm256_set1_epi32(9798 | (19235 << 16));
+  const __m256i w_b1 = _mm256_set1_epi32(3735 | (16384 << 16));
+  const __m256i one_hi = _mm256_set1_epi32(1 << 16);
+  const __m256i k_r = _mm256_set1_epi32(241), k_g = _mm256_set1_epi32(691), k_b = _mm256_set1_epi32(68);
+  __m128i chroma = _mm_setzero_si128();
+  uint32_t h1 = *h1_io, h2 = *h2_io;
+  uint32_t i = 0;
+  for (; i + 16 <= n; i += 16, q += 48) {
+    __m128i a = _mm_loadu_si128((const __m128i *)q);
+    __m128i b = _mm_loadu_si128((const __m128i *)(q + 16));
+    __m128i c = _mm_loadu_si128((const __m128i *)(q + 32));
+    __m128i r8 = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, zr), _mm_shuffle_epi8(b, zr1)), _mm_shuffle_epi8(c, zr2));
+    __m128i g8 = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, zg), _mm_shuffle_epi8(b, zg1)), _mm_shuffle_epi8(c, zg2));
+    __m128i b8 = _mm_or_si128(_mm_or_si128(_mm_shuffle_epi8(a, zb), _mm_shuffle_epi8(b, zb1)), _mm_shuffle_epi8(c, zb2));
+    __m128i mx = _mm_max_epu8(_mm_max_epu8(r8, g8), b8);
+    __m128i mn = _mm_min_epu8(_mm_min_epu8(r8, g8), b8);
+    chroma = _mm_add_epi64(chroma, _mm_sad_epu8(_mm_sub_epi8(mx, mn), _mm_setzero_si128()));
+    __m256i gray32[2];
+    for (int half = 0; half < 2; half++) {
+      __m256i r = _mm256_cvtepu8_epi32(half ? _mm_srli_si128(r8, 8) : r8);
+      __m256i gg = _mm256_cvtepu8_epi32(half ? _mm_srli_si128(g8, 8) : g8);
+      __m256i bb = _mm256_cvtepu8_epi32(half ? _mm_srli_si128(b8, 8) : b8);
+      __m256i y = _mm256_add_epi32(_mm256_madd_epi16(_mm256_or_si256(r, _mm256_slli_epi32(gg, 16)), w_rg), _mm256_madd_epi16(_mm256_or_si256(bb, one_hi), w_b1));
+      gray32[half] = _mm256_srli_epi32(y, 15);
+      __m256i k = _mm256_add_epi32(_mm256_add_epi32(_mm256_mullo_epi32(_mm256_madd_epi16(r, r), k_r), _mm256_mullo_epi32(_mm256_madd_epi16(gg, gg), k_g)),
+                                   _mm256_mullo_epi32(_mm256_madd_epi16(bb, bb), k_b));
+      _mm256_storeu_si256((__m256i *)(keys + i + 8 * half), k);
+    }
+    __m256i y16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(gray32[0], gray32[1]), 0xd8);
+    __m128i y8 = _mm_packus_epi16(_mm256_castsi256_si128(y16), _mm256_extracti128_si256(y16, 1));
+    _mm_storeu_si128((__m128i *)(g + i), y8);
+    for (int j = 0; j < 16; j += 2) {
+      for (int e = 0; e < 2; e++) {
+        uint32_t r = q[3 * (j + e)], gg = q[3 * (j + e) + 1], bb = q[3 * (j + e) + 2];
+        uint32_t px = r | (gg << 8) | (bb << 16);
+        h1 = rotl32((h1 ^ px) * 0xcc9e2d51u, 15);
+        h2 = rotl32((h2 ^ px) * 0x1b873593u + 0x6b43a9b5u, 13);
+        hist2[e][r]++;
+        hist2[e][256 + gg]++;
+        hist2[e][512 + bb]++;
+        hist2[e][768 + g[i + j + e]]++;
+        bins2[e][keys[i + j + e] >> KEY_SHIFT]++;
+      }
+    }
+  }
+  *h1_io = h1;
+  *h2_io = h2;
+  *chroma_out = (uint64_t)_mm_cvtsi128_si64(chroma) + (uint64_t)_mm_extract_epi64(chroma, 1);
+  return i;
+}
+#endif
+
 int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, aq_scratch *s, double *metrics, uint32_t *hist, char *hashes) {
   uint32_t n = (uint32_t)width * (uint32_t)height;
   uint32_t gray_hist[256];
@@ -652,7 +727,6 @@ int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, 
     if (grow((void **)&s->gray, &s->gray_cap, n, 1) || grow((void **)&s->keys, &s->keys_cap, n, sizeof(uint32_t))) return -1;
     uint8_t *restrict g = s->gray;
     uint32_t *restrict keys = s->keys;
-    chroma2 = 2 * (int64_t)chroma_sum(data, n);
     /* [copy][R 0..255, G 256.., B 512.., gray 768..] */
     uint32_t hist2[2][1024];
     uint32_t bins2[2][KEY_BINS];
@@ -660,6 +734,15 @@ int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, 
     memset(bins2, 0, sizeof bins2);
     const uint8_t *restrict q = data;
     uint32_t i = 0;
+#ifdef AQ_HAVE_AVX2_PASS
+    if (__builtin_cpu_supports("avx2")) {
+      uint64_t block_chroma = 0;
+      i = rgb_blocks_avx2(q, n, g, keys, hist2, bins2, &h1, &h2, &block_chroma);
+      q += 3 * (size_t)i;
+      chroma2 = 2 * (int64_t)(block_chroma + chroma_sum(q, n - i));
+    } else
+#endif
+      chroma2 = 2 * (int64_t)chroma_sum(data, n);
 #define AQ_PIXEL(copy, r, gg, b, idx)                                                  \
   do {                                                                                 \
     uint32_t px_ = (r) | ((gg) << 8) | ((b) << 16);                                    \
