@@ -161,7 +161,7 @@ static inline int border_laplacian(const uint8_t *g, int w, int h, int x, int y)
 
 /* Population variance of the reflect-101 3x3 Laplacian. The sums are integers, exact in int64 as in
    metrics.ts's doubles, so the order of summation does not matter here. */
-static double laplacian_variance(const uint8_t *g, int w, int h) {
+AQ_VECTOR_CLONES static double laplacian_variance(const uint8_t *g, int w, int h) {
   size_t n = (size_t)w * (size_t)h;
   int64_t sum = 0;
   int64_t sum_sq = 0;
