@@ -498,6 +498,35 @@ static int area_weights(int size, aq_area_weights *aw) {
   return 0;
 }
 
+#ifdef AQ_HAVE_AVX2_PASS
+/*
+ * The band of perceptual_hash on AVX2: eight rows of w bytes to band[x * 8 + j] = (double)row_j[x], eight columns
+ * a step (an 8 x 8 byte transpose, then byte -> int32 -> double: exact). Returns the first x not done.
+ */
+__attribute__((target("avx2"))) static int band_fill_avx2(const uint8_t *r0, int w, double *band) {
+  int x = 0;
+  for (; x + 8 <= w; x += 8) {
+    __m128i r[8];
+    for (int j = 0; j < 8; j++) r[j] = _mm_loadl_epi64((const __m128i *)(r0 + (size_t)j * w + x));
+    __m128i a01 = _mm_unpacklo_epi8(r[0], r[1]), a23 = _mm_unpacklo_epi8(r[2], r[3]);
+    __m128i a45 = _mm_unpacklo_epi8(r[4], r[5]), a67 = _mm_unpacklo_epi8(r[6], r[7]);
+    __m128i b_lo = _mm_unpacklo_epi16(a01, a23), b_hi = _mm_unpackhi_epi16(a01, a23);
+    __m128i c_lo = _mm_unpacklo_epi16(a45, a67), c_hi = _mm_unpackhi_epi16(a45, a67);
+    /* columns (x, x + 1), (x + 2, x + 3), ...: eight bytes (rows 0..7) each */
+    __m128i cols[4] = {_mm_unpacklo_epi32(b_lo, c_lo), _mm_unpackhi_epi32(b_lo, c_lo), _mm_unpacklo_epi32(b_hi, c_hi), _mm_unpackhi_epi32(b_hi, c_hi)};
+    double *out = band + (size_t)x * 8;
+    for (int k = 0; k < 4; k++) {
+      for (int half = 0; half < 2; half++) {
+        __m256i v = _mm256_cvtepu8_epi32(half ? _mm_srli_si128(cols[k], 8) : cols[k]);
+        _mm256_storeu_pd(out + (2 * k + half) * 8, _mm256_cvtepi32_pd(_mm256_castsi256_si128(v)));
+        _mm256_storeu_pd(out + (2 * k + half) * 8 + 4, _mm256_cvtepi32_pd(_mm256_extracti128_si256(v, 1)));
+      }
+    }
+  }
+  return x;
+}
+#endif
+
 /*
  * 64-bit perceptual hash of phash.ts (area thumbnail 32x32, DCT-II rows then columns, median of 8x8). Every
  * output is the same sum in the same order as phash.ts; the loops run over independent outputs innermost
@@ -519,7 +548,11 @@ AQ_VECTOR_CLONES static int perceptual_hash(const uint8_t *gray, int w, int h, a
   int y = 0;
   for (; y + 7 < h; y += 8) {
     const uint8_t *r0 = gray + (size_t)y * w;
-    for (int x = 0; x < w; x++)
+    int x = 0;
+#ifdef AQ_HAVE_AVX2_PASS
+    if (aq_cpu_avx2) x = band_fill_avx2(r0, w, band);
+#endif
+    for (; x < w; x++)
       for (int j = 0; j < 8; j++) band[x * 8 + j] = byte_to_double[r0[(size_t)j * w + x]];
     double *t = tmp + (size_t)y * THUMB;
     for (int ox = 0; ox < THUMB; ox++) {
