@@ -812,6 +812,10 @@ int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, 
    * One pass over the pixels: the two hash lanes (serial chains of multiplies, latency-bound) interleaved with
    * the gray, key and histogram work (throughput-bound), so the two overlap; chroma has its own vectorised
    * pass. Histograms in two copies (even and odd pixels): runs of equal values do not serialise on one counter.
+   * On AVX2 CPUs rgb_blocks_avx2 does the colour pass (the code below finishes its last < 16 pixels). The two
+   * halves are balanced there: without the hash lanes the pass takes about as long, with them about the 6 cycles
+   * a pixel of the h2 chain, so it sits at that floor (4 histogram copies or a split into a vector pass then a
+   * scalar pass measured slower).
    */
   if (channels == 1) {
     uint32_t gray2[2][256];
