@@ -89,7 +89,7 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   const flip = values.flip === true;
   const split = values.split as SplitName;
   if (!SPLIT_NAMES.includes(split)) throw new UsageError(`--split must be one of ${SPLIT_NAMES.join(', ')} (got '${split}')`);
-  const names = (typeof values.peers === 'string' ? values.peers.split(',').map((s) => s.trim()) : [...PEERS]) as PeerName[];
+  const names = (typeof values.peers === 'string' ? values.peers.split(',').map((s) => s.trim()).filter(Boolean) : [...PEERS]) as PeerName[];
   for (const n of names) if (!PEERS.includes(n)) throw new UsageError(`unknown peer '${n}' (known: ${PEERS.join(', ')})`);
   const minAge = integerFlag(values, 'min-age') as number;
   const maxAge = integerFlag(values, 'max-age') as number;
