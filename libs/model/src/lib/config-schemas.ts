@@ -1,5 +1,5 @@
 import { holdOutSchema, RESAMPLED_DATASET_FOLDER, type HoldOutSpec, type Schema } from '@agekit/dataset';
-import type { ArchitectureName } from './architectures';
+import { ARCHITECTURES, type ArchitectureName } from './architectures';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import type { WorkerCount } from './parallel';
 import type { Distillation } from './distillation';
@@ -200,7 +200,7 @@ export const trainConfigSchema: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    architecture: { enum: ['squeezenet', 'simple-cnn'], default: d.architecture },
+    architecture: { enum: [...ARCHITECTURES], default: d.architecture },
     task: { ...taskSpecSchema, default: d.task },
     input: {
       type: 'object',
