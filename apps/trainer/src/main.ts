@@ -67,6 +67,12 @@ function printEvent(io: Io, event: TrainEvent): void {
     io.err(`${event.split}: ${event.images} images${event.fromCache ? ' (cache)' : ''}, ${event.outsideTask} outside the task, ${event.failed.length} failed to decode`);
     for (const f of event.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
   }
+  if (event.kind === 'distillation') {
+    io.err(
+      `distillation: ${event.teachers.length} teacher(s), ${event.labelled} labelled + ${event.unlabelled} unlabelled images (${event.computed} predictions computed, ${event.fromCache} cached), teachers' train MAE ${event.teacherTrainMae.toFixed(2)}, ${event.failed.length} left out`,
+    );
+    for (const f of event.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
+  }
   if (event.kind === 'epoch') io.err(describeEpoch(event.record, event.epochs));
 }
 
@@ -83,7 +89,17 @@ async function train(values: Record<string, unknown>, io: CommandIo, cwd: string
     ...config,
     data,
     out,
-    training: { ...config.training, epochs: integerFlag(values, 'epochs') ?? config.training.epochs, workers: (workers as number | 'auto' | undefined) ?? config.training.workers },
+    training: {
+      ...config.training,
+      // teachers and unlabelled folders are relative to where the command runs, like --data
+      ...(config.training.distillation && {
+        distillation: {
+          ...config.training.distillation,
+          teachers: config.training.distillation.teachers.map((t) => path.resolve(cwd, t)),
+          unlabelled: config.training.distillation.unlabelled?.map((u) => path.resolve(cwd, u)),
+        },
+      }),
+      epochs: integerFlag(values, 'epochs') ?? config.training.epochs, workers: (workers as number | 'auto' | undefined) ?? config.training.workers },
     backend: backendChoiceFlag(values.backend) ?? config.backend,
     cacheDir: config.cacheDir ? path.resolve(cwd, config.cacheDir) : undefined,
     seed: integerFlag(values, 'seed') ?? config.seed,

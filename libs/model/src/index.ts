@@ -27,6 +27,7 @@ export {
   type Normalization,
 } from './lib/images';
 export { prepareSplit, type PreparedSplit, type PrepareOptions } from './lib/dataset';
+export { distilledAge, distilledTrainingSet, teacherAges, type DistilledSet, type DistilledSetOptions, type Distillation, type TeacherAges, type TeacherAgesOptions } from './lib/distillation';
 export { resolveSplits, type ResolvedSplits, type ResolveSplitsOptions } from './lib/splits';
 // training
 export {
@@ -45,7 +46,7 @@ export { createLoss, labelDistributionLoss, seedDropout, softTargets, threadCpuM
 export { DataParallelStep, GradientWorkers, resolveWorkerCount, type GradientWorkersOptions, type WorkerCount } from './lib/parallel';
 export { runParallelTrainWorker } from './lib/parallel-worker';
 export { beginRunFolder } from './lib/run-folder';
-export { labelDistributionSchema, scheduleSchema, splitSchema, taskSpecSchema, trainConfigSchema, trainingRunProperties, TRAIN_DEFAULTS, type TrainConfig, type TrainingRunConfig, type TrainTraining } from './lib/config-schemas';
+export { augmentationSchema, distillationSchema, labelDistributionSchema, scheduleSchema, splitSchema, taskSpecSchema, trainConfigSchema, trainingRunProperties, TRAIN_DEFAULTS, type TrainConfig, type TrainingRunConfig, type TrainTraining } from './lib/config-schemas';
 export { trainModel, type TrainChart, type TrainChartInput, type TrainEvent, type TrainModelOptions, type TrainModelResult } from './lib/train-model';
 export { evaluateSavedModel, type EvaluateSavedModelOptions, type EvaluateSavedModelResult } from './lib/evaluate-saved';
 export { describeBands, describeEpoch, describeEvaluation, describeTrainingBackend, evaluationFigures, formatMetric } from './lib/report';

@@ -62,8 +62,28 @@ describe('architectures', () => {
     model.dispose();
   });
 
+  it('mobilenet-v3-small: 11 bottlenecks (depthwise, SE in 9, hard-swish), under 1M parameters with a 100-class head', () => {
+    const classification = buildModel({ architecture: 'mobilenet-v3-small', size: 128, channels: 3, classes: 100, head: 'classification' });
+    const regression = buildModel({ architecture: 'mobilenet-v3-small', size: 128, channels: 3, classes: 0, head: 'regression' });
+    const count = (m: tf.LayersModel, cls: string): number => m.layers.filter((l) => l.getClassName() === cls).length;
+    expect(count(regression, 'DepthwiseConv2D')).toBe(11);
+    // SE: one whole-map average pool and one broadcast multiply per SE block; hard-swish: a multiply too
+    expect(regression.layers.filter((l) => /_se_pool$/.test(l.name))).toHaveLength(9);
+    expect(regression.layers.filter((l) => /_hswish$/.test(l.name)).length).toBeGreaterThan(10);
+    // residual adds where stride 1 keeps the channels: blocks 3, 5, 6, 8, 10, 11
+    expect(count(regression, 'Add')).toBe(6);
+    expect(regression.getLayer('block1_se_pool').outputShape).toEqual([null, 1, 1, 16]);
+    expect(regression.getLayer('last_conv').outputShape).toEqual([null, 4, 4, 576]);
+    expect(countParameters(regression)).toBe(939_697);
+    // the head: 576 x 100 + 100 instead of 576 + 1
+    expect(countParameters(classification)).toBe(939_697 - 577 + 57_700);
+    expect(countParameters(classification)).toBeLessThanOrEqual(1_000_000);
+    classification.dispose();
+    regression.dispose();
+  });
+
   it('uses only layers the ONNX exporter handles, and softmax outputs sum to 1', () => {
-    for (const architecture of ['squeezenet', 'simple-cnn'] as const) {
+    for (const architecture of ['squeezenet', 'simple-cnn', 'mobilenet-v3-small'] as const) {
       const model = buildModel({ architecture, size: 48, channels: 3, classes: 5, head: 'classification', seed: 3 });
       for (const layer of model.layers) expect(EXPORTABLE_LAYER_CLASSES).toContain(layer.getClassName());
       const out = tf.tidy(() => (model.predict(tf.randomNormal([2, 48, 48, 3], 0, 1, 'float32', 1)) as tf.Tensor).sum(1).arraySync() as number[]);

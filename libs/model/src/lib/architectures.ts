@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedBatchNormalization } from '@agekit/runtime';
 
-export type ArchitectureName = 'squeezenet' | 'simple-cnn';
-export const ARCHITECTURES: readonly ArchitectureName[] = ['squeezenet', 'simple-cnn'];
+export type ArchitectureName = 'squeezenet' | 'simple-cnn' | 'mobilenet-v3-small';
+export const ARCHITECTURES: readonly ArchitectureName[] = ['squeezenet', 'simple-cnn', 'mobilenet-v3-small'];
 
 /** What the network's last layer produces. */
 export type HeadKind = 'classification' | 'regression';
@@ -41,6 +41,7 @@ export const EXPORTABLE_LAYER_CLASSES = [
   'GlobalAveragePooling2D',
   'Concatenate',
   'Add',
+  'Multiply',
   'Dense',
   'Flatten',
   'Dropout',
@@ -150,9 +151,100 @@ function simpleCnn(input: tf.SymbolicTensor, o: ArchitectureOptions, seeds: Seed
   return tf.layers.dense({ name: 'output', units: 1, activation: 'linear', kernelInitializer: seeds.kernel() }).apply(x) as tf.SymbolicTensor;
 }
 
+/** Batch norm of a linear layer's output (momentum and epsilon as in `conv`). */
+function batchNorm(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
+  return fusedBatchNormalization({ name, axis: -1, momentum: 0.9, epsilon: 1e-3 }).apply(x) as tf.SymbolicTensor;
+}
+
+/**
+ * Hard-swish x * hardSigmoid(x), with tfjs's (Keras's) hard sigmoid clip(0.2 x + 0.5, 0, 1) (ONNX HardSigmoid's
+ * default) in place of the paper's relu6(x + 3) / 6: the same shape with a slope of 0.2 instead of 1/6.
+ */
+function hardSwish(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
+  const gate = tf.layers.activation({ name: `${name}_hsigmoid`, activation: 'hardSigmoid' }).apply(x) as tf.SymbolicTensor;
+  return tf.layers.multiply({ name: `${name}_hswish` }).apply([x, gate]) as tf.SymbolicTensor;
+}
+
+function makeDivisible(value: number, divisor = 8): number {
+  const rounded = Math.max(divisor, Math.floor(value + divisor / 2) - (Math.floor(value + divisor / 2) % divisor));
+  return rounded < 0.9 * value ? rounded + divisor : rounded;
+}
+
+/**
+ * Squeeze-and-excitation: average over the whole map (an AveragePooling2D as large as the map, so the result stays
+ * [1, 1, C]), 1x1 conv to C/4 + ReLU, 1x1 conv to C + hard sigmoid, times the input (broadcast over the map).
+ */
+function squeezeExcite(x: tf.SymbolicTensor, seeds: Seeds, name: string): tf.SymbolicTensor {
+  const [, h, w, channels] = x.shape as number[];
+  let s = tf.layers.averagePooling2d({ name: `${name}_pool`, poolSize: [h, w], strides: [h, w], padding: 'valid' }).apply(x) as tf.SymbolicTensor;
+  s = tf.layers.conv2d({ name: `${name}_reduce`, filters: makeDivisible(channels / 4), kernelSize: 1, activation: 'relu', kernelInitializer: seeds.he() }).apply(s) as tf.SymbolicTensor;
+  s = tf.layers.conv2d({ name: `${name}_expand`, filters: channels, kernelSize: 1, activation: 'hardSigmoid', kernelInitializer: seeds.kernel() }).apply(s) as tf.SymbolicTensor;
+  return tf.layers.multiply({ name: `${name}_scale` }).apply([x, s]) as tf.SymbolicTensor;
+}
+
+/** One MobileNetV3 bottleneck: 1x1 expand, k x k depthwise (stride), optional SE, 1x1 project; residual when shapes match. */
+function bottleneck(
+  x: tf.SymbolicTensor,
+  seeds: Seeds,
+  name: string,
+  b: { kernel: number; expand: number; out: number; se: boolean; hardSwish: boolean; stride: number },
+): tf.SymbolicTensor {
+  const inChannels = (x.shape as number[])[3];
+  const act = (y: tf.SymbolicTensor, n: string): tf.SymbolicTensor => (b.hardSwish ? hardSwish(y, n) : (tf.layers.reLU({ name: `${n}_relu` }).apply(y) as tf.SymbolicTensor));
+  let y = x;
+  if (b.expand !== inChannels) {
+    y = tf.layers.conv2d({ name: `${name}_expand`, filters: b.expand, kernelSize: 1, useBias: false, kernelInitializer: seeds.he() }).apply(y) as tf.SymbolicTensor;
+    y = act(batchNorm(y, `${name}_expand_bn`), `${name}_expand`);
+  }
+  y = tf.layers
+    .depthwiseConv2d({ name: `${name}_depthwise`, kernelSize: b.kernel, strides: b.stride, padding: 'same', useBias: false, depthwiseInitializer: seeds.he() })
+    .apply(y) as tf.SymbolicTensor;
+  y = act(batchNorm(y, `${name}_depthwise_bn`), `${name}_depthwise`);
+  if (b.se) y = squeezeExcite(y, seeds, `${name}_se`);
+  y = tf.layers.conv2d({ name: `${name}_project`, filters: b.out, kernelSize: 1, useBias: false, kernelInitializer: seeds.he() }).apply(y) as tf.SymbolicTensor;
+  y = batchNorm(y, `${name}_project_bn`);
+  return b.stride === 1 && inChannels === b.out ? (tf.layers.add({ name: `${name}_add` }).apply([x, y]) as tf.SymbolicTensor) : y;
+}
+
+/**
+ * MobileNetV3-Small (Howard et al. 2019, table 2): conv 3x3/2 (16) + hard-swish, eleven bottlenecks (depthwise
+ * separable, SE in nine, ReLU in the first three and hard-swish after), 1x1 conv to 576 + hard-swish, global average
+ * pool, dropout, head. The paper's 1x1 "last" layer (576 -> 1024 after the pool) is left out so that the net stays
+ * under 1M parameters with a 100-class head (0.997M; regression 0.940M). Hard sigmoid: see `hardSwish`.
+ */
+function mobilenetV3Small(input: tf.SymbolicTensor, o: ArchitectureOptions, seeds: Seeds): tf.SymbolicTensor {
+  let x = tf.layers.conv2d({ name: 'stem', filters: 16, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: seeds.he() }).apply(input) as tf.SymbolicTensor;
+  x = hardSwish(batchNorm(x, 'stem_bn'), 'stem');
+  const blocks: [number, number, number, boolean, boolean, number][] = [
+    // kernel, expand, out, SE, hard-swish, stride
+    [3, 16, 16, true, false, 2],
+    [3, 72, 24, false, false, 2],
+    [3, 88, 24, false, false, 1],
+    [5, 96, 40, true, true, 2],
+    [5, 240, 40, true, true, 1],
+    [5, 240, 40, true, true, 1],
+    [5, 120, 48, true, true, 1],
+    [5, 144, 48, true, true, 1],
+    [5, 288, 96, true, true, 2],
+    [5, 576, 96, true, true, 1],
+    [5, 576, 96, true, true, 1],
+  ];
+  blocks.forEach(([kernel, expand, out, se, hs, stride], i) => {
+    x = bottleneck(x, seeds, `block${i + 1}`, { kernel, expand, out, se, hardSwish: hs, stride });
+  });
+  x = tf.layers.conv2d({ name: 'last_conv', filters: 576, kernelSize: 1, useBias: false, kernelInitializer: seeds.he() }).apply(x) as tf.SymbolicTensor;
+  x = hardSwish(batchNorm(x, 'last_conv_bn'), 'last_conv');
+  x = tf.layers.globalAveragePooling2d({ name: 'pool' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.dropout({ name: 'dropout', rate: o.dropout ?? 0.5, seed: o.seed }).apply(x) as tf.SymbolicTensor;
+  if (o.head === 'classification') {
+    return tf.layers.dense({ name: 'probabilities', units: o.classes, activation: 'softmax', kernelInitializer: seeds.kernel() }).apply(x) as tf.SymbolicTensor;
+  }
+  return tf.layers.dense({ name: 'output', units: 1, activation: 'linear', kernelInitializer: seeds.kernel() }).apply(x) as tf.SymbolicTensor;
+}
+
 /** Build an untrained tfjs Layers model. Input: [batch, size, size, channels] float32, normalised. */
 export function buildModel(options: ArchitectureOptions): tf.LayersModel {
-  if (!Number.isInteger(options.size) || options.size < (options.architecture === 'squeezenet' ? 32 : 16)) {
+  if (!Number.isInteger(options.size) || options.size < (options.architecture === 'simple-cnn' ? 16 : 32)) {
     throw new Error(`input size ${options.size} is too small for ${options.architecture}`);
   }
   if (options.head === 'classification' && !(options.classes >= 2)) throw new Error(`classification needs at least 2 classes (got ${options.classes})`);
@@ -163,7 +255,9 @@ export function buildModel(options: ArchitectureOptions): tf.LayersModel {
       ? squeezenet(input, options, seeds)
       : options.architecture === 'simple-cnn'
         ? simpleCnn(input, options, seeds)
-        : (() => {
+        : options.architecture === 'mobilenet-v3-small'
+          ? mobilenetV3Small(input, options, seeds)
+          : (() => {
             throw new Error(`unknown architecture '${String(options.architecture)}' (known: ${ARCHITECTURES.join(', ')})`);
           })();
   return tf.model({ name: options.architecture, inputs: input, outputs: output });

@@ -1,7 +1,9 @@
 import { holdOutSchema, RESAMPLED_DATASET_FOLDER, type HoldOutSpec, type Schema } from '@agekit/dataset';
-import type { ArchitectureName } from './architectures';
+import { ARCHITECTURES, type ArchitectureName } from './architectures';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import type { WorkerCount } from './parallel';
+import type { Distillation } from './distillation';
+import type { BatchAugmentation } from './images';
 import type { LabelDistribution } from './parallel-loss';
 import type { TaskSpec } from './tasks';
 import type { LearningRateSchedule, MonitorMetric } from './train';
@@ -59,6 +61,37 @@ export const labelDistributionSchema: Schema = {
   },
 };
 
+/**
+ * JSON schema of a BatchAugmentation (images.ts): shared by the train config's `training` and the transfer config's
+ * `fineTune`. With `defaults`, an absent field takes them; without, an absent field is off.
+ */
+export function augmentationSchema(defaults?: Required<BatchAugmentation>): Schema {
+  const withDefault = (schema: Record<string, unknown>, key: keyof BatchAugmentation): Schema => (defaults ? { ...schema, default: defaults[key] } : schema);
+  return {
+    type: 'object',
+    ...(defaults ? { default: {} } : {}),
+    additionalProperties: false,
+    properties: {
+      cropScale: withDefault({ type: 'number', exclusiveMinimum: 0, maximum: 1 }, 'cropScale'),
+      brightness: withDefault({ type: 'number', minimum: 0, maximum: 1 }, 'brightness'),
+      contrast: withDefault({ type: 'number', minimum: 0, maximum: 1 }, 'contrast'),
+    },
+  };
+}
+
+/** JSON schema of a Distillation (distillation.ts): the train config's `training.distillation` (absent = off). */
+export const distillationSchema: Schema = {
+  type: 'object',
+  required: ['teachers'],
+  additionalProperties: false,
+  properties: {
+    teachers: { type: 'array', items: { type: 'string' }, minItems: 1 },
+    labelWeight: { type: 'number', minimum: 0, maximum: 1, default: 0.5 },
+    unlabelled: { type: 'array', items: { type: 'string' } },
+    flip: { type: 'boolean', default: true },
+  },
+};
+
 /** Split ratios (train, val, test) of a dataset that has no split folders: shared by the train and transfer configs. */
 export const splitSchema: Schema = {
   type: 'object',
@@ -83,9 +116,13 @@ export interface TrainTraining {
   regressionLoss: 'l1' | 'l2';
   /** Classification over ages: Gaussian soft targets + L1 on the expected age (absent = one-hot cross-entropy). */
   labelDistribution?: LabelDistribution;
+  /** Train on the teachers' ages mixed with the labels, and on unlabelled faces (absent = the labels only). */
+  distillation?: Distillation;
   earlyStoppingPatience: number;
   monitor?: MonitorMetric;
   flip: boolean;
+  /** Random crops and colour changes of the training images, drawn with the flips (absent = none; needs `flip`). */
+  augmentation?: BatchAugmentation;
   /** Threads computing each step's gradients (data parallel): 'auto' = 2 on wasm/cpu with 2+ cores, else 1. */
   workers: WorkerCount;
 }
@@ -171,7 +208,7 @@ export const trainConfigSchema: Schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    architecture: { enum: ['squeezenet', 'simple-cnn'], default: d.architecture },
+    architecture: { enum: [...ARCHITECTURES], default: d.architecture },
     task: { ...taskSpecSchema, default: d.task },
     input: {
       type: 'object',
@@ -193,9 +230,11 @@ export const trainConfigSchema: Schema = {
         classWeights: { anyOf: [{ enum: ['none', 'balanced'] }, { type: 'array', items: { type: 'number', minimum: 0 } }], default: d.training.classWeights },
         regressionLoss: { enum: ['l1', 'l2'], default: d.training.regressionLoss },
         labelDistribution: labelDistributionSchema,
+        distillation: distillationSchema,
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.training.earlyStoppingPatience },
         monitor: { enum: ['auc', 'accuracy', 'cs5', 'mae', 'loss'] },
         flip: { type: 'boolean', default: d.training.flip },
+        augmentation: augmentationSchema(),
         workers: { anyOf: [{ const: 'auto' }, { type: 'integer', minimum: 1 }], default: d.training.workers },
       },
     },

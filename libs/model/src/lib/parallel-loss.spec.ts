@@ -96,6 +96,31 @@ describe('label-distribution loss (DLDL-v2)', () => {
     expect(narrow).toBeCloseTo(oneHot, 5);
   });
 
+  it('age targets (distillation): the soft target and the L1 centred on each float age, the class-index loss at a class age', () => {
+    const ages = [3, 4, 5, 6, 7, 8, 9];
+    const model = softmaxModel(5, ages.length);
+    const { x, labels } = toyBatch(8, 5, ages.length);
+    const p = (model.predict(x) as tf.Tensor2D).arraySync();
+    const targetAges = labels.map((c, i) => ages[c] + (i % 3) * 0.37 - 0.2);
+    const distribution = { ages, sigma: 1.5, expectationWeight: 0.7 };
+    const spec: LossSpec = { classification: true, classes: ages.length, regressionLoss: 'l1', l2: 0, labelDistribution: distribution, ageTargets: true };
+    const got = createLoss(model, spec)(x, tf.tensor1d(targetAges)).dataSync()[0];
+    const reference =
+      targetAges.reduce((s, age, i) => {
+        const target = softTargets(ages, distribution.sigma, age);
+        const crossEntropy = -target.reduce((t, q, k) => t + q * Math.log(p[i][k]), 0);
+        const expected = p[i].reduce((t, q, k) => t + q * ages[k], 0);
+        return s + crossEntropy + distribution.expectationWeight * Math.abs(expected - age);
+      }, 0) / targetAges.length;
+    expect(got).toBeCloseTo(reference, 4);
+    // an age that is a class's own age gives the loss of that class index
+    const asAges = createLoss(model, spec)(x, tf.tensor1d(labels.map((c) => ages[c]))).dataSync()[0];
+    const asClasses = createLoss(model, { ...spec, ageTargets: false })(x, tf.tensor1d(labels, 'int32')).dataSync()[0];
+    expect(asAges).toBeCloseTo(asClasses, 5);
+    expect(() => createLoss(model, { classification: true, classes: ages.length, regressionLoss: 'l1', l2: 0, ageTargets: true })).toThrow(/labelDistribution/);
+    expect(() => createLoss(model, { ...spec, classWeights: ages.map(() => 1) })).toThrow(/class weights/);
+  });
+
   it('its gradient on a toy batch matches a central finite difference', () => {
     const ages = Array.from({ length: 8 }, (_, i) => 20 + i);
     const model = softmaxModel(3, ages.length);

@@ -29,6 +29,11 @@ export interface LossSpec {
   l2Layers?: 'all' | 'dense';
   /** Classification: soft Gaussian targets + L1 on the expected age instead of one-hot cross-entropy (absent = off). */
   labelDistribution?: LabelDistributionLoss;
+  /**
+   * Classification with `labelDistribution`: the targets are ages in years (e.g. distilled from teachers), each the
+   * centre of its soft target and of the L1 term, instead of class indices (default false).
+   */
+  ageTargets?: boolean;
 }
 
 /** A LabelDistribution resolved against a task: each class's representative age, sigma, the expectation weight. */
@@ -78,19 +83,30 @@ export function createLoss(model: tf.LayersModel, spec: LossSpec): BoundLoss {
   const kernels = kernelsOf(model, spec.l2Layers ?? 'all');
   const weightTensor = spec.classWeights ? tf.tensor1d(spec.classWeights) : undefined;
   const distribution = spec.labelDistribution;
-  // row c: the soft target of an item of class c (its true age is the class's representative age)
-  const softTable = distribution ? tf.tensor2d(distribution.ages.map((age) => softTargets(distribution.ages, distribution.sigma, age))) : undefined;
-  const agesColumn = distribution ? tf.tensor2d(distribution.ages, [distribution.ages.length, 1]) : undefined;
   const agesVector = distribution ? tf.tensor1d(distribution.ages) : undefined;
+  const agesRow = distribution ? tf.tensor2d(distribution.ages, [1, distribution.ages.length]) : undefined;
+  const ageTargets = spec.ageTargets === true;
+  if (ageTargets && !distribution) throw new Error('loss: age targets need labelDistribution (a classification task) or a regression task');
+  if (ageTargets && weightTensor) throw new Error('loss: class weights need class-index targets, not ages');
   const loss = ((x: tf.Tensor, y: tf.Tensor): tf.Scalar => {
     const out = model.apply(x, { training: true }) as tf.Tensor2D;
     let value: tf.Scalar;
     if (spec.classification) {
-      const target = softTable ? tf.gather(softTable, y as tf.Tensor1D) : tf.oneHot(y as tf.Tensor1D, spec.classes);
-      let perItem = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
-      if (distribution && agesColumn && agesVector && distribution.expectationWeight > 0) {
-        const expected = tf.matMul(out, agesColumn).reshape([-1]);
-        perItem = tf.add(perItem, tf.mul(distribution.expectationWeight, tf.abs(tf.sub(expected, tf.gather(agesVector, y as tf.Tensor1D)))));
+      let target: tf.Tensor;
+      let perItem: tf.Tensor;
+      if (distribution && agesVector && agesRow) {
+        // the soft target (see softTargets) around each item's age: its class's representative age, or the age itself
+        const age = (ageTargets ? y : tf.gather(agesVector, y as tf.Tensor1D)).reshape([-1, 1]);
+        const density = tf.exp(tf.div(tf.neg(tf.square(tf.sub(agesRow, age))), 2 * distribution.sigma * distribution.sigma));
+        target = tf.div(density, tf.sum(density, 1, true));
+        perItem = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
+        if (distribution.expectationWeight > 0) {
+          const expected = tf.matMul(out, agesRow.reshape([-1, 1])).reshape([-1]);
+          perItem = tf.add(perItem, tf.mul(distribution.expectationWeight, tf.abs(tf.sub(expected, age.reshape([-1])))));
+        }
+      } else {
+        target = tf.oneHot(y as tf.Tensor1D, spec.classes);
+        perItem = tf.neg(tf.sum(tf.mul(target, tf.log(tf.clipByValue(out, 1e-7, 1))), 1));
       }
       value = weightTensor ? tf.mean(tf.mul(perItem, tf.gather(weightTensor, y as tf.Tensor1D))) : tf.mean(perItem);
     } else {
@@ -101,7 +117,7 @@ export function createLoss(model: tf.LayersModel, spec: LossSpec): BoundLoss {
     return value;
   }) as BoundLoss;
   loss.dispose = () => {
-    for (const t of [weightTensor, softTable, agesColumn, agesVector]) t?.dispose();
+    for (const t of [weightTensor, agesVector, agesRow]) t?.dispose();
   };
   return loss;
 }
@@ -126,7 +142,7 @@ export function threadCpuMs(): number {
   }
 }
 
-/** Labels of a shard as the tensor the loss expects (int32 class indices or float standardised ages). */
-export function targetTensor(targets: ArrayLike<number>, classification: boolean): tf.Tensor1D {
-  return classification ? tf.tensor1d(Array.from(targets), 'int32') : tf.tensor1d(Array.from(targets));
+/** Labels of a shard as the tensor the loss of `spec` expects: int32 class indices, or float ages (standardised for regression). */
+export function targetTensor(targets: ArrayLike<number>, spec: Pick<LossSpec, 'classification' | 'ageTargets'>): tf.Tensor1D {
+  return spec.classification && spec.ageTargets !== true ? tf.tensor1d(Array.from(targets), 'int32') : tf.tensor1d(Array.from(targets));
 }

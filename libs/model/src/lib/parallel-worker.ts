@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, countParameters } from './architectures';
 import { initBackend } from '@agekit/runtime';
-import { createLoss, seedDropout, targetTensor, threadCpuMs, type BoundLoss } from './parallel-loss';
+import { createLoss, seedDropout, targetTensor, threadCpuMs, type BoundLoss, type LossSpec } from './parallel-loss';
 import type { FromWorker, InitMessage, StepMessage, ToWorker } from './parallel-protocol';
 
 interface WorkerState {
@@ -17,7 +17,8 @@ interface WorkerState {
   variables: tf.Variable[];
   size: number;
   channels: number;
-  classification: boolean;
+  /** What the targets are (class indices or ages): see targetTensor. */
+  targets: Pick<LossSpec, 'classification' | 'ageTargets'>;
 }
 
 function describe(error: unknown): string {
@@ -37,7 +38,7 @@ async function init(message: InitMessage): Promise<WorkerState> {
     variables: model.trainableWeights.map((w) => w.read() as tf.Variable),
     size: message.model.size,
     channels: message.model.channels,
-    classification: message.loss.classification,
+    targets: { classification: message.loss.classification, ageTargets: message.loss.ageTargets },
   };
 }
 
@@ -62,7 +63,7 @@ function step(state: WorkerState, message: StepMessage): FromWorker {
   unpackWeights(state.model, message.weights);
   seedDropout(state.model, message.dropoutSeed);
   const x = tf.tensor4d(message.x, [message.count, state.size, state.size, state.channels]);
-  const y = targetTensor(message.targets, state.classification);
+  const y = targetTensor(message.targets, state.targets);
   try {
     const { value, grads } = tf.variableGrads(() => state.loss(x, y), state.variables);
     const sizes = state.variables.map((v) => v.size);

@@ -65,7 +65,7 @@ describe('data-parallel training', () => {
     const x = new Float32Array(Array.from(data.images.pixels, (p) => (p - 128) / 64));
     // reference: the gradient of the whole batch in this thread
     const xt = tf.tensor4d(x, [7, 16, 16, 1]);
-    const yt = targetTensor(data.targets, true);
+    const yt = targetTensor(data.targets, { classification: true });
     const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const reference = tf.variableGrads(() => loss(xt, yt), variables);
     const native = currentBackend()?.native ? loadNativeKernels() : undefined;

@@ -272,7 +272,7 @@ export class DataParallelStep {
     private readonly model: tf.LayersModel,
     private readonly loss: BoundLoss,
     private readonly workers: GradientWorkers,
-    private readonly spec: { classification: boolean; size: number; channels: number },
+    private readonly spec: { classification: boolean; ageTargets?: boolean; size: number; channels: number },
   ) {
     this.variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.perImage = spec.size * spec.size * spec.channels;
@@ -306,7 +306,7 @@ export class DataParallelStep {
     // shard 0, here, while the workers compute theirs
     seedDropout(this.model, input.dropoutSeed(0));
     const x0 = tf.tensor4d(input.x.subarray(0, sizes[0] * this.perImage), [sizes[0], this.spec.size, this.spec.size, this.spec.channels]);
-    const y0 = targetTensor(input.targets.slice(0, sizes[0]), this.spec.classification);
+    const y0 = targetTensor(input.targets.slice(0, sizes[0]), this.spec);
     let local: { value: tf.Scalar; grads: tf.NamedTensorMap };
     try {
       local = tf.variableGrads(() => this.loss(x0, y0), this.variables);

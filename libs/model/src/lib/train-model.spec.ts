@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateSynthDataset } from '@agekit/synth';
+import { saveLeftHalfTeacher, writeHalvesImage } from './distillation.testing';
 import { readMetadata } from './io';
 import { trainModel, type TrainEvent, type TrainModelOptions } from './train-model';
 
@@ -98,4 +99,29 @@ describe('trainModel (the train stage)', () => {
     expect((await fs.readdir(dir)).filter((name) => name.includes('stopped'))).toEqual(['stopped']);
     await fs.rm(out, { recursive: true });
   }, 180_000);
+
+  it('distillation: trains on the teachers\' ages over the labelled split and the unlabelled folder, and records it', async () => {
+    const teacher = path.join(dir, 'teacher');
+    await saveLeftHalfTeacher(teacher, 8, { mean: 20, std: 10 });
+    for (let i = 0; i < 3; i++) await writeHalvesImage(path.join(dir, 'faces', `${i}.png`), 12, 60 * i, 200);
+    const distillation = { teachers: [teacher], labelWeight: 0.3, unlabelled: [path.join(dir, 'faces')] };
+    for (const [task, training] of [
+      [{ kind: 'regression', minAge: 20, maxAge: 29 }, {}],
+      [{ kind: 'classification', minAge: 20, maxAge: 29 }, { labelDistribution: { sigma: 2 } }],
+    ] as const) {
+      const out = path.join(dir, `distilled-${task.kind}`);
+      const events: TrainEvent[] = [];
+      const result = await trainModel({ ...common, task, training: { ...common.training, ...training, distillation }, out, onEvent: (e) => events.push(e) });
+      const event = events.find((e) => e.kind === 'distillation');
+      expect(event).toMatchObject({ kind: 'distillation', teachers: [teacher], labelled: expect.any(Number), unlabelled: 3, failed: [] });
+      const data = events.find((e) => e.kind === 'data');
+      expect(event && event.kind === 'distillation' && data && data.kind === 'data' && event.labelled === data.train).toBe(true);
+      expect(Number.isFinite(result.history[0].trainLoss)).toBe(true);
+      const metadata = await readMetadata(out);
+      expect(metadata.training).toMatchObject({ distillation: { teachers: [teacher], labelWeight: 0.3, flip: true, unlabelled: [path.join(dir, 'faces')] } });
+      await fs.rm(out, { recursive: true });
+    }
+    // a classification student learns the distilled age through the label distribution only
+    await expect(trainModel({ ...common, training: { ...common.training, distillation }, out: path.join(dir, 'no-ldl') })).rejects.toThrow(/labelDistribution/);
+  }, 300_000);
 });

@@ -4,6 +4,7 @@ import { countParameters, type ArchitectureName } from './architectures';
 import { initBackend, type BackendChoice, type BackendInfo } from '@agekit/runtime';
 import { TRAIN_DEFAULTS, type TrainTraining } from './config-schemas';
 import { prepareSplit, type PreparedSplit } from './dataset';
+import { distilledTrainingSet } from './distillation';
 import type { Evaluation } from './evaluate';
 import { saveModel } from './io';
 import { resolveWorkerCount } from './parallel';
@@ -18,6 +19,18 @@ export type TrainEvent =
   | { kind: 'warning'; path: string; reason: string }
   | { kind: 'data'; data: string; source: 'folders' | 'split'; seed: number; train: number; val: number; test: number }
   | { kind: 'prepared'; split: SplitName; images: number; fromCache: boolean; outsideTask: number; failed: PreparedSplit['failed'] }
+  | {
+      kind: 'distillation';
+      teachers: string[];
+      labelled: number;
+      unlabelled: number;
+      /** Teacher predictions computed now / taken from the cache. */
+      computed: number;
+      fromCache: number;
+      failed: { file: string; error: string }[];
+      /** The teachers' mean-age MAE on the labelled training images. */
+      teacherTrainMae: number;
+    }
   | { kind: 'epoch'; epochs: number; record: EpochRecord };
 
 /** A chart of the finished run: `file` is relative to the run's plots/ folder. */
@@ -58,7 +71,7 @@ export interface TrainModelOptions {
   gitCommit?: string;
   /** Draws the run's charts (e.g. with @agekit/plot); they are written to <out>/plots/ before the commit. */
   drawCharts?: (input: TrainChartInput) => Promise<TrainChart[]>;
-  /** Decoding and training batches, phase named ('decode train', 'decode val', 'train'). */
+  /** Decoding and training batches, phase named ('decode train', 'decode val', 'decode unlabelled', 'teachers', 'train'). */
   onProgress?: (progress: Progress & { phase: string }) => void;
   onEvent?: (event: TrainEvent) => void;
   /** Stop early (checked between phases and after each epoch): the run folder is aborted and the previous run kept. */
@@ -138,13 +151,39 @@ export async function trainModel(options: TrainModelOptions): Promise<TrainModel
     }
     checkAborted(signal);
 
+    let trainData = trainSet.data;
+    let ageTargets = false;
+    const distillation = training.distillation && {
+      ...training.distillation,
+      teachers: training.distillation.teachers.map((t) => path.resolve(t)),
+      unlabelled: training.distillation.unlabelled?.map((u) => path.resolve(u)),
+    };
+    if (distillation) {
+      const distilled = await distilledTrainingSet(trainSet, new Map(splits.train.map((r) => [r.id, r.file])), {
+        distillation,
+        task,
+        size,
+        channels,
+        cacheDir,
+        onProgress: (p) => options.onProgress?.(p),
+        signal,
+      });
+      const { data, ageTargets: ages, ...counts } = distilled;
+      emit({ kind: 'distillation', teachers: distillation.teachers, ...counts });
+      trainData = data;
+      ageTargets = ages;
+      checkAborted(signal);
+    }
+
     const fitted = await fitModel({
       ...training,
+      ageTargets,
+      distillation: distillation && { ...distillation, labelWeight: distillation.labelWeight ?? 0.5, flip: distillation.flip ?? true },
       architecture,
       task,
       size,
       channels,
-      train: trainSet.data,
+      train: trainData,
       val: valSet.data,
       seed,
       checkpointDir: path.join(staging, 'checkpoints'),

@@ -8,7 +8,7 @@ import { defaultNormalization, normalizeBatch, type BatchAugmentation, type Norm
 import { loadModel, saveModel, type AgekitModelMetadata } from './io';
 import { isClassification, type Task } from './tasks';
 import { DataParallelStep, GradientWorkers, resolveWorkerCount, type WorkerCount } from './parallel';
-import { createLoss, labelDistributionLoss, seedDropout, type LabelDistribution } from './parallel-loss';
+import { createLoss, labelDistributionLoss, seedDropout, targetTensor, type LabelDistribution } from './parallel-loss';
 import { createAdam, type BackendName } from '@agekit/runtime';
 
 export type MonitorMetric = 'auc' | 'accuracy' | 'cs5' | 'mae' | 'loss';
@@ -50,6 +50,13 @@ export interface FitOptions {
   regressionLoss?: 'l1' | 'l2';
   /** Classification over ages: Gaussian soft targets + L1 on the expected age (DLDL-v2; absent = one-hot cross-entropy). */
   labelDistribution?: LabelDistribution;
+  /**
+   * Classification with `labelDistribution`: `train.targets` are ages in years (e.g. distilled from teachers, see
+   * distillation.ts), each the centre of its soft target, instead of class indices (default false).
+   */
+  ageTargets?: boolean;
+  /** Recorded in the metadata (e.g. the distillation's teachers and label weight). */
+  distillation?: Record<string, unknown>;
   /** Stop after this many epochs without improvement of `monitor` (0 = never; default 0). */
   earlyStoppingPatience?: number;
   /** Validation metric that picks the best checkpoint (default 'auc' for classification, 'mae' for regression). */
@@ -197,6 +204,8 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
     throw new Error(`training images are ${train.images.size}px x${train.images.channels}, expected ${options.size}px x${options.channels}`);
   }
 
+  const ageTargets = classification && options.ageTargets === true;
+  if (ageTargets && !options.labelDistribution) throw new Error('age targets for a classification task need labelDistribution');
   const weights =
     classification && options.classWeights && options.classWeights !== 'none'
       ? options.classWeights === 'balanced'
@@ -221,7 +230,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
   const optimizer = createAdam(baseLr);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const labelDistribution = labelDistributionLoss(task, options.labelDistribution);
-  const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2, labelDistribution };
+  const lossSpec = { classification, classes, classWeights: weights, regressionLoss: options.regressionLoss ?? 'l1', l2, labelDistribution, ageTargets };
   const lossOf = createLoss(model, lossSpec);
   const backendName = tf.getBackend();
   const workers = built ? resolveWorkerCount(options.workers, backendName) : 1;
@@ -252,6 +261,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
       seed,
       flip,
       ...(options.augmentation ? { augmentation: options.augmentation } : {}),
+      ...(options.distillation ? { distillation: options.distillation } : {}),
       workers,
       trainImages: trainCount,
       valImages: val.targets.length,
@@ -297,7 +307,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
           workerEntry: options.workerEntry,
         })
       : undefined;
-  const parallel = pool ? new DataParallelStep(model, lossOf, pool, { classification, size: options.size, channels: options.channels }) : undefined;
+  const parallel = pool ? new DataParallelStep(model, lossOf, pool, { classification, ageTargets, size: options.size, channels: options.channels }) : undefined;
   try {
     for (let epoch = state.epoch; epoch < epochs; epoch++) {
       const lr = learningRateAt(epoch, epochs, baseLr, schedule);
@@ -316,7 +326,7 @@ export async function fitModel(options: FitOptions): Promise<FitResult> {
         } else {
           seedDropout(model, dropoutSeed(0));
           const x = tf.tensor4d(xs, [indices.length, options.size, options.size, options.channels]);
-          const y = classification ? tf.tensor1d(indices.map((i) => train.targets[i]), 'int32') : tf.tensor1d(indices.map((i) => train.targets[i]));
+          const y = targetTensor(indices.map((i) => train.targets[i]), lossSpec);
           const loss = optimizer.minimize(() => lossOf(x, y), true, variables);
           lossSum += (loss as tf.Scalar).dataSync()[0] * indices.length;
           tf.dispose([x, y, loss as tf.Scalar]);

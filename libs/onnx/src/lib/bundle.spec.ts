@@ -56,6 +56,7 @@ const cases: Array<[ArchitectureName, 1 | 3, 'classification' | 'regression', 'N
   ['squeezenet', 3, 'classification', 'NCHW'],
   ['squeezenet', 1, 'regression', 'NHWC'],
   ['simple-cnn', 1, 'classification', 'NCHW'],
+  ['mobilenet-v3-small', 3, 'regression', 'NCHW'],
 ];
 it('covers every architecture @agekit/model has', () => {
   expect(new Set(cases.map((c) => c[0]))).toEqual(new Set(ARCHITECTURES));

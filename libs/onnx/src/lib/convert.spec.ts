@@ -171,6 +171,19 @@ describe('convertLayersModel: every supported layer matches tfjs (cpu) within 1e
       { ops: ['Add', 'Mul', 'Max', 'Min'] },
     ],
     [
+      'squeeze-and-excitation: a whole-map AveragePooling2D, 1x1 convs (relu, hardSigmoid), Multiply broadcast over the map, hard-swish',
+      () =>
+        imageModel([6, 7, 4], (x) => {
+          const pooled = apply(tf.layers.averagePooling2d({ poolSize: [6, 7], strides: [6, 7], padding: 'valid' }), x);
+          const reduced = apply(tf.layers.conv2d({ filters: 2, kernelSize: 1, activation: 'relu' }), pooled);
+          const scale = apply(tf.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'hardSigmoid' }), reduced);
+          const excited = apply(tf.layers.multiply(), [x, scale]);
+          const shifted = apply(tf.layers.add(), [scale, excited]);
+          return apply(tf.layers.multiply(), [shifted, apply(tf.layers.activation({ activation: 'hardSigmoid' }), shifted)]);
+        }),
+      { ops: ['AveragePool', 'HardSigmoid', 'Mul', 'Add'] },
+    ],
+    [
       'Flatten of an HxW>1 map (NHWC order) + Dense relu + Dropout removed + Dense with BN folded',
       () =>
         imageModel([6, 5, 3], (x) => {

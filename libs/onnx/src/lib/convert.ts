@@ -480,8 +480,13 @@ class Converter {
       case 'Maximum':
       case 'Minimum':
       case 'Average': {
-        const shapes = node.inputTensors.map((t) => JSON.stringify(t.shape));
-        if (new Set(shapes).size !== 1) fail(`inputs of different shapes (${shapes.join(', ')}) need broadcasting, which is not supported`);
+        // equal shapes, or (Multiply/Add, e.g. squeeze-and-excitation's [N,1,1,C] scale of an [N,H,W,C] map) shapes of one
+        // rank whose sizes differ only where one of them is 1: ONNX's Mul/Add broadcast those alike in NCHW
+        const shapes = node.inputTensors.map((t) => t.shape);
+        const broadcastable = (cls === 'Multiply' || cls === 'Add') && shapes.every((shape) => shape.length === shapes[0].length && shape.every((d, k) => d === shapes[0][k] || d === 1 || shapes[0][k] === 1));
+        if (new Set(shapes.map((shape) => JSON.stringify(shape))).size !== 1 && !broadcastable) {
+          fail(`inputs of different shapes (${shapes.map((shape) => JSON.stringify(shape)).join(', ')}) need broadcasting, which is not supported here`);
+        }
         const names = node.inputTensors.map((_, i) => this.input(node, i).name);
         const out = this.outName(layer);
         if (cls === 'Subtract') {

@@ -1,5 +1,5 @@
 import type { Schema } from '@agekit/dataset';
-import { labelDistributionSchema, scheduleSchema, taskSpecSchema, trainingRunProperties, type BatchAugmentation, type LabelDistribution, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
+import { augmentationSchema, labelDistributionSchema, scheduleSchema, taskSpecSchema, trainingRunProperties, type BatchAugmentation, type LabelDistribution, type LearningRateSchedule, type MonitorMetric, type TaskSpec, type TrainingRunConfig } from '@agekit/model';
 import type { BackendChoice } from '@agekit/runtime';
 import { FINE_TUNE_POINTS, type FineTuneFrom } from './finetune';
 import { BACKBONES, type BackboneName, type HeadSpec } from './heads';
@@ -143,16 +143,7 @@ export const transferConfigSchema: Schema = {
         learningRate: { type: 'number', exclusiveMinimum: 0, default: d.fineTune.learningRate },
         flip: { type: 'boolean', default: d.fineTune.flip },
         keep: { enum: ['if-better', 'always'], default: d.fineTune.keep },
-        augmentation: {
-          type: 'object',
-          default: {},
-          additionalProperties: false,
-          properties: {
-            cropScale: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: d.fineTune.augmentation.cropScale },
-            brightness: { type: 'number', minimum: 0, maximum: 1, default: d.fineTune.augmentation.brightness },
-            contrast: { type: 'number', minimum: 0, maximum: 1, default: d.fineTune.augmentation.contrast },
-          },
-        },
+        augmentation: augmentationSchema(d.fineTune.augmentation),
         earlyStoppingPatience: { type: 'integer', minimum: 0, default: d.fineTune.earlyStoppingPatience },
       },
     },
