@@ -5,7 +5,7 @@ import { describeError, IMAGE_EXTENSIONS, listImageFiles, mapSettled, ProgressTr
 import type { PreparedSplit } from './dataset';
 import { predictOutputs, type LabelledImages } from './evaluate';
 import { loadImagePixels, loadImageSet } from './images';
-import { loadModel, METADATA_JSON, MODEL_JSON, WEIGHTS_BIN } from './io';
+import { loadModel, METADATA_JSON, MODEL_JSON, resolveModelFolder, WEIGHTS_BIN } from './io';
 import { expectedAge, isClassification, type Task } from './tasks';
 
 /**
@@ -90,7 +90,7 @@ export async function teacherAges(teachers: string[], files: string[], options: 
   let fromCache = 0;
   const byTeacher: number[][] = [];
   for (const teacherDir of teachers) {
-    const dir = path.resolve(teacherDir);
+    const dir = await resolveModelFolder(teacherDir); // a run folder holding one model names it too
     const cacheFile = options.cacheDir ? path.join(options.cacheDir, `teacher-${await teacherKey(dir, flip)}.json`) : undefined;
     let cache: TeacherCache = { version: 1, teacher: dir, flip, ages: {} };
     if (cacheFile) {
