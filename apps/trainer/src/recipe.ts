@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { formatDuration, loadConfig, SPLIT_NAMES } from '@agekit/dataset';
 import { renderGroupedBarChart } from '@agekit/plot';
-import { resampleConfigSchema, resampleDataset, type ResampleConfig, type ResamplePhase } from '@agekit/resample';
+import { resampleConfigSchema, resampleDataset, resampleOptionsFromConfig, type ResampleConfig, type ResamplePhase } from '@agekit/resample';
 import { progressPrinter, type ProgressSink } from './format';
 
 export const RECIPE_DATASET_FOLDER = 'dataset';
@@ -46,12 +46,9 @@ export async function resampleForTraining(options: ResampleForTrainingOptions): 
   io.err(`resample: ${options.data} -> ${datasetOut} (${path.basename(resampleFile)}: ages ${config.ages.min}-${config.ages.max}${config.holdOut ? `, ${config.holdOut.field} ${config.holdOut.values.join('/')} held out` : ''})`);
   const printers = new Map<ResamplePhase, ReturnType<typeof progressPrinter>>();
   const result = await resampleDataset({
-    data: options.data,
+    ...resampleOptionsFromConfig(config, path.dirname(resampleFile)),
     out: datasetOut,
     input: options.data,
-    baseDir: path.dirname(resampleFile),
-    ...{ seed: config.seed, ages: config.ages, target: config.target, total: config.total, split: config.split, holdOut: config.holdOut },
-    ...{ augmentation: config.augmentation, quality: config.output.quality, concurrency: config.output.concurrency, minSide: config.minSide },
     renderChart: renderGroupedBarChart,
     onProgress: (p, phase) => {
       if (!printers.has(phase)) printers.set(phase, progressPrinter(io, `resample ${phase}`));

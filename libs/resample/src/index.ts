@@ -2,6 +2,7 @@
 // seeded augmentation, validation.
 export {
   resampleDataset,
+  resampleOptionsFromConfig,
   type ResampleChart,
   type ResampleDatasetOptions,
   type ResampleDatasetResult,

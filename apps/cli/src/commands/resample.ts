@@ -5,6 +5,7 @@ import {
   compactAges,
   resampleConfigSchema,
   resampleDataset,
+  resampleOptionsFromConfig,
   targetFromFlag,
   type ResampleConfig,
   type ResampleDatasetResult,
@@ -109,12 +110,12 @@ async function run(ctx: CommandContext): Promise<number> {
   if (!inputDir && !data && !existsSync(processed)) throw new UsageError(`no input: ${processed} does not exist; give --data DIR or --input DIR`);
   const strict = Boolean(ctx.values['strict']);
   const bars = { screen: ctx.term.progress('screen'), copy: ctx.term.progress('copy'), augment: ctx.term.progress('augment') };
+  const fromConfig = resampleOptionsFromConfig(config, baseDir);
   const result = await resampleDataset({
+    ...fromConfig,
     ...{ data, out, input: inputDir, metadata: pathFlag(ctx, 'metadata'), seed, ages, total: wholeNumberFlag(ctx, 'total', 1) ?? config.total },
-    target: targetFlag ? targetFromFlag(targetFlag, direction) : config.target,
-    baseDir: targetFlag ? ctx.cwd : baseDir,
-    concurrency: wholeNumberFlag(ctx, 'concurrency', 1) ?? config.output.concurrency,
-    ...{ split: config.split, holdOut: config.holdOut, augmentation: config.augmentation, quality: config.output.quality, minSide: config.minSide },
+    ...(targetFlag && { target: targetFromFlag(targetFlag, direction), baseDir: ctx.cwd }),
+    concurrency: wholeNumberFlag(ctx, 'concurrency', 1) ?? fromConfig.concurrency,
     strict,
     dryRun: Boolean(ctx.values['dry-run']),
     renderChart: ctx.values['no-chart'] ? undefined : async (chart) => (await import('@agekit/plot')).renderGroupedBarChart(chart),

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { readResamplingCsv, RESAMPLING_CSV_COLUMNS, SPLIT_NAMES } from '@agekit/dataset';
 // test-only: the synthetic face generator
 import { generateSynthDataset, type SynthSample } from '@agekit/synth';
-import { resampleDataset } from './resample-dataset';
+import { defaultResampleConfig, type ResampleConfig } from './config';
+import { resampleDataset, resampleOptionsFromConfig } from './resample-dataset';
 
 jest.setTimeout(120_000);
 
@@ -102,5 +103,34 @@ describe('resampleDataset', () => {
     expect(lenient.outcome).toBe('planned');
     expect(lenient.leftOut).toEqual([{ id: '30/broken.jpg', reason: expect.stringMatching(/^unsupported-format/) }]);
     await expect(fs.access(path.join(dir, 'lenient', 'resampled_dataset'))).rejects.toThrow();
+  });
+});
+
+describe('resampleOptionsFromConfig', () => {
+  it('carries every field of a resample config into the options, the distribution folder as baseDir', () => {
+    const config: ResampleConfig = {
+      seed: 7,
+      ages: { min: 1, max: 100, binWidth: 5 },
+      target: { distribution: 'uniform' },
+      total: 500,
+      split: { train: 0.6, val: 0.2, test: 0.2 },
+      holdOut: { field: 'race', values: ['2'] },
+      augmentation: { ...defaultResampleConfig().augmentation, maxRotation: 3 },
+      output: { quality: 80, concurrency: 3 },
+      minSide: 48,
+    };
+    expect(resampleOptionsFromConfig(config, '/configs')).toEqual({
+      baseDir: '/configs',
+      seed: 7,
+      ages: config.ages,
+      target: config.target,
+      total: 500,
+      split: config.split,
+      holdOut: config.holdOut,
+      augmentation: config.augmentation,
+      quality: 80,
+      concurrency: 3,
+      minSide: 48,
+    });
   });
 });

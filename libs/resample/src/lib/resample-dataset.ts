@@ -116,6 +116,17 @@ export interface ResampleDatasetResult {
   seconds: number;
 }
 
+/**
+ * The options a resample config (configs/resample.json, validated) stands for; `baseDir` is where its relative paths
+ * (a target distribution file) are. The CLI's flags and a training recipe spread their own fields over these.
+ */
+export function resampleOptionsFromConfig(config: ResampleConfig, baseDir: string): Omit<ResampleDatasetOptions, 'out'> {
+  return {
+    ...{ baseDir, seed: config.seed, ages: config.ages, target: config.target, total: config.total, split: config.split, holdOut: config.holdOut },
+    ...{ augmentation: config.augmentation, quality: config.output.quality, concurrency: config.output.concurrency, minSide: config.minSide },
+  };
+}
+
 /** The options with every field defaulted from the config schema's defaults. */
 function resolveOptions(options: ResampleDatasetOptions): ResampleConfig & { concurrency: number; quality: number } {
   const defaults = defaultResampleConfig();
