@@ -6,7 +6,7 @@ import type { PreparedSplit } from './dataset';
 import { predictOutputs, type LabelledImages } from './evaluate';
 import { loadImagePixels, loadImageSet } from './images';
 import { loadModel, METADATA_JSON, MODEL_JSON, resolveModelFolder, WEIGHTS_BIN } from './io';
-import { expectedAge, isClassification, type Task } from './tasks';
+import { ageToOutput, expectedAge, isClassification, outputToAge, type Task } from './tasks';
 
 /**
  * Knowledge distillation (the `training.distillation` object of configs/train.json): the student learns, for each
@@ -70,9 +70,7 @@ async function teacherKey(dir: string, flip: boolean): Promise<string> {
 
 /** Age in years of each output row of a model of `task`. */
 function agesOfOutputs(task: Task, rows: number[][]): number[] {
-  if (isClassification(task)) return rows.map((row) => expectedAge(task, row));
-  const scale = task.targetScale ?? { mean: 0, std: 1 };
-  return rows.map((row) => row[0] * scale.std + scale.mean);
+  return rows.map((row) => (isClassification(task) ? expectedAge(task, row) : outputToAge(task, row[0])));
 }
 
 /**
@@ -215,10 +213,9 @@ export async function distilledTrainingSet(train: PreparedSplit, files: Readonly
     pixels.set(source.subarray(at * per, (at + 1) * per), n * per);
   });
   const ageTargets = isClassification(task);
-  const scale = task.targetScale ?? { mean: 0, std: 1 };
   const targets = kept.map((i) => {
     const age = distilledAge(labels[i], teachers.ages[i], labelWeight);
-    return ageTargets ? age : (age - scale.mean) / scale.std;
+    return ageTargets ? age : ageToOutput(task, age);
   });
   const labelledKept = kept.filter((i) => i < labelledFiles.length);
   const teacherTrainMae = labelledKept.reduce((s, i) => s + Math.abs(teachers.ages[i] - labels[i]), 0) / Math.max(1, labelledKept.length);

@@ -125,7 +125,7 @@ export function targetOf(task: Task, item: LabelledItem): number | undefined {
     case 'regression': {
       if (age === undefined || !task.ageRange || !task.targetScale) return undefined;
       if (age < task.ageRange.min || age > task.ageRange.max) return undefined;
-      return (age - task.targetScale.mean) / task.targetScale.std;
+      return ageToOutput(task, age);
     }
   }
 }
@@ -152,4 +152,10 @@ export function expectedAge(task: Task, probabilities: ArrayLike<number>): numbe
 export function outputToAge(task: Task, output: number): number {
   const s = task.targetScale ?? { mean: 0, std: 1 };
   return output * s.std + s.mean;
+}
+
+/** Years -> regression output (standardised): the inverse of outputToAge. */
+export function ageToOutput(task: Task, age: number): number {
+  const s = task.targetScale ?? { mean: 0, std: 1 };
+  return (age - s.mean) / s.std;
 }
