@@ -8,3 +8,8 @@ export { ALIGNED_SIZE, createPhotoAnalyzer, faceLabel } from './lib/photo-analyz
 export type { AgeEstimate, AgePredictor, PhotoAnalyzer, PhotoAnalyzerOptions, PhotoFace, PhotoResult } from './lib/photo-analyzer';
 export { annotatedName, annotationClash, listPhotoInputs, PhotoInputError, PhotoModelLoadError, predictPhotos } from './lib/predict-photos';
 export type { DrawAnnotations, PhotoInput, PhotoPrediction, PredictPhotosOptions, PredictPhotosResult } from './lib/predict-photos';
+export { createAgeServer } from './lib/serve/server';
+export type { AgeServerOptions } from './lib/serve/server';
+export { DEFAULT_SERVE_LIMITS, resolveServeLimits } from './lib/serve/limits';
+export type { ServeLimits } from './lib/serve/limits';
+export type { ServeErrorBody } from './lib/serve/http';

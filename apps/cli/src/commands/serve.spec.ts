@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
 import { exportTinyBundle } from '../serve/test-bundle.testing';
-import { request } from '../serve/test-client.testing';
+import { request } from '@agekit/synth';
 
 jest.setTimeout(120_000);
 

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, numberFlag, pathFlag, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
-import { DEFAULT_SERVE_LIMITS, type ServeLimits } from '../serve/limits';
+import { createAgeServer, createPhotoAnalyzer, DEFAULT_SERVE_LIMITS, type ServeLimits } from '@agekit/face';
 
 const MIB = 1024 * 1024;
 
@@ -67,8 +67,8 @@ async function run(ctx: CommandContext): Promise<number> {
   const detect = !ctx.values['no-detect'];
   const quiet = Boolean(ctx.values['quiet']);
 
-  // Loaded here so `agekit serve --help` and usage errors stay fast.
-  const [{ createPhotoAnalyzer }, { loadBundlePredictor }, { createAgeServer }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx'), import('../serve/server')]);
+  // onnxruntime is loaded here so `agekit serve --help` and usage errors do not wait for it.
+  const { loadBundlePredictor } = await import('@agekit/onnx');
   ctx.term.info(`loading ${bundleDir}${detect ? ' and the face detector' : ''} ...`);
   const analyzer = await createPhotoAnalyzer({ predictor: await loadBundlePredictor(bundleDir), detect });
 
@@ -79,9 +79,9 @@ async function run(ctx: CommandContext): Promise<number> {
     analyzer,
     limits,
     onLog: (line) => {
-      if (line.startsWith('internal error')) ctx.term.warn(line);
-      else if (!quiet) ctx.term.info(line);
+      if (!quiet) ctx.term.info(line);
     },
+    onError: (error) => ctx.term.warn(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
   });
   const stopped = nextStopSignal();
   try {

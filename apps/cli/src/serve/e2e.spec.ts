@@ -4,11 +4,8 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import type { PhotoAnalyzer, PhotoResult } from '@agekit/face';
-import { fuzzCases } from './fuzz-cases.testing';
-import { formatLoad, runLoad } from './load.testing';
-import { createAgeServer } from './server';
+import { formatLoad, fuzzCases, listen, request, runLoad } from '@agekit/synth';
 import { exportTinyBundle } from './test-bundle.testing';
-import { listen, request } from './test-client.testing';
 
 /**
  * End to end with the real analyzer (face-api SSD detector + alignment + onnxruntime on an exported bundle of an
@@ -34,11 +31,9 @@ beforeAll(async () => {
   const bundle = await exportTinyBundle();
   bundleRoot = dirname(bundle);
   // loaded lazily, as the commands do
-  const [{ createPhotoAnalyzer }, { loadBundlePredictor }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx')]);
+  const [{ createAgeServer, createPhotoAnalyzer }, { loadBundlePredictor }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx')]);
   analyzer = await createPhotoAnalyzer({ predictor: await loadBundlePredictor(bundle) });
-  server = createAgeServer({ analyzer, limits: { maxBodyBytes: 2 * 1024 * 1024 }, onLog: (l) => {
-    if (l.startsWith('internal error')) serverErrors.push(l);
-  } });
+  server = createAgeServer({ analyzer, limits: { maxBodyBytes: 2 * 1024 * 1024 }, onError: (e) => serverErrors.push(String(e)) });
   port = await listen(server, 0);
 });
 

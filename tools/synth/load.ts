@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { request } from './test-client.testing';
+import { request } from './http-client';
 
 /** A bounded loopback load run (used by the load spec and tools/bench/serve). */
 export interface LoadOptions {

@@ -1,4 +1,4 @@
-/** Limits of `agekit serve`: every request is bounded in size, pixels, time, and how many run at once. */
+/** Limits of the age server (createAgeServer; `agekit serve` sets them from flags): every request is bounded in size, pixels, time, and how many run at once. */
 export interface ServeLimits {
   /** Largest request body; bigger bodies get 413 and are not read further. Default 10 MiB. */
   maxBodyBytes: number;
@@ -21,7 +21,7 @@ export const DEFAULT_SERVE_LIMITS: Readonly<ServeLimits> = Object.freeze({
 });
 
 /** Merge overrides onto the defaults; each must be a positive integer (maxQueue may be 0). */
-export function resolveLimits(overrides: Partial<ServeLimits> = {}): ServeLimits {
+export function resolveServeLimits(overrides: Partial<ServeLimits> = {}): ServeLimits {
   const limits: ServeLimits = { ...DEFAULT_SERVE_LIMITS };
   for (const key of Object.keys(DEFAULT_SERVE_LIMITS) as Array<keyof ServeLimits>) {
     const value = overrides[key];

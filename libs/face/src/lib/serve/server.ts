@@ -1,28 +1,31 @@
 import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { decodeImage, ImageDecodeError, type PixelImage } from '@agekit/dataset';
-import type { PhotoAnalyzer } from '@agekit/face';
-import { QueueAbortedError, QueueFullError, resolveLimits, Semaphore, type ServeLimits } from './limits';
+import type { PhotoAnalyzer } from '../photo-analyzer';
+import { QueueAbortedError, QueueFullError, resolveServeLimits, Semaphore, type ServeLimits } from './limits';
 import { renderPage } from './page';
 import { sniffUpload } from './sniff';
 import { BodyAbortedError, HttpError, JSON_TYPE, methodNotAllowed, readBody, send, sendError, sendJson } from './http';
 
 export interface AgeServerOptions {
-  /** Turns a decoded photo into faces with ages (@agekit/face's createPhotoAnalyzer). */
+  /** Turns a decoded photo into faces with ages (createPhotoAnalyzer). */
   analyzer: PhotoAnalyzer;
   limits?: Partial<ServeLimits>;
-  /** One line per finished request (method, path, status, ms) and per internal error. */
+  /** One line per finished request: method, path, status (or 'aborted'), ms. */
   onLog?: (line: string) => void;
+  /** An error no request handler expected (its client got a 500 'internal'); the server keeps serving. */
+  onError?: (error: unknown) => void;
 }
 
 /**
- * The `agekit serve` HTTP server (not yet listening): GET / (the page), POST /api/predict (raw image bytes,
- * optional ?detect=0|1), GET /healthz. Every failure is a JSON {error:{code,message}}; no input can throw out
- * of a handler. Call `.listen(port, host)` yourself.
+ * The age server behind `agekit serve`, as a node:http Server (not yet listening): GET / (the page), POST
+ * /api/predict (raw image bytes, optional ?detect=0|1), GET /healthz. Every failure is a JSON
+ * {error:{code,message}}; no input can throw out of a handler. Call `.listen(port, host)` yourself.
  */
 export function createAgeServer(options: AgeServerOptions): http.Server {
-  const limits = resolveLimits(options.limits);
+  const limits = resolveServeLimits(options.limits);
   const log = options.onLog ?? (() => undefined);
+  const onError = options.onError ?? (() => undefined);
   const slots = new Semaphore(limits.maxConcurrent, limits.maxQueue);
   const server = http.createServer();
   const page = renderPage(limits);
@@ -43,7 +46,7 @@ export function createAgeServer(options: AgeServerOptions): http.Server {
       log(`${req.method ?? '?'} ${path} ${status || 'aborted'} ${(performance.now() - started).toFixed(1)}ms`);
     });
     handle(req, res).catch((error: unknown) => {
-      log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      onError(error);
       sendError(res, new HttpError(500, 'internal', 'internal server error'));
     });
   });

@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 
-// The HTTP plumbing of 'agekit serve': JSON errors, a bounded body reader, and responses that never throw.
+// The HTTP plumbing of the age server (createAgeServer): JSON errors, a bounded body reader, and responses that never throw.
 
 /** The JSON error body every non-2xx response carries. */
 export interface ServeErrorBody {

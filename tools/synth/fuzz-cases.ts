@@ -1,6 +1,6 @@
 import { createRng } from '@agekit/dataset';
 
-/** Bad requests every server build must answer with a 4xx JSON error (shared by the fuzz spec and the bench). */
+/** Bad requests every age server must answer with a 4xx JSON error (the server spec of @agekit/face and the e2e spec of agekit serve). */
 export interface FuzzCase {
   name: string;
   method: string;

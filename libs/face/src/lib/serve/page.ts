@@ -1,5 +1,5 @@
 /**
- * The `agekit serve` page: one self-contained HTML document (no external assets). Pick or drop a photo; it is
+ * The age server's page: one self-contained HTML document (no external assets). Pick or drop a photo; it is
  * POSTed as raw bytes to /api/predict and drawn on a canvas with a box and a label per face, plus a list of faces.
  * The body gets data-state="idle|busy|done|error" so tests and scripts can wait on it.
  */

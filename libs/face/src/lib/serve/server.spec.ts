@@ -1,10 +1,9 @@
 import * as net from 'node:net';
 import sharp from 'sharp';
 import type { PixelImage } from '@agekit/dataset';
-import { fuzzCases } from './fuzz-cases.testing';
+import { fuzzCases, listen, request } from '@agekit/synth';
 import { createAgeServer } from './server';
-import { listen, request } from './test-client.testing';
-import type { PhotoAnalyzer as ServeAnalyzer, PhotoResult as ServedResult } from '@agekit/face';
+import type { PhotoAnalyzer as ServeAnalyzer, PhotoResult as ServedResult } from '../photo-analyzer';
 
 /** An in-test analyzer (dependency injection): one face = the whole image, age = mean red value; records calls. */
 function fakeAnalyzer(delayMs = 0): ServeAnalyzer & { calls: Array<{ width: number; detect?: boolean }>; maxActive: number } {
@@ -121,16 +120,28 @@ describe('createAgeServer', () => {
       },
       dispose: async () => undefined,
     };
-    const logs: string[] = [];
-    const server = createAgeServer({ analyzer, onLog: (l) => logs.push(l) });
+    const errors: unknown[] = [];
+    const server = createAgeServer({ analyzer, onError: (e) => errors.push(e) });
     servers.push(server);
     const port = await listen(server);
     const res = await request(port, { method: 'POST', path: '/api/predict', body: await jpeg(8, 8) });
     expect(res.status).toBe(500);
     expect(res.json).toEqual({ error: { code: 'internal', message: 'internal server error' } });
-    expect(logs.some((l) => l.includes('boom'))).toBe(true);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['boom']);
     fail = false;
     expect((await request(port, { method: 'POST', path: '/api/predict', body: await jpeg(8, 8) })).status).toBe(200);
+  });
+
+  it('reports one line per finished request through onLog', async () => {
+    const logs: string[] = [];
+    const server = createAgeServer({ analyzer: fakeAnalyzer(), onLog: (l) => logs.push(l) });
+    servers.push(server);
+    const port = await listen(server);
+    await request(port, { path: '/healthz?x=1' });
+    await request(port, { method: 'POST', path: '/api/predict', body: Buffer.alloc(0) });
+    // the server logs on the response's 'close', which may come just after the client has read the end
+    for (let i = 0; i < 100 && logs.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(logs.map((l) => l.replace(/ [\d.]+ms$/, ' Nms'))).toEqual(['GET /healthz 200 Nms', 'POST /api/predict 400 Nms']);
   });
 
   it('bounds concurrency: maxConcurrent run, maxQueue wait, the rest get 503', async () => {
