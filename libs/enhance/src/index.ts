@@ -48,5 +48,5 @@ export {
   type ProcessDatasetStart,
   type ProcessSummary,
 } from './lib/process-dataset';
-export { processRecord, processContext, PROCESS_METADATA_COLUMNS, type ProcessContext, type ProcessJob } from './lib/process-record';
+export { processRecord, processContext, processMetadataOf, type ProcessContext, type ProcessJob, type ProcessMetadata } from './lib/process-record';
 export { runProcessDatasetWorker } from './lib/process-worker';

@@ -70,7 +70,7 @@ export {
   loadModel,
   METADATA_JSON,
   MODEL_JSON,
-  readMetadata,
+  readModelMetadata,
   resolveModelFolder,
   saveModel,
   WEIGHTS_BIN,

@@ -10,7 +10,7 @@ export {
 } from './lib/resample-dataset';
 export { defaultResampleConfig, resampleConfigSchema, type ResampleConfig, type TargetConfig } from './lib/config';
 export { BUILT_IN_DISTRIBUTIONS, classifier, strategyFor, targetFromFlag } from './lib/target';
-export { GroupUnion, readMetadata, readProcessingExclusions, type MetadataInfo } from './lib/groups';
+export { GroupUnion, linkMetadataGroups, readProcessingExclusions, type MetadataInfo } from './lib/groups';
 export { screenImages, type ScreenOptions } from './lib/screen';
 export { DistributionError, MissingClassesError } from './lib/errors';
 export {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { formatDuration, SPLIT_NAMES } from '@agekit/dataset';
+import { formatDuration, processingPaths, RESAMPLED_DATASET_FOLDER, SPLIT_NAMES } from '@agekit/dataset';
 import {
   compactAges,
   resampleConfigSchema,
@@ -106,7 +106,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const out = pathFlag(ctx, 'out') ?? ctx.cwd;
   const inputDir = pathFlag(ctx, 'input');
   const data = pathFlag(ctx, 'data') ?? (config.data ? path.resolve(baseDir, config.data) : undefined);
-  const processed = path.join(out, 'processed_dataset');
+  const processed = processingPaths(out).processedDir;
   if (!inputDir && !data && !existsSync(processed)) throw new UsageError(`no input: ${processed} does not exist; give --data DIR or --input DIR`);
   const strict = Boolean(ctx.values['strict']);
   const bars = { screen: ctx.term.progress('screen'), copy: ctx.term.progress('copy'), augment: ctx.term.progress('augment') };
@@ -125,7 +125,7 @@ async function run(ctx: CommandContext): Promise<number> {
   if (result.outcome === 'refused') {
     const n = result.leftOut.length;
     if (!result.plan) return failed(ctx, `--strict: ${plural(n, 'input image')} left out (unreadable, failed or too small); nothing written`);
-    return failed(ctx, `${result.refusal}; nothing written to ${path.join(out, 'resampled_dataset')}`);
+    return failed(ctx, `${result.refusal}; nothing written to ${path.join(out, RESAMPLED_DATASET_FOLDER)}`);
   }
   const { input, splitSizes, plan } = result;
   if (result.outcome === 'planned') {

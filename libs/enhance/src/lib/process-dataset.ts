@@ -11,9 +11,9 @@ import {
   DatasetError,
   describeError,
   mapSettled,
+  METADATA_CSV,
   processingPaths,
   ProgressTracker,
-  metadataFieldText,
   readMetadataCsv,
   readDataset,
   resolveWorkerEntry,
@@ -30,7 +30,7 @@ import {
 import { DEFAULT_THRESHOLDS, type QualityThresholds } from '@agekit/quality';
 import { DEFAULT_ENHANCE_CONFIG, resolveCandidates, type EnhanceConfig } from './config';
 import { FIXABLE_FLAGS, type FixableFlag } from './guard';
-import { PROCESS_METADATA_COLUMNS, processContext, processingErrorRow, processRecord, type ProcessJob } from './process-record';
+import { processContext, processingErrorRow, processMetadataOf, processRecord, type ProcessJob, type ProcessMetadata } from './process-record';
 
 export interface ProcessDatasetOptions {
   /** The dataset explore measured (any layout readDataset knows). */
@@ -193,14 +193,14 @@ export async function processDataset(options: ProcessDatasetOptions): Promise<Pr
 
   // the dataset first: a missing dataset is that, not a missing metadata file
   const dataset = await readDataset(dataRoot);
-  const metadataFile = path.resolve(options.metadata ?? path.join(out, 'csv', 'metadata.csv'));
+  const metadataFile = path.resolve(options.metadata ?? path.join(out, ...METADATA_CSV.split('/')));
   const plan = { inputs: [dataRoot, metadataFile], folders: [processedDir], files: [processingCsv] };
   await StageOutputs.check(plan);
   if (!existsSync(metadataFile)) throw new DatasetError(metadataFile, 'no metadata CSV: run `agekit explore` first (or pass --metadata)');
   return StageOutputs.write(plan, async (outputs) => {
-    const metadata = new Map<string, Record<string, string>>();
+    const metadata = new Map<string, ProcessMetadata>();
     for (const row of await readMetadataCsv(metadataFile)) {
-      if (row.id) metadata.set(row.id, Object.fromEntries(PROCESS_METADATA_COLUMNS.map((c) => [c, metadataFieldText(row, c)])));
+      if (row.id) metadata.set(row.id, processMetadataOf(row));
     }
     options.onStart?.({
       images: dataset.records.length,

@@ -9,6 +9,7 @@ import {
   writeFileAtomic,
   type DatasetRecord,
   type EncodeFormat,
+  type MetadataRow,
   type PixelImage,
   type ProcessingRow,
 } from '@agekit/dataset';
@@ -16,14 +17,20 @@ import type { QualityThresholds } from '@agekit/quality';
 import { describeOperations, enhanceImage, ssimToOriginal, type CandidateGrid } from './choose';
 import { FIXABLE_FLAGS, isFixableFlag, qualityGuard, type FixableFlag, type ImageMeasurement, type QualityGuard } from './guard';
 
-/** The metadata.csv columns process reads (by column name). */
-export const PROCESS_METADATA_COLUMNS = ['flags', 'error', 'width', 'height', 'laplacian_variance', 'mean_intensity', 'std_intensity'] as const;
+/** The fields of a metadata.csv row (the contract's MetadataRow) that process reads. */
+export type ProcessMetadata = Pick<MetadataRow, 'flags' | 'error' | 'width' | 'height' | 'laplacianVariance' | 'meanIntensity' | 'stdIntensity'>;
+
+/** The fields process reads of a metadata row, as plain data for a worker thread. */
+export function processMetadataOf(row: MetadataRow): ProcessMetadata {
+  const { flags, error, width, height, laplacianVariance, meanIntensity, stdIntensity } = row;
+  return { flags, error, width, height, laplacianVariance, meanIntensity, stdIntensity };
+}
 
 /** Everything the work on one image needs, as plain data (structured-clone safe: it is sent to worker threads). */
 export interface ProcessJob {
   records: DatasetRecord[];
-  /** metadata.csv rows by id (the PROCESS_METADATA_COLUMNS cells). */
-  metadata: Array<[string, Record<string, string>]>;
+  /** metadata.csv rows by id (the fields process reads). */
+  metadata: Array<[string, ProcessMetadata]>;
   /** Where the images are written (the staging folder of processed_dataset/). */
   processedDir: string;
   thresholds: QualityThresholds;
@@ -36,7 +43,7 @@ export interface ProcessJob {
 /** A job made ready to run in one thread: the metadata as a map, the guard built from the thresholds. */
 export interface ProcessContext {
   job: ProcessJob;
-  metadata: Map<string, Record<string, string>>;
+  metadata: Map<string, ProcessMetadata>;
   guard: QualityGuard;
 }
 
@@ -44,20 +51,13 @@ export function processContext(job: ProcessJob): ProcessContext {
   return { job, metadata: new Map(job.metadata), guard: qualityGuard(job.thresholds) };
 }
 
-function fixableFlagsOf(text: string | undefined): FixableFlag[] {
-  const set = new Set((text ?? '').split(';').map((f) => f.trim()));
-  return FIXABLE_FLAGS.filter((f) => set.has(f) && isFixableFlag(f));
+function fixableFlagsOf(flags: readonly string[]): FixableFlag[] {
+  return FIXABLE_FLAGS.filter((f) => flags.includes(f) && isFixableFlag(f));
 }
 
-function measurementOfRow(row: Record<string, string>): ImageMeasurement | undefined {
-  const n = (key: string): number => (row[key] === undefined || row[key] === '' ? NaN : Number(row[key]));
-  const m = {
-    width: n('width'),
-    height: n('height'),
-    laplacianVariance: n('laplacian_variance'),
-    meanIntensity: n('mean_intensity'),
-    stdIntensity: n('std_intensity'),
-  };
+function measurementOfRow(row: ProcessMetadata | undefined): ImageMeasurement | undefined {
+  if (!row) return undefined;
+  const m = { width: row.width, height: row.height, laplacianVariance: row.laplacianVariance, meanIntensity: row.meanIntensity, stdIntensity: row.stdIntensity };
   return Object.values(m).every(Number.isFinite) ? m : undefined;
 }
 
@@ -75,13 +75,13 @@ export function processingErrorRow(id: string, error: string, skipped?: boolean)
 export async function processRecord(record: DatasetRecord, context: ProcessContext): Promise<ProcessingRow<FixableFlag>> {
   const { job, guard } = context;
   const row = context.metadata.get(record.id);
-  if (row?.['error']) return processingErrorRow(record.id, `skipped: explore could not read it: ${row['error']}`, true);
+  if (row?.error) return processingErrorRow(record.id, `skipped: explore could not read it: ${row.error}`, true);
   const target = path.join(job.processedDir, ...record.id.split('/'));
-  const known = row ? fixableFlagsOf(row['flags']) : undefined;
+  const known = row ? fixableFlagsOf(row.flags) : undefined;
   if (known && known.length === 0) {
     await readImageBytes(record.file); // a clear error naming the file if it is gone
     await copyFileAtomic(record.file, target);
-    const m = measurementOfRow(row ?? {});
+    const m = measurementOfRow(row);
     return { id: record.id, status: 'unchanged', flagsBefore: [], flagsAfter: [], operations: '', before: m, after: m, ssim: 1 };
   }
   const original = await decodeImage(record.file, { channels: 'keep', maxPixels: job.maxPixels });

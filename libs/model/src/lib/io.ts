@@ -147,7 +147,7 @@ export async function resolveModelFolder(dir: string): Promise<string> {
 }
 
 /** The metadata of the model in `dir` (see resolveModelFolder). */
-export async function readMetadata(dir: string): Promise<AgekitModelMetadata> {
+export async function readModelMetadata(dir: string): Promise<AgekitModelMetadata> {
   const file = path.join(await resolveModelFolder(dir), METADATA_JSON);
   let meta: AgekitModelMetadata;
   try {
@@ -172,7 +172,7 @@ export interface LoadedModel {
 /** Load a model saved by `saveModel` (on the active backend) from `dir` or the one model folder below it. */
 export async function loadModel(dir: string): Promise<LoadedModel> {
   const modelDir = await resolveModelFolder(dir);
-  const metadata = await readMetadata(modelDir);
+  const metadata = await readModelMetadata(modelDir);
   const model = await tf.loadLayersModel(fileLoadHandler(modelDir));
   return { model, metadata, dir: modelDir };
 }

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateSynthDataset } from '@agekit/synth';
 import { saveLeftHalfTeacher, writeHalvesImage } from './distillation.testing';
-import { readMetadata } from './io';
+import { readModelMetadata } from './io';
 import { trainModel, type TrainEvent, type TrainModelOptions } from './train-model';
 
 describe('trainModel (the train stage)', () => {
@@ -54,7 +54,7 @@ describe('trainModel (the train stage)', () => {
     expect([...(await fs.readFile(path.join(out, 'plots', 'loss.png')))]).toEqual([1, 2, 3]);
     const history = JSON.parse(await fs.readFile(path.join(out, 'history.json'), 'utf8')) as Record<string, unknown>;
     expect(history).toEqual({ monitor: result.monitor, bestEpoch: result.bestEpoch, stoppedEarly: result.stoppedEarly, history: result.history });
-    const metadata = await readMetadata(out);
+    const metadata = await readModelMetadata(out);
     expect(metadata.parameters).toBe(result.parameters);
     expect(metadata.input).toMatchObject({ size: 16, channels: 1 });
     expect(metadata.training).toMatchObject({ data: common.data, splitSource: 'split', config: path.join(dir, 'train.json'), seed: 3 });
@@ -117,7 +117,7 @@ describe('trainModel (the train stage)', () => {
       const data = events.find((e) => e.kind === 'data');
       expect(event && event.kind === 'distillation' && data && data.kind === 'data' && event.labelled === data.train).toBe(true);
       expect(Number.isFinite(result.history[0].trainLoss)).toBe(true);
-      const metadata = await readMetadata(out);
+      const metadata = await readModelMetadata(out);
       expect(metadata.training).toMatchObject({ distillation: { teachers: [teacher], labelWeight: 0.3, flip: true, unlabelled: [path.join(dir, 'faces')] } });
       await fs.rm(out, { recursive: true });
     }

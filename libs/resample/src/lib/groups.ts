@@ -39,8 +39,8 @@ export interface MetadataInfo {
   rows: number;
 }
 
-/** Read `csv/metadata.csv` (the explore stage's, through its contract's reader): failed images, and duplicate links joined into `groups`. */
-export async function readMetadata(file: string, groups: GroupUnion): Promise<MetadataInfo> {
+/** From `csv/metadata.csv` (read through the contract's readMetadataCsv): its failed images, and its group and duplicate links joined into `groups`. */
+export async function linkMetadataGroups(file: string, groups: GroupUnion): Promise<MetadataInfo> {
   const rows = await readMetadataCsv(file);
   const failed = new Map<string, string>();
   for (const row of rows) {

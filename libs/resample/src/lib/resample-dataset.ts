@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_PIXELS,
   describeError,
   RESAMPLE_CHART_FILE,
+  processingPaths,
   RESAMPLED_DATASET_FOLDER,
   RESAMPLING_CSV_FILE,
   readDataset,
@@ -19,7 +20,7 @@ import {
 } from '@agekit/dataset';
 import { DEFAULT_THRESHOLDS } from '@agekit/quality';
 import { defaultResampleConfig, type ResampleConfig, type TargetConfig } from './config';
-import { GroupUnion, readMetadata, readProcessingExclusions } from './groups';
+import { GroupUnion, linkMetadataGroups, readProcessingExclusions } from './groups';
 import { planDatasetResampling, writeResampledDataset, type WriteResampledResult } from './pipeline';
 import type { ResamplingPlan } from './plan';
 import { screenImages } from './screen';
@@ -165,7 +166,7 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
   const started = performance.now();
   const config = resolveOptions(options);
   const out = path.resolve(options.out);
-  const processed = path.join(out, 'processed_dataset');
+  const { processedDir: processed, processingCsv } = processingPaths(out);
   const input = options.input ? path.resolve(options.input) : existsSync(processed) ? processed : options.data ? path.resolve(options.data) : undefined;
   if (!input) throw new DatasetError(processed, 'does not exist, and no dataset was given to resample');
   const resampledDir = path.join(out, RESAMPLED_DATASET_FOLDER);
@@ -174,7 +175,6 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
   const strategy = await strategyFor(config.target, config.ages, options.baseDir ?? process.cwd());
   const metadataFile = options.metadata ? path.resolve(options.metadata) : undefined;
   // process's outcomes, when the input is its output: failed images and those too small before processing
-  const processingCsv = path.join(out, 'csv', 'processing.csv');
   const processingFile = input === processed && existsSync(processingCsv) ? processingCsv : undefined;
   const progress = (phase: ResamplePhase) => (p: Progress) => options.onProgress?.(p, phase);
 
@@ -184,7 +184,7 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
     const groups = new GroupUnion();
     for (const r of dataset.records) if (r.group !== r.id) groups.union(r.id, `group:${r.group}`);
     const leftOut = new Map<string, string>();
-    if (metadataFile) for (const [id, why] of (await readMetadata(metadataFile, groups)).failed) leftOut.set(id, `explore: ${why}`);
+    if (metadataFile) for (const [id, why] of (await linkMetadataGroups(metadataFile, groups)).failed) leftOut.set(id, `explore: ${why}`);
     if (processingFile) for (const [id, why] of await readProcessingExclusions(processingFile, config.minSide)) leftOut.set(id, why);
     // duplicates are grouped from the images themselves, so byte-identical or near-identical copies never straddle splits
     const screened = await screenImages(dataset.records, groups, {

@@ -1,23 +1,7 @@
 import { ageDistribution, flagNames, reasonFor } from './figures';
-import type { MetadataRow } from './metadata';
+import { emptyMetadataRow, type MetadataRow } from '@agekit/dataset';
 
-const row = (over: Partial<MetadataRow>): MetadataRow => ({
-  id: 'x.jpg',
-  label: '',
-  age: NaN,
-  ageGroup: '',
-  width: 10,
-  height: 10,
-  laplacianVariance: 1,
-  meanIntensity: 1,
-  stdIntensity: 1,
-  duplicateOf: '',
-  nearDuplicateOf: '',
-  flags: [],
-  reasons: '',
-  error: '',
-  ...over,
-});
+const row = (over: Partial<MetadataRow>): MetadataRow => ({ ...emptyMetadataRow('x.jpg'), width: 10, height: 10, laplacianVariance: 1, meanIntensity: 1, stdIntensity: 1, ...over });
 
 describe('visualize figures helpers', () => {
   it('counts every age between the youngest and the oldest, zeros included', () => {

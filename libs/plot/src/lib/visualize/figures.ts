@@ -1,9 +1,8 @@
 import * as path from 'node:path';
-import { FLAG_NAMES, isInside, PROCESSING_STATUSES, type ProcessingMeasurement, type ProcessingRow, type QualityThresholds } from '@agekit/dataset';
+import { FLAG_NAMES, isInside, PROCESSING_STATUSES, type MetadataRow, type ProcessingMeasurement, type ProcessingRow, type QualityThresholds } from '@agekit/dataset';
 import { renderBarChart, renderGroupedBarChart, renderHistogram } from '../charts';
 import { renderContactSheetDetailed, type ContactSheetItem } from '../contact-sheet';
 import { quantile } from '../histogram-bins';
-import type { MetadataRow } from './metadata';
 
 /** The drawn thresholds, in the order the summary lists them. */
 export const DRAWN_THRESHOLDS = ['blurryBelow', 'noisyLaplacianAbove', 'darkBelow', 'brightAbove', 'lowTextureBelow', 'noisyStdAbove', 'minSide'] as const;

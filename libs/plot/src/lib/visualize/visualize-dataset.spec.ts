@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, DatasetError, OutputPathError, toGrayImage, writeCsv, type CsvRow } from '@agekit/dataset';
+import { decodeImage, DatasetError, emptyMetadataRow, METADATA_CSV, OutputPathError, toGrayImage, writeMetadataCsv, type MetadataRow } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
 import { visualizeDataset } from './visualize-dataset';
 
@@ -21,7 +21,7 @@ describe('visualizeDataset', () => {
     data = path.join(tmp, 'data');
     out = path.join(tmp, 'out');
     const samples = await generateSynthDataset({ out: data, count: 30, seed: 5, size: 96, defectRate: 0.6, duplicateRate: 0 });
-    const rows: CsvRow[] = [];
+    const rows: MetadataRow[] = [];
     flags = new Set();
     for (const s of samples) {
       const gray = toGrayImage(await decodeImage(path.join(data, s.file), { channels: 3 }));
@@ -35,20 +35,18 @@ describe('visualizeDataset', () => {
       const flag = FLAG_OF_DEFECT[s.defect] ?? '';
       if (flag) flags.add(flag);
       rows.push({
-        id: s.file.split(path.sep).join('/'),
+        ...emptyMetadataRow(s.file.split(path.sep).join('/')),
         label: String(s.age),
         age: s.age,
         width: gray.width,
         height: gray.height,
-        laplacian_variance: flag === 'blurry' ? 40 : flag === 'noisy' ? 2500 : 600,
-        mean_intensity: mean.toFixed(2),
-        std_intensity: Math.sqrt(sq / gray.data.length - mean * mean).toFixed(2),
-        flags: flag,
-        reasons: '',
-        error: '',
+        laplacianVariance: flag === 'blurry' ? 40 : flag === 'noisy' ? 2500 : 600,
+        meanIntensity: Number(mean.toFixed(2)),
+        stdIntensity: Number(Math.sqrt(sq / gray.data.length - mean * mean).toFixed(2)),
+        flags: flag ? [flag] : [],
       });
     }
-    await writeCsv(path.join(out, 'csv', 'metadata.csv'), rows);
+    await writeMetadataCsv(path.join(out, METADATA_CSV), rows);
     // resample's chart, written earlier into the same folder: visualize keeps it
     await fs.mkdir(path.join(out, 'visualizations', 'resample'), { recursive: true });
     await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } }).png().toFile(path.join(out, 'visualizations', 'resample', 'chart.png'));
@@ -86,7 +84,7 @@ describe('visualizeDataset', () => {
   });
 
   it('draws the thresholds it is given, the defaults filling the rest', async () => {
-    const result = await visualizeDataset({ out, metadata: path.join(out, 'csv', 'metadata.csv'), thresholds: { blurryBelow: 120, minSide: 64 }, sheetSize: 0 });
+    const result = await visualizeDataset({ out, metadata: path.join(out, METADATA_CSV), thresholds: { blurryBelow: 120, minSide: 64 }, sheetSize: 0 });
     const html = await fs.readFile(result.index, 'utf8');
     expect(html).toContain('Thresholds: blurryBelow 120, noisyLaplacianAbove 1000, darkBelow 50, brightAbove 200, lowTextureBelow 10, noisyStdAbove 100, minSide 64 (as given).');
   });
@@ -94,9 +92,7 @@ describe('visualizeDataset', () => {
   it('fails before writing when the metadata is missing, or under strict when a row has an error', async () => {
     await expect(visualizeDataset({ out: path.join(tmp, 'nowhere') })).rejects.toThrow(DatasetError);
     const broken = path.join(tmp, 'broken');
-    await writeCsv(path.join(broken, 'csv', 'metadata.csv'), [
-      { id: '30/x.jpg', label: '30', age: 30, width: '', height: '', laplacian_variance: '', mean_intensity: '', std_intensity: '', flags: '', error: 'corrupt' },
-    ]);
+    await writeMetadataCsv(path.join(broken, METADATA_CSV), [{ ...emptyMetadataRow('30/x.jpg'), label: '30', age: 30, error: 'corrupt' }]);
     await expect(visualizeDataset({ out: broken, strict: true })).rejects.toThrow(/30\/x\.jpg: corrupt/);
     await expect(fs.stat(path.join(broken, 'visualizations'))).rejects.toThrow();
   });
@@ -105,7 +101,7 @@ describe('visualizeDataset', () => {
     const file = path.join(tmp, 'afile.txt');
     await fs.writeFile(file, 'user data');
     const onStart = jest.fn();
-    const run = visualizeDataset({ out: file, metadata: path.join(out, 'csv', 'metadata.csv'), onStart });
+    const run = visualizeDataset({ out: file, metadata: path.join(out, METADATA_CSV), onStart });
     await expect(run).rejects.toThrow(OutputPathError);
     expect(onStart).not.toHaveBeenCalled();
     expect(await fs.readFile(file, 'utf8')).toBe('user data');

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import {
   DatasetError,
   describeError,
+  METADATA_CSV,
   PROCESSING_CSV,
   ProgressTracker,
   readProcessingCsv,
@@ -19,7 +20,7 @@ import {
 } from '@agekit/dataset';
 import { buildFigures, DRAWN_THRESHOLDS, type FigureSpec } from './figures';
 import { renderIndexHtml, type HtmlSection } from './html';
-import { readMetadata } from './metadata';
+import { readFigureMetadata } from './metadata';
 
 /** The folder visualize writes under a stage's out folder. */
 export const VISUALIZATIONS_DIR = 'visualizations';
@@ -123,7 +124,7 @@ async function listPngs(dir: string): Promise<string[]> {
 export async function visualizeDataset(options: VisualizeDatasetOptions): Promise<VisualizeDatasetResult> {
   const started = performance.now();
   const out = path.resolve(options.out);
-  const metadataFile = path.resolve(options.metadata ?? path.join(out, 'csv', 'metadata.csv'));
+  const metadataFile = path.resolve(options.metadata ?? path.join(out, ...METADATA_CSV.split('/')));
   const processingFile = path.resolve(options.processing ?? path.join(out, ...PROCESSING_CSV.split('/')));
   const dataRoot = options.data === undefined ? undefined : path.resolve(options.data);
   const sheetSize = options.sheetSize ?? 24;
@@ -131,7 +132,7 @@ export async function visualizeDataset(options: VisualizeDatasetOptions): Promis
   if (!Number.isInteger(sheetSize) || sheetSize < 0 || sheetSize > 200) throw new RangeError(`sheetSize must be an integer in 0..200 (got ${sheetSize})`);
   if (dataRoot && !existsSync(dataRoot)) throw new DatasetError(dataRoot, 'no such folder');
 
-  const rows = await readMetadata(metadataFile);
+  const rows = await readFigureMetadata(metadataFile);
   const failed = rows.filter((r) => r.error);
   if (options.strict && failed.length > 0) {
     throw new DatasetError(metadataFile, `${failed.length} rows have an error (strict run), e.g. ${failed[0].id}: ${failed[0].error}`);
