@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Test/bench helper: a plain node:http client that never throws on HTTP errors. */
+/** Test helper: a plain node:http client that never throws on HTTP errors. */
 export interface ClientResponse {
   status: number;
   headers: http.IncomingHttpHeaders;

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { request } from './http-client';
 
-/** A bounded loopback load run (used by the load spec and tools/bench/serve). */
+/** A bounded loopback load run (the load test of agekit serve's e2e spec). */
 export interface LoadOptions {
   port: number;
   requests: number;

@@ -12,5 +12,5 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Cli
   visualize: { summary: 'figures (PNG) and index.html from csv/metadata.csv and csv/processing.csv', load: async () => (await import('./visualize')).command },
   resample: { summary: 'split, then rebalance the training split to a target age distribution', load: async () => (await import('./resample')).command },
   predict: { summary: 'ages of the faces in photos with an exported ONNX bundle (detect, align, predict; --annotate draws them)', load: async () => (await import('./predict')).command },
-  serve: { summary: 'web demo: a page to upload a photo and see each face\'s age, and POST /api/predict (JSON)', load: async () => (await import('./serve')).command },
+  serve: { summary: 'web demo: a page to upload a photo and see each face\'s age, and POST /api/predict (JSON)', load: async () => (await import('./serve')).loadCommand() },
 };

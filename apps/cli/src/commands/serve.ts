@@ -1,11 +1,27 @@
 import { once } from 'node:events';
 import { COMMON_OPTIONS, switchFlags, valueFlags, EXIT, failed, numberFlag, pathFlag, stringFlag, UsageError, wholeNumberFlag, type CliCommand, type CommandContext } from '../lib/command';
-import { createAgeServer, createPhotoAnalyzer, DEFAULT_SERVE_LIMITS, type ServeLimits } from '@agekit/face';
+import type { ServeLimits } from '@agekit/face';
 
 const MIB = 1024 * 1024;
 
-export const command: CliCommand = {
-  usage: `--bundle DIR [--port 8080] [--host 127.0.0.1] [--no-detect] [limits]
+/** The command, built once @agekit/face (loaded lazily, like every library the CLI uses) gives the default limits. */
+export async function loadCommand(): Promise<CliCommand> {
+  const { DEFAULT_SERVE_LIMITS } = await import('@agekit/face');
+  return {
+    usage: usage(DEFAULT_SERVE_LIMITS),
+    // serve reads no dataset and writes no output: only --help of the common flags
+    options: {
+      help: COMMON_OPTIONS['help'],
+      ...valueFlags('bundle', 'max-body-mb', 'max-pixels', 'timeout-ms', 'max-concurrent', 'max-queue'),
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      ...switchFlags('no-detect', 'quiet'),
+    },
+    run: (ctx) => run(ctx, DEFAULT_SERVE_LIMITS),
+  };
+}
+
+const usage = (defaults: ServeLimits): string => `--bundle DIR [--port 8080] [--host 127.0.0.1] [--no-detect] [limits]
 
 Serves until Ctrl-C (SIGINT) or SIGTERM, then finishes the requests in flight and exits 0.
   GET  /              the page: pick or drop a photo, see it with a box and an age per face
@@ -20,22 +36,12 @@ flags:
   --port N              TCP port (default 8080; 0 = any free port, printed)
   --host ADDR           address to bind (default 127.0.0.1, this machine only)
   --no-detect           treat every image as one face crop by default (no face detector loaded until ?detect=1)
-  --max-body-mb N       largest upload (default ${DEFAULT_SERVE_LIMITS.maxBodyBytes / MIB})
-  --max-pixels N        largest image, width x height, checked from the header before decoding (default ${DEFAULT_SERVE_LIMITS.maxPixels})
-  --timeout-ms N        per-request deadline, queueing included (default ${DEFAULT_SERVE_LIMITS.timeoutMs})
-  --max-concurrent N    images analysed at once (default ${DEFAULT_SERVE_LIMITS.maxConcurrent})
-  --max-queue N         requests waiting beyond those; more get 503 (default ${DEFAULT_SERVE_LIMITS.maxQueue})
-  --quiet               no line per request`,
-  // serve reads no dataset and writes no output: only --help of the common flags
-  options: {
-    help: COMMON_OPTIONS['help'],
-    ...valueFlags('bundle', 'max-body-mb', 'max-pixels', 'timeout-ms', 'max-concurrent', 'max-queue'),
-    port: { type: 'string', default: '8080' },
-    host: { type: 'string', default: '127.0.0.1' },
-    ...switchFlags('no-detect', 'quiet'),
-  },
-  run,
-};
+  --max-body-mb N       largest upload (default ${defaults.maxBodyBytes / MIB})
+  --max-pixels N        largest image, width x height, checked from the header before decoding (default ${defaults.maxPixels})
+  --timeout-ms N        per-request deadline, queueing included (default ${defaults.timeoutMs})
+  --max-concurrent N    images analysed at once (default ${defaults.maxConcurrent})
+  --max-queue N         requests waiting beyond those; more get 503 (default ${defaults.maxQueue})
+  --quiet               no line per request`;
 
 /** The limits given as flags (the server's defaults for the others). */
 function limitsFromFlags(ctx: CommandContext): Partial<ServeLimits> {
@@ -58,7 +64,7 @@ async function nextStopSignal(): Promise<NodeJS.Signals> {
   return first;
 }
 
-async function run(ctx: CommandContext): Promise<number> {
+async function run(ctx: CommandContext, defaults: ServeLimits): Promise<number> {
   const bundleDir = pathFlag(ctx, 'bundle');
   if (!bundleDir) throw new UsageError('--bundle DIR is required (an exported bundle with model.onnx)');
   const port = wholeNumberFlag(ctx, 'port', 0, 65535) ?? 8080;
@@ -68,7 +74,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const quiet = Boolean(ctx.values['quiet']);
 
   // onnxruntime is loaded here so `agekit serve --help` and usage errors do not wait for it.
-  const { loadBundlePredictor } = await import('@agekit/onnx');
+  const [{ createAgeServer, createPhotoAnalyzer }, { loadBundlePredictor }] = await Promise.all([import('@agekit/face'), import('@agekit/onnx')]);
   ctx.term.info(`loading ${bundleDir}${detect ? ' and the face detector' : ''} ...`);
   const analyzer = await createPhotoAnalyzer({ predictor: await loadBundlePredictor(bundleDir), detect });
 
@@ -103,7 +109,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const signal = await stopped;
   ctx.term.info(`${signal}: closing (finishing requests in flight) ...`);
   // requests in flight get their deadline and a second more; idle keep-alive sockets go now
-  const force = setTimeout(() => server.closeAllConnections(), (limits.timeoutMs ?? DEFAULT_SERVE_LIMITS.timeoutMs) + 1000);
+  const force = setTimeout(() => server.closeAllConnections(), (limits.timeoutMs ?? defaults.timeoutMs) + 1000);
   await new Promise<void>((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();
