@@ -29,7 +29,7 @@ export {
   type VerifyReport,
   type CheckerReport,
   type ImageProblem,
-  type ProgressCallback,
+  type CountCallback,
 } from './lib/verify';
 export {
   writeBundle,

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { convertLayersModel, type ConvertResult, type InputLayout } from './convert';
 import { CPP_CMAKELISTS, CPP_MAIN, buildCppExample, findCppToolchain, runCppExample } from './cpp';
 import { normalizePixels, readImagePixels, validatePreprocessSpec, writePresizedImage, type PreprocessSpec, type ResizeKernel } from './preprocess';
-import { checkWithPythonOnnx, createOnnxSession, runOnnx, verifyAgainstTfjs, type CheckerReport, type ProgressCallback, type VerifyReport } from './verify';
+import { checkWithPythonOnnx, createOnnxSession, runOnnx, verifyAgainstTfjs, type CheckerReport, type CountCallback, type VerifyReport } from './verify';
 import { convertToFloat16, quantizeInt8, type CalibrationMethod, type Int8Placement, type ModelFormat, type QuantizeInt8Report } from './quantize';
 
 /** Largest |onnx - tfjs| allowed by default per model format (float16 rounds every value to 11 bits, int8 to 256 levels). */
@@ -99,7 +99,7 @@ export interface WriteBundleOptions {
   /** Number format of model.onnx (default float32); int8 needs `calibration` and `exportBundle`. */
   format?: ModelFormat;
   /** int8: images to calibrate the activation ranges on (preprocessed as the bundle says). */
-  calibration?: { images: string[]; method?: CalibrationMethod; percentile?: number; onProgress?: ProgressCallback };
+  calibration?: { images: string[]; method?: CalibrationMethod; percentile?: number; onProgress?: CountCallback };
   /** int8: which kinds of node stay in float (default DEFAULT_INT8_PLACEMENT, measured). */
   int8Placement?: Partial<Int8Placement>;
   /** Test-time flip inside model.onnx (convert's `testTimeFlip`): each output is the mean for the image and its mirror. */
@@ -497,7 +497,7 @@ export async function verifyBundle(options: {
   ages?: number[];
   /** Largest allowed |MAE change| in years with `ages` (default 0.1). */
   maxMaeChange?: number;
-  onProgress?: ProgressCallback;
+  onProgress?: CountCallback;
 }): Promise<BundleVerification> {
   const { bundle } = options;
   const format = bundle.manifest.modelFormat ?? 'float32';

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { createOnnxSession, type ProgressCallback } from './verify';
+import { createOnnxSession, type CountCallback } from './verify';
 import { nhwcToNchw, type PreprocessSpec } from './preprocess';
 
 /** Number format of a bundle's model.onnx. */
@@ -183,7 +183,7 @@ export interface QuantizeInt8Options {
   /** Percentile for 'percentile' (default 99.99). */
   percentile?: number;
   batchSize?: number;
-  onProgress?: ProgressCallback;
+  onProgress?: CountCallback;
 }
 
 export interface QuantizeInt8Report {

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { normalizePixels, nhwcToNchw, readImagePixels, type PreprocessSpec } from './preprocess';
 
-export type ProgressCallback = (done: number, total: number) => void;
+/** Items done out of total (not @agekit/dataset's ProgressCallback, which carries rate and ETA). */
+export type CountCallback = (done: number, total: number) => void;
 
 /** An ONNX Runtime (CPU) session over a model file or its bytes. */
 export async function createOnnxSession(model: string | Uint8Array, options: { threads?: number } = {}): Promise<ort.InferenceSession> {
@@ -64,7 +65,7 @@ export interface VerifyOptions {
   /** Fewer successfully decoded images than this fails the verification (default 64). */
   minImages?: number;
   batchSize?: number;
-  onProgress?: ProgressCallback;
+  onProgress?: CountCallback;
   /** True ages of `images` (same order): the report then gives both models' MAE on them. */
   ages?: number[];
   /** Age in years from one image's output row (required with `ages`). */

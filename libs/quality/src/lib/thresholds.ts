@@ -1,6 +1,6 @@
-import { DEFAULT_THRESHOLDS, type JSONSchemaType, type QualityThresholds } from '@agekit/dataset';
+import { DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, type JSONSchemaType, type QualityThresholds } from '@agekit/dataset';
 
-export { DEFAULT_THRESHOLDS, resolveThresholds, type QualityThresholds } from '@agekit/dataset';
+export { DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, resolveThresholds, type QualityThresholds } from '@agekit/dataset';
 
 /** configs/quality.json: the explore stage's settings. */
 export interface QualityConfig {
@@ -21,8 +21,6 @@ export interface QualityConfig {
 
 /** Explore's default worker count: 0 = one per core. */
 export const DEFAULT_EXPLORE_WORKERS = 0;
-/** Explore's default pixel limit per image (larger images are refused: decompression bombs). */
-export const DEFAULT_MAX_PIXELS = 50_000_000;
 
 const num = (description: string, def: number, minimum = 0) => ({ type: 'number' as const, minimum, default: def, description });
 
