@@ -56,6 +56,7 @@ export {
   parseMetadataRow,
   readMetadataCsv,
   writeMetadataCsv,
+  writeMetadataCsvLines,
   type MetadataHashMetric,
   type MetadataMetric,
   type MetadataNumberMetric,

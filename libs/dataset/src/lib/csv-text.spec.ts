@@ -75,6 +75,27 @@ describe('CsvTextWriter / csvLine (the same bytes as CsvWriter)', () => {
     expect((await fs.readdir(tmp)).filter((f) => f.includes('dropped'))).toEqual([]);
   });
 
+  it('writeLines writes the bytes of a writeLine per line, across its ~1 MiB chunks and mixed with writeLine', async () => {
+    // 30,000 lines of ~60 characters: a little under 2 MiB, so more than one chunk and a part chunk
+    const lines = Array.from({ length: 30_000 }, (_, i) => csvLine([i, `row ${i}`, 'x'.repeat(i % 97), 'a,b']));
+    const one = path.join(tmp, 'one-by-one.csv');
+    const each = await CsvTextWriter.open(one, ['a', 'b', 'c', 'd']);
+    await each.writeLine('first');
+    for (const line of lines) await each.writeLine(line);
+    await each.writeLine('last');
+    await each.close();
+    const many = path.join(tmp, 'many.csv');
+    const together = await CsvTextWriter.open(many, ['a', 'b', 'c', 'd']);
+    await together.writeLine('first');
+    await together.writeLines(lines);
+    await together.writeLines([]);
+    await together.writeLine('last');
+    await together.close();
+    const expected = await fs.readFile(one, 'utf8');
+    expect(expected.length).toBeGreaterThan(1.5 * 2 ** 20);
+    expect(await fs.readFile(many, 'utf8')).toBe(expected);
+  });
+
   it('fails on a destination it cannot write, leaving no temporary file', async () => {
     const blocker = path.join(tmp, 'not-a-dir');
     await fs.writeFile(blocker, 'x');

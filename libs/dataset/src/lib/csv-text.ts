@@ -28,6 +28,9 @@ export function csvLine(values: readonly unknown[]): string {
   return fields.join(',');
 }
 
+/** Characters joined per write by CsvTextWriter.writeLines. */
+const LINES_CHUNK = 1 << 20;
+
 /**
  * A CSV file written atomically (a temporary sibling renamed into place on close), line by line with
  * back-pressure: the header is written on open, every line ends with '\n'.
@@ -57,6 +60,27 @@ export class CsvTextWriter {
   /** Add one line (fields already formatted with csvField / csvLine); flushes in chunks of ~64 KiB. */
   async writeLine(line: string): Promise<void> {
     this.pending += `${line}\n`;
+    if (this.pending.length >= 65536) await this.flush();
+  }
+
+  /**
+   * Add many lines (each as writeLine takes it), joined into chunks of ~1 MiB: the same bytes as a writeLine each,
+   * with one write and one wait per chunk instead of an await per line (metadata.csv: 7 MB in tens of thousands of lines).
+   */
+  async writeLines(lines: Iterable<string>): Promise<void> {
+    let chunk: string[] = [];
+    let size = 0;
+    for (const line of lines) {
+      chunk.push(line);
+      size += line.length + 1;
+      if (size >= LINES_CHUNK) {
+        this.pending += `${chunk.join('\n')}\n`;
+        chunk = [];
+        size = 0;
+        await this.flush();
+      }
+    }
+    if (chunk.length > 0) this.pending += `${chunk.join('\n')}\n`;
     if (this.pending.length >= 65536) await this.flush();
   }
 

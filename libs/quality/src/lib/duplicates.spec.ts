@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRng, decodeImage } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
-import { findDuplicates, type HashedItem } from './duplicates';
+import { DuplicateFinder, findDuplicates, type HashedItem } from './duplicates';
 import { measureImage } from './metrics';
 import { popcount32 } from './phash';
 
@@ -90,6 +90,58 @@ describe('findDuplicates', () => {
         ];
         expect({ d, keep, near: findDuplicates(items, d).nearDuplicateOf }).toEqual({ d, keep, near: [undefined, 'x'] });
         expect({ d, keep, near: findDuplicates(items, d - 1).nearDuplicateOf }).toEqual({ d, keep, near: [undefined, undefined] });
+      }
+    }
+  });
+
+  it('DuplicateFinder fed in any order gives what findDuplicates gives in index order', () => {
+    const rng = createRng(17);
+    const items: HashedItem[] = [];
+    for (let i = 0; i < 800; i++) {
+      const r = rng.next();
+      if (i > 0 && r < 0.15) {
+        // an exact copy of an earlier item (same pixels, so the same perceptual hash)
+        const source = items[rng.int(i)];
+        items.push({ id: `i${i}`, pixelHash: source.pixelHash, phash: source.phash });
+      } else if (i > 0 && r < 0.45) {
+        // a near copy: up to 6 bits flipped
+        const source = items[rng.int(i)].phash ?? '0000000000000000';
+        let h = parseInt(source.slice(0, 8), 16);
+        let l = parseInt(source.slice(8), 16);
+        for (let f = rng.int(7); f > 0; f--) {
+          const bit = rng.int(64);
+          if (bit < 32) h ^= 1 << bit;
+          else l ^= 1 << (bit - 32);
+        }
+        items.push({ id: `i${i}`, pixelHash: `p${i}`, phash: hex(h, l).toUpperCase() });
+      } else if (r > 0.97) {
+        items.push({ id: `i${i}` }); // unreadable
+      } else {
+        items.push({ id: `i${i}`, pixelHash: `p${i}`, phash: hex(rng.int(2 ** 32), rng.int(2 ** 32)) });
+      }
+    }
+    for (const d of [0, 2, 4, 8]) {
+      const expected = findDuplicates(items, d);
+      expect(expected.duplicateOf.filter(Boolean).length).toBeGreaterThan(50);
+      expect(expected.nearDuplicateOf.filter(Boolean).length).toBeGreaterThan(d === 0 ? -1 : 50);
+      for (const order of ['reversed', 'shuffled']) {
+        const indices = items.map((_, i) => i);
+        if (order === 'reversed') indices.reverse();
+        else
+          for (let k = indices.length - 1; k > 0; k--) {
+            const j = rng.int(k + 1);
+            [indices[k], indices[j]] = [indices[j], indices[k]];
+          }
+        const finder = new DuplicateFinder(d);
+        for (const i of indices) finder.add(i, items[i]);
+        const got = finder.result(items.length);
+        expect({ d, order, duplicateOf: got.duplicateOf, nearDuplicateOf: got.nearDuplicateOf, comparisons: got.comparisons }).toEqual({
+          d,
+          order,
+          duplicateOf: expected.duplicateOf,
+          nearDuplicateOf: expected.nearDuplicateOf,
+          comparisons: expected.comparisons,
+        });
       }
     }
   });

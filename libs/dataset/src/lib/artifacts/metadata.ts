@@ -232,9 +232,19 @@ export async function readMetadataCsv(file: string, options: ReadMetadataOptions
 
 /** Write metadata.csv (header, then one line per row) under a temporary name, renamed into place when complete. */
 export async function writeMetadataCsv(file: string, rows: Iterable<MetadataRow>): Promise<void> {
+  await writeMetadataCsvLines(file, (function* () {
+    for (const row of rows) yield formatMetadataRow(row);
+  })());
+}
+
+/**
+ * writeMetadataCsv from the rows' lines as formatMetadataRow gives them, e.g. formatted one by one while a stage
+ * still measures the next images: the same bytes for the same rows.
+ */
+export async function writeMetadataCsvLines(file: string, lines: Iterable<string>): Promise<void> {
   const writer = await CsvTextWriter.open(file, METADATA_COLUMNS);
   try {
-    for (const row of rows) await writer.writeLine(formatMetadataRow(row));
+    await writer.writeLines(lines);
     await writer.close();
   } catch (error) {
     await writer.abort();

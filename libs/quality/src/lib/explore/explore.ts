@@ -7,7 +7,8 @@ import {
   METADATA_METRICS,
   readDataset,
   StageOutputs,
-  writeMetadataCsv,
+  formatMetadataRow,
+  writeMetadataCsvLines,
   type Dataset,
   type DatasetLayout,
   type DatasetProblem,
@@ -17,7 +18,7 @@ import {
 } from '@agekit/dataset';
 import type { ChildProcess } from 'node:child_process';
 import { checkQuality, FLAG_NAMES, type QualityCheck, type QualityFlag } from '../checks';
-import { findDuplicates } from '../duplicates';
+import { DuplicateFinder } from '../duplicates';
 import { loadNativeQuality, nativeQualityUnavailableReason, type NativeQuality } from '../native';
 import { DEFAULT_EXPLORE_WORKERS, DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, type QualityThresholds } from '../thresholds';
 import type { AnalyzedImage } from './analyze';
@@ -112,6 +113,13 @@ function recordRow(record: DatasetRecord): MetadataRow {
   return row;
 }
 
+/** A measured row with the flags and reasons of its check. */
+function checkedRow(row: MetadataRow, check: QualityCheck): MetadataRow {
+  row.flags = check.flags;
+  row.reasons = check.reasons.join('; ');
+  return row;
+}
+
 function measuredRow(record: DatasetRecord, image: AnalyzedImage): MetadataRow {
   const row = recordRow(record);
   const m = image.metrics;
@@ -170,10 +178,12 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   const decoders = { native: 0, canvas: 0, sharp: 0 };
   let clean = 0;
   let analysis: Awaited<ReturnType<typeof analyzeFiles>>;
-  // each measured file's row and checks are made as its outcome arrives, while the engine measures the next files
-  // (on a machine with few cores this work no longer waits until the end); the checks that depend on the duplicate
-  // links, known only once every file is measured, are redone below for the rows that have one
-  const measured: Array<{ row: MetadataRow; check: QualityCheck } | undefined> = new Array(records.length);
+  // each measured file's CSV line, its checks and its duplicate-finding work are done as its outcome arrives, while
+  // the engine measures the next files (on a machine with few cores this work no longer waits until the end); the
+  // lines of the rows that get a duplicate link, known only once every file is measured, are redone below
+  const lines: string[] = new Array(records.length);
+  const checks: Array<QualityCheck | undefined> = new Array(records.length);
+  const duplicateFinder = new DuplicateFinder(thresholds.nearDuplicateMaxDistance);
   try {
     analysis = await analyzeFiles(
       records.map((r) => r.file),
@@ -189,48 +199,48 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
         onProgress: options.onProgress,
         signal: options.signal,
         onOutcome: (i, outcome) => {
-          if (outcome.ok) measured[i] = { row: measuredRow(records[i], outcome.value), check: checkQuality(outcome.value.metrics, thresholds) };
+          if (!outcome.ok) return;
+          const { metrics } = outcome.value;
+          duplicateFinder.add(i, { id: records[i].id, pixelHash: metrics.pixelHash, phash: metrics.phash });
+          const check = checkQuality(metrics, thresholds);
+          checks[i] = check;
+          lines[i] = formatMetadataRow(checkedRow(measuredRow(records[i], outcome.value), check));
         },
       },
     );
     options.signal?.throwIfAborted();
     const { outcomes } = analysis;
-    const duplicates = findDuplicates(
-      records.map((r, i) => {
-        const o = outcomes[i];
-        return o.ok ? { id: r.id, pixelHash: o.value.metrics.pixelHash, phash: o.value.metrics.phash } : { id: r.id };
-      }),
-      thresholds.nearDuplicateMaxDistance,
-    );
-    const rows: MetadataRow[] = records.map((record, i) => {
+    const duplicates = duplicateFinder.result(records.length);
+    records.forEach((record, i) => {
       const o = outcomes[i];
       if (!o.ok) {
         failures.push({ id: record.id, reason: o.error.reason, message: o.error.message });
         const row = recordRow(record);
         row.error = o.error.message;
-        return row;
+        lines[i] = formatMetadataRow(row);
+        return;
       }
       decoders[o.value.decoder]++;
       const duplicateOf = duplicates.duplicateOf[i];
       const nearDuplicateOf = duplicates.nearDuplicateOf[i];
-      const early = measured[i];
-      const row = early?.row ?? measuredRow(record, o.value);
-      row.duplicateOf = duplicateOf ?? '';
-      row.nearDuplicateOf = nearDuplicateOf ?? '';
-      const check = early && !duplicateOf && !nearDuplicateOf ? early.check : checkQuality({ ...o.value.metrics, duplicateOf, nearDuplicateOf }, thresholds);
-      row.flags = check.flags;
-      row.reasons = check.reasons.join('; ');
+      let check = checks[i];
+      if (!check || duplicateOf || nearDuplicateOf) {
+        check = checkQuality({ ...o.value.metrics, duplicateOf, nearDuplicateOf }, thresholds);
+        const row = measuredRow(record, o.value);
+        row.duplicateOf = duplicateOf ?? '';
+        row.nearDuplicateOf = nearDuplicateOf ?? '';
+        lines[i] = formatMetadataRow(checkedRow(row, check));
+      }
       if (check.flags.length === 0) clean++;
       for (const flag of check.flags) flagCounts[flag]++;
-      return row;
     });
     // entries that are not records (a path leaving the dataset, a symlink loop, a bad label): an error row each
     for (const problem of dataset.problems) {
       const row = emptyMetadataRow(problem.path);
       row.error = problem.reason;
-      rows.push(row);
+      lines.push(formatMetadataRow(row));
     }
-    await writeMetadataCsv(outputs.path(csvFile), rows);
+    await writeMetadataCsvLines(outputs.path(csvFile), lines);
     options.signal?.throwIfAborted();
     await outputs.commit();
   } catch (error) {
