@@ -2,9 +2,12 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage } from '@agekit/dataset';
+import { decodeImage, readDataset } from '@agekit/dataset';
 import { initBackend } from '@agekit/runtime';
-import { alignedFaces, groupOfAge, scoreGroups } from './groups';
+import { generateSynthDataset } from '@agekit/synth';
+import { transferModel } from '@agekit/transfer';
+import { alignedFaces, groupOfAge, runGroupsTable, scoreGroups, type GroupScores } from './groups';
+import type { TableIo } from './table';
 
 // face-api's own demo photo (three people), read from the installed package; never copied into the repo
 const SAMPLE1 = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo', 'sample1.jpg');
@@ -66,4 +69,43 @@ describe('Indian actors groups (tools/bench/peers/main.ts groups)', () => {
       expect((await decodeImage(other.files[0], { channels: 3 })).width).toBe(112);
     }, 120_000);
   });
+
+  it('scores an ensemble by the mean age of its members: a member with a negligible weight leaves the other one\'s row', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-groups-ensemble-'));
+    try {
+      await generateSynthDataset({ out: path.join(dir, 'data'), count: 30, seed: 5, size: 48, minAge: 20, maxAge: 59, defectRate: 0, duplicateRate: 0, ageDistribution: 'uniform' });
+      // the same faces as a labels CSV with YOUNG/MIDDLE/OLD, the layout of the Indian actors
+      const faces = path.join(dir, 'faces');
+      await fs.mkdir(path.join(faces, 'images'), { recursive: true });
+      const lines = ['file,age_group'];
+      for (const [i, r] of (await readDataset(path.join(dir, 'data'))).records.entries()) {
+        await fs.copyFile(r.file, path.join(faces, 'images', `${i}.png`));
+        lines.push(`images/${i}.png,${groupOfAge(r.age)}`);
+      }
+      await fs.writeFile(path.join(faces, 'labels.csv'), `${lines.join('\n')}\n`);
+      await transferModel({
+        data: path.join(dir, 'data'),
+        out: path.join(dir, 'out'),
+        tasks: [{ name: 'years', task: { kind: 'classification', minAge: 20, maxAge: 59 } }],
+        head: { hidden: 8, dropout: 0.2 },
+        training: { epochs: 1, batchSize: 16 },
+      });
+      const model = path.join(dir, 'out', 'years');
+      const results: unknown[] = [];
+      const io: TableIo = { out: () => undefined, err: () => undefined, result: (v) => results.push(v) };
+      const args = ['--data', faces, '--no-align', '--peers', 'faceapi', '--ensemble', `faceapi=1+${model}=1e-9`, '--ensemble', `faceapi=1e-9+${dir}/out=1`, '--ensemble', `faceapi+${model}`];
+      expect(await runGroupsTable(args, io, dir)).toBe(0);
+      const rows = (results[0] as { rows: { model: string; parameters: number; scores: GroupScores }[] }).rows;
+      // the model folder ran once though two ensembles name it (once by its run folder) and no --model names it
+      expect(rows.map((r) => r.model.split(':')[0])).toEqual(['years (faceapi-xception+dense, classification)', 'faceapi', 'mean of faceapi=1+years=1e-9', 'mean of faceapi=1e-9+years=1', 'mean of faceapi+years']);
+      const [years, faceapi, nearFaceapi, nearYears, mean] = rows;
+      expect(years.scores.confusion).not.toEqual(faceapi.scores.confusion); // else the two checks below could not tell them apart
+      expect(nearFaceapi.scores).toEqual(faceapi.scores);
+      expect(nearYears.scores).toEqual(years.scores);
+      expect(mean.scores.count).toBe(30);
+      expect(mean.parameters).toBe(years.parameters + faceapi.parameters);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

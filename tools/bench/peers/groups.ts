@@ -13,9 +13,10 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { createRng, decodeImage, describeError, EXIT, integerFlag, parseFlags, readDataset, ProgressTracker, UsageError, writeFileAtomic, type ProgressCallback } from '@agekit/dataset';
 import { alignFace, loadFaceDetector, type FaceDetectorOptions } from '@agekit/face';
-import { expectedAge, isClassification, loadImageSet, loadModel, outputToAge, predictOutputs } from '@agekit/model';
+import { expectedAge, isClassification, loadImageSet, loadModel, outputToAge, predictOutputs, resolveModelFolder } from '@agekit/model';
 import { backendChoiceFlag, initBackend } from '@agekit/runtime';
 import { loadBundlePredictor } from '@agekit/onnx';
+import { ENSEMBLE_USAGE, ensembleMembersToRun, parseEnsembles, runEnsembles, type MemberRun } from './ensemble';
 import { loadPeer, PEERS, PeerUnavailableError, runPeer, type AgePeer, type PeerName } from './peers';
 import { fmt, printMarkdownTable, progressPrinter, runBenchCommand, type TableIo } from './table';
 import { sharedPath } from '../shared-paths';
@@ -83,6 +84,8 @@ export interface FacePrediction {
 /** Any age predictor over image files (aligned crops or whole crops), one answer per file, in order. */
 export interface FilePredictor {
   name: string;
+  /** What an ensemble names it by: the peer's name, or the model folder (as loadModel resolves it). */
+  key: string;
   parameters: number;
   predict(files: string[], onProgress?: ProgressCallback): Promise<{ predictions: FacePrediction[]; msPerImage: number }>;
   dispose(): Promise<void> | void;
@@ -92,6 +95,7 @@ export interface FilePredictor {
 export function peerPredictor(peer: AgePeer, flip = false): FilePredictor {
   return {
     name: `${peer.name}: ${peer.description}`,
+    key: peer.name,
     parameters: peer.parameters,
     async predict(files, onProgress) {
       const run = await runPeer(peer, files, { flip, onProgress });
@@ -106,11 +110,12 @@ export function peerPredictor(peer: AgePeer, flip = false): FilePredictor {
  * `flip`: test-time flip (mean output of each crop and its mirror).
  */
 export async function modelFolderPredictor(modelDir: string, flip = false): Promise<FilePredictor> {
-  const { model, metadata } = await loadModel(modelDir);
+  const { model, metadata, dir } = await loadModel(modelDir);
   const task = metadata.task;
   const channels = metadata.input.channels as 1 | 3;
   return {
     name: `${path.basename(modelDir)} (${metadata.architecture}, ${task.kind})`,
+    key: dir,
     parameters: metadata.parameters,
     async predict(files, onProgress) {
       const set = await loadImageSet(
@@ -142,6 +147,7 @@ export async function bundlePredictor(bundleDir: string): Promise<FilePredictor>
   const predictor = await loadBundlePredictor(bundleDir);
   return {
     name: `bundle ${path.basename(bundleDir)} (ONNX)`,
+    key: bundleDir,
     // a bundle does not record its parameter count (its source model's metadata does)
     parameters: NaN,
     async predict(files, onProgress) {
@@ -254,7 +260,7 @@ export async function groupRecords(dataDir: string, options: { limit?: number; s
 }
 
 export const GROUPS_USAGE = `groups [--data DIR (default ../shared/data/indian-actors)] [--limit N (seeded random sample)] [--peers faceapi,ssrnet,gear,faceres]
-      [--model DIR]... [--bundle DIR]... [--human-models DIR] [--cache DIR (aligned crops; default <tmp>/agekit-aligned-faces)]
+      [--model DIR]... [--bundle DIR]... ${ENSEMBLE_USAGE} [--human-models DIR] [--cache DIR (aligned crops; default <tmp>/agekit-aligned-faces)]
       [--min-score 0.5] [--no-align (whole crops, no detection)] [--flip (test-time flip; not for bundles)] [--backend B] [--json]`;
 
 interface GroupRow {
@@ -285,6 +291,7 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
     peers: { type: 'string' },
     model: { type: 'string', multiple: true },
     bundle: { type: 'string', multiple: true },
+    ensemble: { type: 'string', multiple: true },
     'human-models': { type: 'string' },
     cache: { type: 'string' },
     'min-score': { type: 'string', default: '0.5' },
@@ -303,6 +310,9 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
   const dataDir = path.resolve(cwd, typeof values.data === 'string' ? values.data : sharedPath('data', 'indian-actors'));
   const cacheDir = path.resolve(cwd, typeof values.cache === 'string' ? values.cache : path.join(os.tmpdir(), 'agekit-aligned-faces'));
   const humanModelsDir = path.resolve(cwd, typeof values['human-models'] === 'string' ? values['human-models'] : 'cache/human-models');
+  const ensembles = await parseEnsembles(values.ensemble as string[] | undefined, cwd);
+  const modelDirs = await Promise.all(((values.model as string[] | undefined) ?? []).map((dir) => resolveModelFolder(path.resolve(cwd, dir))));
+  const toRun = ensembleMembersToRun(ensembles, modelDirs, names);
   const backend = await initBackend({ backend: backendChoiceFlag(values.backend) ?? 'wasm' });
   io.err(`backend: ${backend.name} — ${backend.reason}`);
 
@@ -322,9 +332,9 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
 
   const predictors: FilePredictor[] = [];
   const unavailable: string[] = [];
-  for (const dir of (values.model as string[] | undefined) ?? []) predictors.push(await modelFolderPredictor(path.resolve(cwd, dir), flip));
+  for (const dir of toRun.modelDirs) predictors.push(await modelFolderPredictor(dir, flip));
   for (const dir of (values.bundle as string[] | undefined) ?? []) predictors.push(await bundlePredictor(path.resolve(cwd, dir)));
-  for (const name of names) {
+  for (const name of toRun.peers) {
     try {
       predictors.push(peerPredictor(await loadPeer(name, { humanModelsDir }), flip));
     } catch (error) {
@@ -334,13 +344,21 @@ async function groupsTable(args: string[], io: TableIo, cwd: string): Promise<nu
     }
   }
   const rows: GroupRow[] = [];
+  const actual = records.map((r) => r.group);
+  // per predictor key: its age for each file (NaN where it has none), parameters and ms/img, for the ensembles
+  const members = new Map<string, MemberRun>();
   for (const predictor of predictors) {
     const run = await predictor.predict(files, progressPrinter(io, predictor.name.split(' ')[0]));
     // a model that predicts the dataset's own groups is read by its group; every other one by its age
     const predicted = run.predictions.map((p) => (p.group !== null && labels.includes(p.group) ? p.group : groupOfAge(p.age)));
-    rows.push({ model: predictor.name, parameters: predictor.parameters, scores: scoreGroups(records.map((r) => r.group), predicted, labels), msPerImage: run.msPerImage });
+    rows.push({ model: predictor.name, parameters: predictor.parameters, scores: scoreGroups(actual, predicted, labels), msPerImage: run.msPerImage });
+    members.set(predictor.key, { ages: run.predictions.map((p) => p.age ?? NaN), parameters: predictor.parameters, msPerImage: run.msPerImage });
     await predictor.dispose();
   }
+  const combined = runEnsembles(ensembles, members);
+  unavailable.push(...combined.notRun);
+  // an ensemble is read by its mean age, even when a member is an age-group-labels model (its expected age)
+  for (const { ensemble, run } of combined.done) rows.push({ model: ensemble.label, parameters: run.parameters, scores: scoreGroups(actual, run.ages.map((age) => groupOfAge(age)), labels), msPerImage: run.msPerImage });
   const how = faces
     ? `detected + aligned to 200 px as predict does (min score ${minScore}): face found in ${records.length - faces.noFace - faces.failed.length}, no face in ${faces.noFace} (whole crop used), ${faces.failed.length} unreadable; ${faces.fromCache} from the cache ${cacheDir}`
     : 'whole crops (--no-align)';

@@ -1,7 +1,7 @@
 /**
  * Pretrained age estimators against agekit, two modes:
  *
- *   npx tsx tools/bench/peers/main.ts table --data DIR [--model MODEL_DIR]... [--peers faceapi,gear] [--json]
+ *   npx tsx tools/bench/peers/main.ts table --data DIR [--model MODEL_DIR]... [--peers faceapi,gear] [--ensemble faceapi+MODEL_DIR]... [--json]
  *
  * the side-by-side accuracy table (table.ts; formerly `agekit-trainer peers`),
  *

@@ -27,6 +27,9 @@ describe('peers table (tools/bench/peers/main.ts table)', () => {
     const io = capture();
     expect(await runPeersTable(['--data', dir, '--peers', 'nope'], io, dir)).toBe(2);
     expect(io.errors.join('\n')).toContain("unknown peer 'nope'");
+    const one = capture();
+    expect(await runPeersTable(['--data', dir, '--ensemble', 'faceapi'], one, dir)).toBe(2);
+    expect(one.errors.join('\n')).toContain('two or more members');
   });
 
   it('puts an agekit transfer model beside the faceapi peer and names the peers it could not run', async () => {
@@ -46,5 +49,22 @@ describe('peers table (tools/bench/peers/main.ts table)', () => {
     expect(out).toContain('not run: gear:');
     expect(out).toContain('fetch-human-models.sh');
     expect(io.results).toHaveLength(1);
-  }, 180_000);
+
+    // ensembles of the two: a member with a negligible weight leaves the other's row (so each member's ages reach the
+    // ensemble in record order), and the plain mean is no worse than the mean of the members' MAEs (|a+b|/2 <= (|a|+|b|)/2)
+    const years = path.join(dir, 'out', 'years');
+    const withEnsembles = capture();
+    const ensembles = ['--ensemble', `faceapi=1+${years}=1e-9`, '--ensemble', `faceapi=1e-9+${years}=1`, '--ensemble', `faceapi+${years}`];
+    expect(await runPeersTable([...args, '--max-age', '29', ...ensembles], withEnsembles, dir)).toBe(0);
+    type Row = { model: string; parameters: number; count: number; mae: number; bands: { mae: number }[] };
+    const rows = (withEnsembles.results[0] as { rows: Row[] }).rows;
+    expect(rows.map((r) => r.model.split(' (')[0].split(':')[0])).toEqual(['years', 'faceapi', 'mean of faceapi=1+years=1e-9', 'mean of faceapi=1e-9+years=1', 'mean of faceapi+years']);
+    const [model, faceapi, nearFaceapi, nearModel, mean] = rows;
+    expect(nearFaceapi.mae).toBeCloseTo(faceapi.mae, 6);
+    expect(nearModel.mae).toBeCloseTo(model.mae, 6);
+    nearModel.bands.forEach((b, k) => expect(b.mae).toBeCloseTo(model.bands[k].mae, 6));
+    expect(mean.mae).toBeLessThanOrEqual((model.mae + faceapi.mae) / 2 + 1e-9);
+    expect(mean.mae).not.toBeCloseTo(model.mae, 3);
+    expect([mean.count, mean.parameters]).toEqual([faceapi.count, faceapi.parameters + model.parameters]);
+  }, 240_000);
 });

@@ -4,8 +4,9 @@
  */
 import * as path from 'node:path';
 import { clipToWidth, createRng, describeError, EXIT, exitCodeOf, formatDuration, integerFlag, parseFlags, UsageError, SPLIT_NAMES, type Progress, type SplitName } from '@agekit/dataset';
-import { evaluateModel, isClassification, loadModel, prepareSplit, resolveSplits, type BandError } from '@agekit/model';
+import { evaluateModel, isClassification, loadModel, prepareSplit, resolveModelFolder, resolveSplits, type BandError } from '@agekit/model';
 import { initBackend, backendChoiceFlag } from '@agekit/runtime';
+import { ENSEMBLE_USAGE, ensembleMembersToRun, parseEnsembles, runEnsembles, type MemberRun } from './ensemble';
 import { loadPeer, PEERS, PeerUnavailableError, runPeer, scoreAges, type PeerName } from './peers';
 
 /** Where the table goes: `out` for the table, `err` for progress and warnings, `result` for --json. */
@@ -16,6 +17,7 @@ export interface TableIo {
 }
 
 export const TABLE_USAGE = `table --data DIR [--split val|test|train|heldout] [--peers faceapi,ssrnet,gear,faceres] [--model DIR]... [--human-models DIR]
+      ${ENSEMBLE_USAGE}
       [--min-age 20] [--max-age 50] [--limit N (seeded random sample)] [--flip (test-time flip)] [--backend B] [--json]`;
 
 /** A number with `digits` decimals, or 'n/a' when missing or not finite. */
@@ -77,6 +79,7 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
     split: { type: 'string', default: 'val' },
     peers: { type: 'string' },
     model: { type: 'string', multiple: true },
+    ensemble: { type: 'string', multiple: true },
     'human-models': { type: 'string' },
     'min-age': { type: 'string', default: '20' },
     'max-age': { type: 'string', default: '50' },
@@ -95,6 +98,9 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   const maxAge = integerFlag(values, 'max-age') as number;
   const limit = integerFlag(values, 'limit');
   const humanModelsDir = path.resolve(cwd, typeof values['human-models'] === 'string' ? values['human-models'] : 'cache/human-models');
+  const ensembles = await parseEnsembles(values.ensemble as string[] | undefined, cwd);
+  const modelDirs = await Promise.all(((values.model as string[] | undefined) ?? []).map((dir) => resolveModelFolder(path.resolve(cwd, dir))));
+  const toRun = ensembleMembersToRun(ensembles, modelDirs, names);
   const backend = await initBackend({ backend: backendChoiceFlag(values.backend) ?? 'wasm' });
   io.err(`backend: ${backend.name} — ${backend.reason}`);
 
@@ -110,9 +116,10 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   io.err(`data: ${dataDir} ${split} (${splits.source === 'folders' ? 'split folder' : 'split with seed 42'}): ${records.length} images aged ${minAge}..${maxAge}`);
   const bandEdges = [minAge, ...[30, 40, 50, 60, 70, 80].filter((e) => e > minAge && e <= maxAge)];
   const rows: PeerRow[] = [];
+  // per model folder or peer: its age for each record (NaN where it has none), for the ensembles
+  const members = new Map<string, MemberRun>();
 
-  for (const dir of (values.model as string[] | undefined) ?? []) {
-    const modelDir = path.resolve(cwd, dir);
+  for (const modelDir of toRun.modelDirs) {
     const { model, metadata } = await loadModel(modelDir);
     const prepared = await prepareSplit(records, metadata.task, { size: metadata.input.size, channels: metadata.input.channels, onProgress: progressPrinter(io, `decode ${path.basename(modelDir)}`) });
     const started = performance.now();
@@ -121,12 +128,14 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
     // regression models have no probabilities: rank AUC of their ages, as for the peers
     const auc = isClassification(metadata.task) ? e.auc : scoreAges(prepared.data.ages, e.predictedAges, { aucRange: { min: minAge, max: maxAge } }).auc;
     rows.push({ model: `${path.basename(modelDir)} (${metadata.architecture}${isClassification(metadata.task) ? '' : ', regression'})`, parameters: metadata.parameters, count: e.count, mae: e.mae, cs5: e.cs5, auc, bands: e.bands, msPerImage: ms, failed: prepared.failed.length });
+    const ageById = new Map(prepared.ids.map((id, k) => [id, e.predictedAges[k]]));
+    members.set(modelDir, { ages: records.map((r) => ageById.get(r.id) ?? NaN), parameters: metadata.parameters, msPerImage: ms });
     if (prepared.outsideTask.length) io.err(`note: ${modelDir}: ${prepared.outsideTask.length} images outside its task were left out`);
     model.dispose();
   }
 
   const unavailable: string[] = [];
-  for (const name of names) {
+  for (const name of toRun.peers) {
     let peer;
     try {
       peer = await loadPeer(name, { humanModelsDir });
@@ -145,7 +154,20 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
       { aucRange: { min: minAge, max: maxAge }, bandEdges },
     );
     rows.push({ model: `${name}: ${peer.description}`, parameters: peer.parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage: run.msPerImage, failed: run.failed.length });
+    members.set(name, { ages: run.ages, parameters: peer.parameters, msPerImage: run.msPerImage });
     peer.dispose();
+  }
+  const combined = runEnsembles(ensembles, members);
+  unavailable.push(...combined.notRun);
+  for (const { ensemble, run } of combined.done) {
+    // scored like a peer, on the images every member has an age for
+    const ok = run.ages.flatMap((age, i) => (Number.isFinite(age) ? [i] : []));
+    const s = scoreAges(
+      ok.map((i) => records[i].age as number),
+      ok.map((i) => run.ages[i]),
+      { aucRange: { min: minAge, max: maxAge }, bandEdges },
+    );
+    rows.push({ model: ensemble.label, parameters: run.parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage: run.msPerImage, failed: run.ages.length - ok.length });
   }
   io.out(`${split} split of ${dataDir}: ${records.length} images aged ${minAge}..${maxAge}; backend ${backend.name}${flip ? '; test-time flip (mean of image and mirror)' : ''}`);
   printTable(io, rows);
