@@ -6,7 +6,7 @@ import { decodeImage, readDataset } from '@agekit/dataset';
 import { initBackend } from '@agekit/runtime';
 import { generateSynthDataset } from '@agekit/synth';
 import { transferModel } from '@agekit/transfer';
-import { alignedFaces, groupOfAge, runGroupsTable, scoreGroups, type GroupScores } from './groups';
+import { alignedFaces, groupOfAge, groupRecords, runGroupsTable, scoreGroups, unscoredRecords, type GroupScores } from './groups';
 import type { TableIo } from './table';
 
 // face-api's own demo photo (three people), read from the installed package; never copied into the repo
@@ -68,6 +68,29 @@ describe('Indian actors groups (tools/bench/peers/main.ts groups)', () => {
       expect(other.fromCache).toBe(0);
       expect((await decodeImage(other.files[0], { channels: 3 })).width).toBe(112);
     }, 120_000);
+  });
+
+  it('picks unlabelled faces only outside the scored sample, seeded', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-groups-unscored-'));
+    try {
+      await fs.mkdir(path.join(dir, 'images'));
+      const lines = ['file,age_group'];
+      for (let i = 0; i < 40; i++) {
+        await fs.writeFile(path.join(dir, 'images', `${i}.png`), await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: i, g: 0, b: 0 } } }).png().toBuffer());
+        lines.push(`images/${i}.png,${['YOUNG', 'MIDDLE', 'OLD'][i % 3]}`);
+      }
+      await fs.writeFile(path.join(dir, 'labels.csv'), `${lines.join('\n')}\n`);
+      const scored = new Set((await groupRecords(dir, { limit: 10 })).map((r) => r.id));
+      const picked = await unscoredRecords(dir, { scoredLimit: 10, count: 25 });
+      expect(scored.size).toBe(10);
+      expect(picked).toHaveLength(25);
+      expect(picked.filter((r) => scored.has(r.id))).toEqual([]);
+      expect(new Set(picked.map((r) => r.id)).size).toBe(25);
+      expect(await unscoredRecords(dir, { scoredLimit: 10, count: 25 })).toEqual(picked);
+      expect(await unscoredRecords(dir, { scoredLimit: 10, count: 100 })).toHaveLength(30);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('scores an ensemble by the mean age of its members: a member with a negligible weight leaves the other one\'s row', async () => {

@@ -259,6 +259,17 @@ export async function groupRecords(dataDir: string, options: { limit?: number; s
   return records;
 }
 
+/**
+ * Files for distillation's unlabelled faces (`training.distillation.unlabelled`): a seeded sample of `count` records of
+ * the labelled dataset that are NOT in the scored sample `groupRecords(dataDir, { limit: scoredLimit })`, so the
+ * groups column never scores an image a student trained on (other images of the same people may still be among them).
+ */
+export async function unscoredRecords(dataDir: string, options: { scoredLimit: number; count: number; seed?: number }): Promise<{ file: string; id: string; group: string }[]> {
+  const scored = new Set((await groupRecords(dataDir, { limit: options.scoredLimit })).map((r) => r.id));
+  const rest = (await groupRecords(dataDir)).filter((r) => !scored.has(r.id));
+  return createRng(options.seed ?? 7).shuffle(rest).slice(0, options.count).sort((a, b) => a.id.localeCompare(b.id));
+}
+
 export const GROUPS_USAGE = `groups [--data DIR (default ../shared/data/indian-actors)] [--limit N (seeded random sample)] [--peers faceapi,ssrnet,gear,faceres]
       [--model DIR]... [--bundle DIR]... ${ENSEMBLE_USAGE} [--human-models DIR] [--cache DIR (aligned crops; default <tmp>/agekit-aligned-faces)]
       [--min-score 0.5] [--no-align (whole crops, no detection)] [--flip (test-time flip; not for bundles)] [--backend B] [--json]`;

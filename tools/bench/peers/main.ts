@@ -11,13 +11,16 @@
  *
  *   npx tsx tools/bench/peers/main.ts [parity] [--data ../shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
  *
+ * and `unlabelled --out DIR [--count 5000]`: copies a seeded sample of Indian-actors images outside the scored 500
+ * (groups.ts unscoredRecords) for distillation's unlabelled faces, and
+ *
  * an opt-in check on real face crops: the faceapi-xception Layers rebuild (@agekit/model) against face-api's own
  * AgeGenderNet forward pass (@vladmandic/face-api's Node build, weights decoded by tfjs), on the same tensors
  * (face-api's preprocessing: pad to square, bilinear resize to 112). Prints the largest |feature| and |age| differences
  * and both forward-pass times, measured in this process.
  * Parity skips (exit 0, with a message) when the data folder is absent.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -25,7 +28,7 @@ import { decodeImage } from '@agekit/dataset';
 import { initBackend } from '@agekit/runtime';
 import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 import { padToSquareCentred } from './peers';
-import { runGroupsTable } from './groups';
+import { runGroupsTable, unscoredRecords } from './groups';
 import { runPeersTable } from './table';
 import { sharedPath } from '../shared-paths';
 
@@ -111,6 +114,16 @@ async function main(argv: string[]): Promise<void> {
     // under --json the text lines go to stderr and stdout has the one JSON document
     const io = { out: json ? err : print, err, result: (value: unknown) => (json ? print(JSON.stringify(value)) : undefined) };
     process.exitCode = await (argv[0] === 'table' ? runPeersTable : runGroupsTable)(argv.slice(1), io);
+    return;
+  }
+  if (argv[0] === 'unlabelled') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { data: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, count: { type: 'string' } } });
+    if (!values.out) throw new Error('usage: unlabelled --out DIR [--data ../shared/data/indian-actors] [--limit 500 (the scored sample)] [--count 5000]');
+    const records = await unscoredRecords(values.data ?? sharedPath('data', 'indian-actors'), { scoredLimit: Number(values.limit ?? 500), count: Number(values.count ?? 5000) });
+    await fs.mkdir(values.out, { recursive: true });
+    // COPYFILE_EXCL: never overwrite a file already in the folder
+    for (const r of records) await fs.copyFile(r.file, path.join(values.out, path.basename(r.file)), fsConstants.COPYFILE_EXCL);
+    process.stdout.write(`${records.length} images outside the scored ${values.limit ?? 500} copied to ${values.out}\n`);
     return;
   }
   await parity(argv[0] === 'parity' ? argv.slice(1) : argv);
