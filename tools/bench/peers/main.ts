@@ -24,7 +24,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { decodeImage } from '@agekit/dataset';
+import { decodeImage, exitCodeOf, integerFlag, UsageError } from '@agekit/dataset';
 import { initBackend } from '@agekit/runtime';
 import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 import { padToSquareCentred } from './peers';
@@ -118,12 +118,14 @@ async function main(argv: string[]): Promise<void> {
   }
   if (argv[0] === 'unlabelled') {
     const { values } = parseArgs({ args: argv.slice(1), options: { data: { type: 'string' }, out: { type: 'string' }, limit: { type: 'string' }, count: { type: 'string' } } });
-    if (!values.out) throw new Error('usage: unlabelled --out DIR [--data ../shared/data/indian-actors] [--limit 500 (the scored sample)] [--count 5000]');
-    const records = await unscoredRecords(values.data ?? sharedPath('data', 'indian-actors'), { scoredLimit: Number(values.limit ?? 500), count: Number(values.count ?? 5000) });
+    if (!values.out) throw new UsageError('usage: unlabelled --out DIR [--data ../shared/data/indian-actors] [--limit 500 (the scored sample)] [--count 5000]');
+    const scoredLimit = integerFlag(values, 'limit') ?? 500;
+    const count = integerFlag(values, 'count') ?? 5000;
+    const records = await unscoredRecords(values.data ?? sharedPath('data', 'indian-actors'), { scoredLimit, count });
     await fs.mkdir(values.out, { recursive: true });
     // COPYFILE_EXCL: never overwrite a file already in the folder
     for (const r of records) await fs.copyFile(r.file, path.join(values.out, path.basename(r.file)), fsConstants.COPYFILE_EXCL);
-    process.stdout.write(`${records.length} images outside the scored ${values.limit ?? 500} copied to ${values.out}\n`);
+    process.stdout.write(`${records.length} images outside the scored ${scoredLimit} copied to ${values.out}\n`);
     return;
   }
   await parity(argv[0] === 'parity' ? argv.slice(1) : argv);
@@ -131,5 +133,5 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  process.exitCode = exitCodeOf(error);
 });
