@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { METADATA_CSV } from '@agekit/dataset';
+import { metadataCsvPath } from '@agekit/dataset';
 import { generateSynthDataset } from '@agekit/synth';
 import { readPipelineConfig, type PipelineConfig } from './config';
 
@@ -23,7 +23,7 @@ const STAGES: Record<string, StageArgs> = {
   explore: (cfg, out) => ({ app: 'cli', args: ['explore', '--config', 'configs/quality.json', '--data', cfg.data, '--out', out] }),
   process: (cfg, out) => ({ app: 'cli', args: ['process', '--config', 'configs/enhance.json', '--data', cfg.data, '--out', out] }),
   visualize: (cfg, out) => ({ app: 'cli', args: ['visualize', '--config', 'configs/quality.json', '--data', cfg.data, '--out', out] }),
-  resample: (cfg, out) => ({ app: 'cli', args: ['resample', '--config', 'configs/resample.json', '--metadata', path.join(out, METADATA_CSV), '--out', out, '--seed', String(cfg.seed)] }),
+  resample: (cfg, out) => ({ app: 'cli', args: ['resample', '--config', 'configs/resample.json', '--metadata', metadataCsvPath(out), '--out', out, '--seed', String(cfg.seed)] }),
   train: (cfg, out) => ({
     app: 'trainer',
     args: ['train', '--config', 'configs/train.json', '--data', path.join(out, 'resampled_dataset'), '--out', path.join(out, 'models', 'pipeline'), '--seed', String(cfg.seed),

@@ -2,7 +2,7 @@
 /** Prints what the pipeline produced: counts from its CSVs, the model's metrics, and where to look. */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { readCsv, readResamplingCsv, RESAMPLED_DATASET_FOLDER, RESAMPLING_CSV_FILE } from '@agekit/dataset';
+import { metadataCsvPath, processingPaths, readCsv, readResamplingCsv, RESAMPLED_DATASET_FOLDER, RESAMPLING_CSV_FILE } from '@agekit/dataset';
 import { readPipelineConfig } from './config';
 
 async function countBy(file: string, column: string): Promise<Map<string, number> | undefined> {
@@ -20,14 +20,14 @@ async function main(): Promise<void> {
   const out = path.resolve(workspace, cfg.out);
   const rel = (p: string): string => path.relative(process.cwd(), p) || '.';
   console.log(`\n== agekit pipeline summary (dataset: ${cfg.data})`);
-  const meta = path.join(out, 'csv', 'metadata.csv');
+  const meta = metadataCsvPath(out);
   if (existsSync(meta)) {
     const rows = await readCsv(meta);
     const flagged = rows.filter((r) => r['flags']).length;
     const errors = rows.filter((r) => r['error']).length;
     console.log(`explore:   ${rows.length} images, ${flagged} flagged, ${errors} unreadable  -> ${rel(meta)}`);
   }
-  const status = await countBy(path.join(out, 'csv', 'processing.csv'), 'status');
+  const status = await countBy(processingPaths(out).processingCsv, 'status');
   if (status) console.log(`process:   ${fmt(status)}  -> ${rel(path.join(out, 'processed_dataset'))}`);
   const resampling = path.join(out, RESAMPLING_CSV_FILE);
   if (existsSync(resampling)) {

@@ -51,6 +51,7 @@ export {
   formatMetadataRow,
   METADATA_COLUMNS,
   METADATA_CSV,
+  metadataCsvPath,
   METADATA_METRICS,
   metadataFieldText,
   parseMetadataRow,

@@ -22,7 +22,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readCsv } from '@agekit/dataset';
+import { metadataCsvPath, readCsv } from '@agekit/dataset';
 import { exploreDataset, type ExploreDatasetOptions, type ExploreDatasetResult, type ExploreEngine } from '@agekit/quality';
 import { sharedPath } from '../shared-paths';
 
@@ -208,7 +208,7 @@ async function main(): Promise<number> {
     const jsOut = path.join(work, 'engine-js');
     console.log('exploreDataset (engine js) ...');
     const js = await explore({ ...stageOptions, out: jsOut, engine: 'js' });
-    const same = (await fs.readFile(path.join(jsOut, 'csv', 'metadata.csv'), 'utf8')) === (await fs.readFile(path.join(work, 'csv', 'metadata.csv'), 'utf8'));
+    const same = (await fs.readFile(metadataCsvPath(jsOut), 'utf8')) === (await fs.readFile(metadataCsvPath(work), 'utf8'));
     console.log(
       `js engine (${js.summary.workers || 'in-process'} worker processes): ${js.summary.imagesPerSecond.toFixed(0)} img/s in the stage; ` +
         `${engine} / js = ${(summary.imagesPerSecond / js.summary.imagesPerSecond).toFixed(2)}x (stage)` +
@@ -218,7 +218,7 @@ async function main(): Promise<number> {
   }
 
   const refRows = await readCsv(refCsv);
-  const ourRows = await readCsv(path.join(work, 'csv', 'metadata.csv'));
+  const ourRows = await readCsv(metadataCsvPath(work));
   const byId = new Map(ourRows.map((r) => [r['id'], r]));
   let matched = 0;
   const missing: string[] = [];
@@ -256,7 +256,7 @@ async function main(): Promise<number> {
   }
   FLAG_PAIRS.forEach(([name], k) => console.log(`flag ${name.padEnd(15)} same decision on ${flagAgree[k]}/${matched}`));
   if (missing.length) console.log(`only one side read: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ' ...' : ''}`);
-  console.log(`\nCSVs: ${refCsv} and ${path.join(work, 'csv', 'metadata.csv')}`);
+  console.log(`\nCSVs: ${refCsv} and ${metadataCsvPath(work)}`);
   return 0;
 }
 

@@ -11,7 +11,7 @@ import {
   DatasetError,
   describeError,
   mapSettled,
-  METADATA_CSV,
+  metadataCsvPath,
   processingPaths,
   ProgressTracker,
   readMetadataCsv,
@@ -193,7 +193,7 @@ export async function processDataset(options: ProcessDatasetOptions): Promise<Pr
 
   // the dataset first: a missing dataset is that, not a missing metadata file
   const dataset = await readDataset(dataRoot);
-  const metadataFile = path.resolve(options.metadata ?? path.join(out, ...METADATA_CSV.split('/')));
+  const metadataFile = path.resolve(options.metadata ?? metadataCsvPath(out));
   const plan = { inputs: [dataRoot, metadataFile], folders: [processedDir], files: [processingCsv] };
   await StageOutputs.check(plan);
   if (!existsSync(metadataFile)) throw new DatasetError(metadataFile, 'no metadata CSV: run `agekit explore` first (or pass --metadata)');

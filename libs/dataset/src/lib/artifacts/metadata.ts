@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { readCsv } from '../csv';
 import { csvField, CsvTextWriter } from '../csv-text';
 import { DatasetError } from '../errors';
@@ -10,6 +11,11 @@ import { DatasetError } from '../errors';
 
 /** Where metadata.csv sits under a stage's output folder. */
 export const METADATA_CSV = 'csv/metadata.csv';
+
+/** Where the explore stage writes metadata.csv under `out`. */
+export function metadataCsvPath(out: string): string {
+  return path.join(out, ...METADATA_CSV.split('/'));
+}
 
 /**
  * The measured metrics in CSV order: the ImageMetrics field (@agekit/quality) and its column. This is the one

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import {
   DatasetError,
   describeError,
-  METADATA_CSV,
-  PROCESSING_CSV,
+  metadataCsvPath,
+  processingPaths,
   ProgressTracker,
   readProcessingCsv,
   resolveThresholds,
@@ -124,8 +124,8 @@ async function listPngs(dir: string): Promise<string[]> {
 export async function visualizeDataset(options: VisualizeDatasetOptions): Promise<VisualizeDatasetResult> {
   const started = performance.now();
   const out = path.resolve(options.out);
-  const metadataFile = path.resolve(options.metadata ?? path.join(out, ...METADATA_CSV.split('/')));
-  const processingFile = path.resolve(options.processing ?? path.join(out, ...PROCESSING_CSV.split('/')));
+  const metadataFile = path.resolve(options.metadata ?? metadataCsvPath(out));
+  const processingFile = path.resolve(options.processing ?? processingPaths(out).processingCsv);
   const dataRoot = options.data === undefined ? undefined : path.resolve(options.data);
   const sheetSize = options.sheetSize ?? 24;
   const thresholds = resolveThresholds(options.thresholds);

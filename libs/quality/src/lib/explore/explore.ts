@@ -1,9 +1,8 @@
 import * as os from 'node:os';
-import * as path from 'node:path';
 import {
   emptyMetadataRow,
   labelOf,
-  METADATA_CSV,
+  metadataCsvPath,
   METADATA_METRICS,
   readDataset,
   StageOutputs,
@@ -162,7 +161,7 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   if (!native && workers > 1 && workerEntry && !(options.limit !== undefined && options.limit < minImages)) {
     prestarted = startWorkers(workers, workerEntry);
   }
-  const csvFile = path.join(options.out, ...METADATA_CSV.split('/'));
+  const csvFile = metadataCsvPath(options.out);
   let dataset: Dataset;
   let outputs: StageOutputs;
   try {
