@@ -116,6 +116,16 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
   io.err(`data: ${dataDir} ${split} (${splits.source === 'folders' ? 'split folder' : 'split with seed 42'}): ${records.length} images aged ${minAge}..${maxAge}`);
   const bandEdges = [minAge, ...[30, 40, 50, 60, 70, 80].filter((e) => e > minAge && e <= maxAge)];
   const rows: PeerRow[] = [];
+  /** The row of ages per record (a peer's or an ensemble's), scored on the records that have one. */
+  const ageRow = (model: string, parameters: number, ages: ArrayLike<number>, msPerImage: number, failed: number): PeerRow => {
+    const ok = records.map((_, i) => i).filter((i) => Number.isFinite(ages[i]));
+    const s = scoreAges(
+      ok.map((i) => records[i].age as number),
+      ok.map((i) => ages[i]),
+      { aucRange: { min: minAge, max: maxAge }, bandEdges },
+    );
+    return { model, parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage, failed };
+  };
   // per model folder or peer: its age for each record (NaN where it has none), for the ensembles
   const members = new Map<string, MemberRun>();
 
@@ -147,28 +157,14 @@ async function table(args: string[], io: TableIo, cwd: string): Promise<number> 
     }
     const run = await runPeer(peer, records.map((r) => r.file), { flip, onProgress: progressPrinter(io, `peer ${name}`) });
     for (const f of run.failed.slice(0, 5)) io.err(`warning: ${f.file}: ${f.error}`);
-    const ok = records.map((_, i) => i).filter((i) => Number.isFinite(run.ages[i]));
-    const s = scoreAges(
-      ok.map((i) => records[i].age as number),
-      ok.map((i) => run.ages[i]),
-      { aucRange: { min: minAge, max: maxAge }, bandEdges },
-    );
-    rows.push({ model: `${name}: ${peer.description}`, parameters: peer.parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage: run.msPerImage, failed: run.failed.length });
+    rows.push(ageRow(`${name}: ${peer.description}`, peer.parameters, run.ages, run.msPerImage, run.failed.length));
     members.set(name, { ages: run.ages, parameters: peer.parameters, msPerImage: run.msPerImage });
     peer.dispose();
   }
   const combined = runEnsembles(ensembles, members);
   unavailable.push(...combined.notRun);
-  for (const { ensemble, run } of combined.done) {
-    // scored like a peer, on the images every member has an age for
-    const ok = run.ages.flatMap((age, i) => (Number.isFinite(age) ? [i] : []));
-    const s = scoreAges(
-      ok.map((i) => records[i].age as number),
-      ok.map((i) => run.ages[i]),
-      { aucRange: { min: minAge, max: maxAge }, bandEdges },
-    );
-    rows.push({ model: ensemble.label, parameters: run.parameters, count: s.count, mae: s.mae, cs5: s.cs5, auc: s.auc, bands: s.bands, msPerImage: run.msPerImage, failed: run.ages.length - ok.length });
-  }
+  // scored like a peer, on the images every member has an age for
+  for (const { ensemble, run } of combined.done) rows.push(ageRow(ensemble.label, run.parameters, run.ages, run.msPerImage, run.ages.filter((age) => !Number.isFinite(age)).length));
   io.out(`${split} split of ${dataDir}: ${records.length} images aged ${minAge}..${maxAge}; backend ${backend.name}${flip ? '; test-time flip (mean of image and mirror)' : ''}`);
   printTable(io, rows);
   io.out('AUC: macro one-vs-rest over the years; classification models score with their probabilities, age regressors with -|predicted age - class age|.');
