@@ -37,28 +37,41 @@ const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : Math.abs(x
  * threshold does not raise the flag), as in the original pipeline (`lv < 100`, `m > 200`).
  */
 export function checkQuality(m: CheckInput, t: QualityThresholds): QualityCheck {
-  const raised = new Map<QualityFlag, string>();
-  const add = (flag: QualityFlag, reason: string): void => {
-    const prev = raised.get(flag);
-    raised.set(flag, prev ? `${prev}, ${reason}` : reason);
-  };
-  if (m.laplacianVariance < t.blurryBelow) add('blurry', `Laplacian variance ${fmt(m.laplacianVariance)} < ${t.blurryBelow}`);
-  if (m.laplacianVariance > t.noisyLaplacianAbove) add('noisy', `Laplacian variance ${fmt(m.laplacianVariance)} > ${t.noisyLaplacianAbove}`);
-  if (m.stdIntensity > t.noisyStdAbove) add('noisy', `std of gray ${fmt(m.stdIntensity)} > ${t.noisyStdAbove}`);
-  if (m.meanIntensity < t.darkBelow) add('dark', `mean gray ${fmt(m.meanIntensity)} < ${t.darkBelow}`);
-  if (m.meanIntensity > t.brightAbove) add('bright', `mean gray ${fmt(m.meanIntensity)} > ${t.brightAbove}`);
-  if (m.stdIntensity < t.lowTextureBelow) add('low_texture', `std of gray ${fmt(m.stdIntensity)} < ${t.lowTextureBelow}`);
-  if (m.width < t.minSide || m.height < t.minSide) add('low_resolution', `${m.width}x${m.height} has a side < ${t.minSide}`);
-  if (m.darkScore < t.darkScoreBelow) add('underexposed', `dark score (99th-percentile brightness) ${fmt(m.darkScore)} < ${t.darkScoreBelow}`);
-  if (m.lightScore < t.lightScoreBelow) add('overexposed', `light score (1 - 5th-percentile brightness) ${fmt(m.lightScore)} < ${t.lightScoreBelow}`);
-  if (m.clippedShadows > t.clippedShadowsAbove) add('clipped_shadows', `${fmt(100 * m.clippedShadows)}% of pixels <= 5 (> ${fmt(100 * t.clippedShadowsAbove)}%)`);
+  // no closure or map made per call unless a flag is raised: this runs once per image of a dataset
+  let raised: Map<QualityFlag, string> | undefined;
+  if (m.laplacianVariance < t.blurryBelow) raised = raise(raised, 'blurry', `Laplacian variance ${fmt(m.laplacianVariance)} < ${t.blurryBelow}`);
+  if (m.laplacianVariance > t.noisyLaplacianAbove)
+    raised = raise(raised, 'noisy', `Laplacian variance ${fmt(m.laplacianVariance)} > ${t.noisyLaplacianAbove}`);
+  if (m.stdIntensity > t.noisyStdAbove) raised = raise(raised, 'noisy', `std of gray ${fmt(m.stdIntensity)} > ${t.noisyStdAbove}`);
+  if (m.meanIntensity < t.darkBelow) raised = raise(raised, 'dark', `mean gray ${fmt(m.meanIntensity)} < ${t.darkBelow}`);
+  if (m.meanIntensity > t.brightAbove) raised = raise(raised, 'bright', `mean gray ${fmt(m.meanIntensity)} > ${t.brightAbove}`);
+  if (m.stdIntensity < t.lowTextureBelow) raised = raise(raised, 'low_texture', `std of gray ${fmt(m.stdIntensity)} < ${t.lowTextureBelow}`);
+  if (m.width < t.minSide || m.height < t.minSide) raised = raise(raised, 'low_resolution', `${m.width}x${m.height} has a side < ${t.minSide}`);
+  if (m.darkScore < t.darkScoreBelow)
+    raised = raise(raised, 'underexposed', `dark score (99th-percentile brightness) ${fmt(m.darkScore)} < ${t.darkScoreBelow}`);
+  if (m.lightScore < t.lightScoreBelow)
+    raised = raise(raised, 'overexposed', `light score (1 - 5th-percentile brightness) ${fmt(m.lightScore)} < ${t.lightScoreBelow}`);
+  if (m.clippedShadows > t.clippedShadowsAbove)
+    raised = raise(raised, 'clipped_shadows', `${fmt(100 * m.clippedShadows)}% of pixels <= 5 (> ${fmt(100 * t.clippedShadowsAbove)}%)`);
   if (m.clippedHighlights > t.clippedHighlightsAbove)
-    add('clipped_highlights', `${fmt(100 * m.clippedHighlights)}% of pixels >= 250 (> ${fmt(100 * t.clippedHighlightsAbove)}%)`);
-  if (m.entropy < t.lowEntropyBelow) add('low_information', `entropy ${fmt(m.entropy)} bits < ${t.lowEntropyBelow}`);
-  if (m.aspectRatio < t.oddAspectRatioBelow) add('odd_aspect_ratio', `aspect ratio ${fmt(m.aspectRatio)} < ${t.oddAspectRatioBelow}`);
-  if (m.chromaMean < t.grayscaleChromaBelow) add('grayscale', `mean chroma ${fmt(m.chromaMean)} < ${t.grayscaleChromaBelow}`);
-  if (m.duplicateOf) add('duplicate', `same pixels as ${m.duplicateOf}`);
-  if (m.nearDuplicateOf) add('near_duplicate', `perceptual hash within ${t.nearDuplicateMaxDistance} bits of ${m.nearDuplicateOf}`);
-  const flags = FLAG_NAMES.filter((f) => raised.has(f));
-  return { flags, reasons: flags.map((f) => `${f}: ${raised.get(f)}`) };
+    raised = raise(raised, 'clipped_highlights', `${fmt(100 * m.clippedHighlights)}% of pixels >= 250 (> ${fmt(100 * t.clippedHighlightsAbove)}%)`);
+  if (m.entropy < t.lowEntropyBelow) raised = raise(raised, 'low_information', `entropy ${fmt(m.entropy)} bits < ${t.lowEntropyBelow}`);
+  if (m.aspectRatio < t.oddAspectRatioBelow)
+    raised = raise(raised, 'odd_aspect_ratio', `aspect ratio ${fmt(m.aspectRatio)} < ${t.oddAspectRatioBelow}`);
+  if (m.chromaMean < t.grayscaleChromaBelow) raised = raise(raised, 'grayscale', `mean chroma ${fmt(m.chromaMean)} < ${t.grayscaleChromaBelow}`);
+  if (m.duplicateOf) raised = raise(raised, 'duplicate', `same pixels as ${m.duplicateOf}`);
+  if (m.nearDuplicateOf)
+    raised = raise(raised, 'near_duplicate', `perceptual hash within ${t.nearDuplicateMaxDistance} bits of ${m.nearDuplicateOf}`);
+  if (!raised) return { flags: [], reasons: [] };
+  const found = raised;
+  const flags = FLAG_NAMES.filter((f) => found.has(f));
+  return { flags, reasons: flags.map((f) => `${f}: ${found.get(f)}`) };
+}
+
+/** `raised` (made when the first flag is raised) with `reason` added to `flag` (a flag raised twice keeps both reasons). */
+function raise(raised: Map<QualityFlag, string> | undefined, flag: QualityFlag, reason: string): Map<QualityFlag, string> {
+  const map = raised ?? new Map<QualityFlag, string>();
+  const prev = map.get(flag);
+  map.set(flag, prev ? `${prev}, ${reason}` : reason);
+  return map;
 }

@@ -54,17 +54,24 @@ function bits32(hi: number, lo: number, from: number, to: number): number {
   return (hi & ((1 << (32 - from)) - 1)) * 2 ** low + (lo >>> (32 - low));
 }
 
-/** A band's key: one number, or two joined when the band is wider than 32 bits (maxDistance 0). */
-function bandKey(hi: number, lo: number, from: number, to: number): number | string {
-  return to - from <= 32 ? bits32(hi, lo, from, to) : `${bits32(hi, lo, from, from + 32)}:${bits32(hi, lo, from + 32, to)}`;
-}
-
-/** A Uint32Array twice as long holding `array`'s values. */
-function grown(array: Uint32Array): Uint32Array {
-  const bigger = new Uint32Array(array.length * 2);
+/** An Int32Array of at least `length` values holding `array`'s, the rest `fill`. */
+function grownInt32(array: Int32Array, length: number, fill: number): Int32Array {
+  if (length <= array.length) return array;
+  const bigger = new Int32Array(Math.max(length, array.length * 2)).fill(fill);
   bigger.set(array);
   return bigger;
 }
+
+/** A Uint32Array of at least `length` values holding `array`'s. */
+function grownUint32(array: Uint32Array, length: number): Uint32Array {
+  if (length <= array.length) return array;
+  const bigger = new Uint32Array(Math.max(length, array.length * 2));
+  bigger.set(array);
+  return bigger;
+}
+
+/** Bands of at most this many bits index their bucket heads directly (an array of 2^bits); wider ones use a Map. */
+const DIRECT_BAND_BITS = 16;
 
 /**
  * Exact duplicates (equal pixel hashes) and near duplicates (perceptual hashes within `maxDistance` bits), built
@@ -72,77 +79,106 @@ function grown(array: Uint32Array): Uint32Array {
  * the result findDuplicates gives for the same items in index order. Near duplicates use band bucketing: the 64
  * bits are cut into maxDistance + 1 bands; two hashes within maxDistance bits agree exactly on at least one band
  * (pigeonhole), so each new perceptual hash is compared only with the earlier ones that share a band value. This
- * is exact (no pair within the distance is missed) and near-linear on real data.
+ * is exact (no pair within the distance is missed) and near-linear on real data. Buckets are linked lists in typed
+ * arrays and the distinct perceptual hashes an open-addressing table of their 32-bit halves: on a real dataset the
+ * comparisons run over a million pairs, and per-item string maps and arrays cost more than the comparisons.
  */
 export class DuplicateFinder {
   private readonly ids: string[] = [];
   private readonly pixelHashes: Array<string | undefined> = [];
   /** The smallest index added with each pixel hash (the first copy, in index order). */
   private readonly firstByPixels = new Map<string, number>();
-  /** Each index's distinct perceptual hash (-1: none). */
-  private readonly distinctOf: number[] = [];
-  private readonly distinctByHash = new Map<string, number>();
-  /** The distinct perceptual hashes as two 32-bit halves (typed arrays: the comparisons run over a million pairs on a real dataset). */
+  /** Each index's distinct perceptual hash (-1: none, or not added). */
+  private distinctOf: Int32Array = new Int32Array(1024).fill(-1);
+  /** The distinct perceptual hashes as two 32-bit halves. */
   private hi: Uint32Array = new Uint32Array(1024);
   private lo: Uint32Array = new Uint32Array(1024);
   private distinct = 0;
+  /** Open addressing over the distinct hashes: slot -> distinct + 1 (0: empty); a power of two, at most half full. */
+  private table: Int32Array = new Int32Array(2048);
   /** Pairs of distinct perceptual hashes within maxDistance bits, flattened. */
   private readonly close: number[] = [];
   private readonly bounds: number[] = [];
-  private readonly buckets: Array<Map<number | string, number[]>> = [];
+  /** Per band: its bucket heads (the newest distinct hash with that band value; -1: none), by value or in a Map. */
+  private readonly heads: Array<Int32Array | Map<number, number>> = [];
+  /** next[d * bands + b]: the distinct hash added to d's bucket of band b before d (-1: none). */
+  private next: Int32Array = new Int32Array(0);
   private comparisons = 0;
 
   constructor(private readonly maxDistance = 4) {
     if (maxDistance > 0) {
       const bands = Math.min(maxDistance + 1, 64);
       for (let b = 0; b <= bands; b++) this.bounds.push(Math.round((b * 64) / bands));
-      for (let b = 0; b < bands; b++) this.buckets.push(new Map());
+      for (let b = 0; b < bands; b++) {
+        const bits = this.bounds[b + 1] - this.bounds[b];
+        this.heads.push(bits <= DIRECT_BAND_BITS ? new Int32Array(1 << bits).fill(-1) : new Map());
+      }
+      this.next = new Int32Array(1024 * bands).fill(-1);
     }
   }
 
   /** Add the item at `index` (each index once; an index never added counts as an item without hashes). */
   add(index: number, item: HashedItem): void {
     this.ids[index] = item.id;
-    this.distinctOf[index] = -1;
     if (item.pixelHash) {
       this.pixelHashes[index] = item.pixelHash;
       const first = this.firstByPixels.get(item.pixelHash);
       if (first === undefined || index < first) this.firstByPixels.set(item.pixelHash, index);
     }
     if (!item.phash) return;
-    const h = item.phash.toLowerCase();
-    const seen = this.distinctByHash.get(h);
-    if (seen !== undefined) {
+    this.distinctOf = grownInt32(this.distinctOf, index + 1, -1);
+    const hi = parseInt(item.phash.slice(0, 8), 16) >>> 0;
+    const lo = parseInt(item.phash.slice(8, 16), 16) >>> 0;
+    const slot = this.slotOf(hi, lo);
+    const seen = this.table[slot] - 1;
+    if (seen >= 0) {
       this.distinctOf[index] = seen;
       return;
     }
     const d = this.distinct++;
-    if (d === this.hi.length) {
-      this.hi = grown(this.hi);
-      this.lo = grown(this.lo);
-    }
-    const hi = parseInt(h.slice(0, 8), 16) >>> 0;
-    const lo = parseInt(h.slice(8, 16), 16) >>> 0;
+    this.hi = grownUint32(this.hi, d + 1);
+    this.lo = grownUint32(this.lo, d + 1);
     this.hi[d] = hi;
     this.lo[d] = lo;
-    this.distinctByHash.set(h, d);
+    this.table[slot] = d + 1;
+    if (2 * this.distinct > this.table.length) this.rehash();
     this.distinctOf[index] = d;
+    const bands = this.heads.length;
+    if (bands === 0) return;
+    this.next = grownInt32(this.next, (d + 1) * bands, -1);
     const his = this.hi;
     const los = this.lo;
-    for (let b = 0; b < this.buckets.length; b++) {
-      const key = bandKey(hi, lo, this.bounds[b], this.bounds[b + 1]);
-      const list = this.buckets[b].get(key);
-      if (!list) {
-        this.buckets[b].set(key, [d]);
-        continue;
-      }
-      for (let k = 0; k < list.length; k++) {
-        const other = list[k];
+    const next = this.next;
+    for (let b = 0; b < bands; b++) {
+      const key = bits32(hi, lo, this.bounds[b], this.bounds[b + 1]);
+      const heads = this.heads[b];
+      const head = heads instanceof Int32Array ? heads[key] : (heads.get(key) ?? -1);
+      let compared = 0;
+      for (let other = head; other >= 0; other = next[other * bands + b]) {
         if (popcount32(hi ^ his[other]) + popcount32(lo ^ los[other]) <= this.maxDistance) this.close.push(other, d);
+        compared++;
       }
-      this.comparisons += list.length;
-      list.push(d);
+      this.comparisons += compared;
+      next[d * bands + b] = head;
+      if (heads instanceof Int32Array) heads[key] = d;
+      else heads.set(key, d);
     }
+  }
+
+  /** The slot of hash hi:lo in the table: where it is, or the empty slot where it belongs. */
+  private slotOf(hi: number, lo: number): number {
+    const mask = this.table.length - 1;
+    let slot = (Math.imul(hi ^ Math.imul(lo, 0x9e3779b1), 0x85ebca6b) >>> 0) & mask;
+    for (;;) {
+      const at = this.table[slot] - 1;
+      if (at < 0 || (this.hi[at] === hi && this.lo[at] === lo)) return slot;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  private rehash(): void {
+    this.table = new Int32Array(this.table.length * 2);
+    for (let d = 0; d < this.distinct; d++) this.table[this.slotOf(this.hi[d], this.lo[d])] = d + 1;
   }
 
   /** The links of items 0 .. count - 1 (default: up to the largest index added). */
@@ -160,7 +196,7 @@ export class DuplicateFinder {
           continue;
         }
       }
-      if ((this.distinctOf[i] ?? -1) >= 0) uniques.push(i);
+      if (i < this.distinctOf.length && this.distinctOf[i] >= 0) uniques.push(i);
     }
     // near: over those items, in index order; each distinct perceptual hash stands for its first item, and identical
     // perceptual hashes are joined directly

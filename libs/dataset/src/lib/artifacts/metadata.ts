@@ -103,7 +103,13 @@ interface MetadataColumn {
   text(row: MetadataRow): string;
   /** Set the field from its text. */
   parse(row: MetadataRow, text: string): void;
+  /** A number column's field (formatMetadataRow writes it directly: a number never needs quoting). */
+  number?: NumberKey;
+  /** A flag column's flag (likewise). */
+  flag?: QualityFlag;
 }
+
+type NumberKey = 'age' | 'width' | 'height' | 'channels' | MetadataNumberMetric;
 
 /** A number field: NaN (not measured, no age) is an empty field. */
 const numberText = (value: number): string => (Number.isNaN(value) ? '' : String(value));
@@ -113,9 +119,10 @@ const numberOf = (text: string): number => {
   return Number.isFinite(n) ? n : NaN;
 };
 
-function numberColumn(name: string, key: 'age' | 'width' | 'height' | 'channels' | MetadataNumberMetric): MetadataColumn {
+function numberColumn(name: string, key: NumberKey): MetadataColumn {
   return {
     name,
+    number: key,
     text: (row) => numberText(row[key]),
     parse: (row, text) => {
       row[key] = numberOf(text);
@@ -133,11 +140,15 @@ function textColumn(name: string, key: 'id' | 'label' | 'ageGroup' | 'group' | '
   };
 }
 
-/** A flag's 1/0 column: empty for a row that was not measured (it has no check). */
+/** A flag's 1/0 field: empty for a row that was not measured (it has no check). */
+const flagText = (row: MetadataRow, flag: QualityFlag): string => (row.error ? '' : row.flags.includes(flag) ? '1' : '0');
+
+/** A flag's 1/0 column. */
 function flagColumn(flag: QualityFlag): MetadataColumn {
   return {
     name: `flag_${flag}`,
-    text: (row) => (row.error ? '' : row.flags.includes(flag) ? '1' : '0'),
+    flag,
+    text: (row) => flagText(row, flag),
     parse: () => undefined, // the flags column holds the same information
   };
 }
@@ -199,7 +210,14 @@ export function emptyMetadataRow(id: string): MetadataRow {
 /** One line of metadata.csv (without the line end), the fields in METADATA_COLUMNS order. */
 export function formatMetadataRow(row: MetadataRow): string {
   const fields: string[] = new Array(COLUMNS.length);
-  for (let i = 0; i < COLUMNS.length; i++) fields[i] = csvField(COLUMNS[i].text(row));
+  // numbers and flags written directly (no quoting needed, no call through the column's closure): this runs once
+  // per image while a dataset is explored
+  for (let i = 0; i < COLUMNS.length; i++) {
+    const c = COLUMNS[i];
+    if (c.number !== undefined) fields[i] = numberText(row[c.number]);
+    else if (c.flag !== undefined) fields[i] = flagText(row, c.flag);
+    else fields[i] = csvField(c.text(row));
+  }
   return fields.join(',');
 }
 
