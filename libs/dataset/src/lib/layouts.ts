@@ -66,17 +66,27 @@ export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif
 /** `<age>_<gender>_<race>_<datetime>.jpg.chip.jpg` (datetime may be missing in a few real files). */
 const UTK_NAME = /^(\d{1,3})_(\d)?_?(\d)?_?(\d+)?.*\.(jpe?g|png)$/i;
 
+/**
+ * The shape of nearly every UTKFace name, all four fields present: UTK_NAME matches it with its groups at the
+ * underscores and the first dot, so they are taken with indexOf instead of a match array per name.
+ */
+export const UTK_FULL_NAME = /^\d{1,3}_\d_\d_\d+\.(?:[^\n\r\u2028\u2029]*\.)?(?:jpe?g|png)$/i;
+
 export function parseUtkName(name: string): { age: number; gender?: string; race?: string; datetime?: string } | undefined {
-  const m = utkNameMatch(name);
-  return m && { age: Number(m[1]), gender: m[2], race: m[3], datetime: m[4] };
+  if (!UTK_FULL_NAME.test(name)) return parseUtkNameByPattern(name);
+  const underscore = name.indexOf('_');
+  const age = Number(name.slice(0, underscore));
+  if (age > 130) return undefined;
+  return { age, gender: name[underscore + 1], race: name[underscore + 3], datetime: name.slice(underscore + 5, name.indexOf('.', underscore + 5)) };
 }
 
-/** The UTK_NAME match of a name whose age is a whole number from 0 to 130. */
-function utkNameMatch(name: string): RegExpExecArray | undefined {
+/** parseUtkName by UTK_NAME's groups, for any name. */
+export function parseUtkNameByPattern(name: string): { age: number; gender?: string; race?: string; datetime?: string } | undefined {
   const m = UTK_NAME.exec(name);
   if (!m) return undefined;
   const age = Number(m[1]);
-  return Number.isInteger(age) && age >= 0 && age <= 130 ? m : undefined;
+  if (!Number.isInteger(age) || age < 0 || age > 130) return undefined;
+  return { age, gender: m[2], race: m[3], datetime: m[4] };
 }
 
 /**
@@ -85,9 +95,9 @@ function utkNameMatch(name: string): RegExpExecArray | undefined {
  * layout does; a CSV column of the same name wins.
  */
 function utkNameFields(name: string): Record<string, string> {
-  const m = utkNameMatch(name);
-  if (m?.[2] === undefined || m[3] === undefined) return {};
-  return m[4] === undefined ? { gender: m[2], race: m[3] } : { gender: m[2], race: m[3], datetime: m[4] };
+  const parsed = parseUtkName(name);
+  if (parsed?.gender === undefined || parsed.race === undefined) return {};
+  return parsed.datetime === undefined ? { gender: parsed.gender, race: parsed.race } : { gender: parsed.gender, race: parsed.race, datetime: parsed.datetime };
 }
 
 function toId(root: string, file: string): string {
@@ -103,10 +113,11 @@ function resolveUnder(dir: string, rel: string): string {
   return plain ? (dir.endsWith('/') ? dir + rel : `${dir}/${rel}`) : path.resolve(dir, rel);
 }
 
-/** A CSV's rows as cells: `rows[i][j]` is row i's value of `columns[j]`. */
+/** A CSV's cells row after row: row i's value of `columns[j]` is `cells[i * columns.length + j]`. */
 interface CsvTable {
   columns: string[];
-  rows: string[][];
+  rowCount: number;
+  cells: string[];
 }
 
 /**
@@ -116,45 +127,74 @@ interface CsvTable {
  */
 export function parseSimpleCsv(text: string): Record<string, string>[] | undefined {
   const table = parseSimpleCsvTable(text);
-  return table?.rows.map((cells) => {
+  if (!table) return undefined;
+  const { columns, rowCount, cells } = table;
+  const rows: Record<string, string>[] = [];
+  for (let i = 0; i < rowCount; i++) {
     const row: Record<string, string> = {};
-    for (let c = 0; c < cells.length; c++) row[table.columns[c]] = cells[c];
-    return row;
-  });
+    for (let c = 0; c < columns.length; c++) row[columns[c]] = cells[i * columns.length + c];
+    rows.push(row);
+  }
+  return rows;
 }
 
-/** parseSimpleCsv's rows as cells, the columns in the order of the row objects' keys (Object.keys). */
+/**
+ * parseSimpleCsv's rows as one array of cells, the columns in the order of the row objects' keys (Object.keys): one
+ * scan of the text with indexOf, no array per line or row.
+ */
 function parseSimpleCsvTable(text: string): CsvTable | undefined {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const crlf = body.includes('\r');
-  if (body.includes('"') || (crlf && /\r(?!\n)/.test(body))) return undefined;
-  // every CR is followed by LF here: split at LF and drop the CR that ends a line
-  const lines = body.split('\n');
-  let first = 0;
-  const line = (i: number): string => (crlf && lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i]);
-  while (first < lines.length && line(first) === '') first++;
-  if (first === lines.length) return undefined;
-  const header = line(first).split(',').map((c) => c.trim());
-  if (header.some((c) => c === '') || new Set(header).size !== header.length) return undefined;
-  // a row object's keys: integer-like names first, '__proto__' never an own key
-  const probe: Record<string, string> = {};
-  for (const c of header) probe[c] = '';
-  const columns = Object.keys(probe);
-  const order = columns.map((c) => header.indexOf(c));
-  const inHeaderOrder = columns.length === header.length && order.every((o, i) => o === i);
-  const rows: string[][] = [];
-  for (let i = first + 1; i < lines.length; i++) {
-    const text = line(i);
-    if (text === '') continue;
-    if (text.trim() === '') return undefined;
-    const cells = text.split(',');
-    if (cells.length !== header.length) return undefined;
-    if (inHeaderOrder) {
-      for (let c = 0; c < cells.length; c++) cells[c] = cells[c].trim();
-      rows.push(cells);
-    } else rows.push(order.map((o) => cells[o].trim()));
+  if (body.includes('"')) return undefined;
+  let header: string[] | undefined;
+  let columns: string[] = [];
+  // where each column's cell sits in a line (columns differ from the header when a name is integer-like or '__proto__')
+  let order: number[] | undefined;
+  const cells: string[] = [];
+  const line: string[] = [];
+  let rowCount = 0;
+  let nextCr = body.indexOf('\r');
+  for (let start = 0; start < body.length; ) {
+    const lf = body.indexOf('\n', start);
+    let end = lf < 0 ? body.length : lf;
+    const lineStart = start;
+    start = end + 1;
+    if (nextCr >= 0 && nextCr < lineStart) nextCr = body.indexOf('\r', lineStart);
+    if (nextCr >= 0 && nextCr < end) {
+      // a CR only as the end of a CRLF: csv-parse has its own rules for lone CRs
+      if (nextCr !== lf - 1) return undefined;
+      end = lf - 1;
+    }
+    if (end === lineStart) continue;
+    if (!header) {
+      header = body.slice(lineStart, end).split(',').map((c) => c.trim());
+      if (header.some((c) => c === '') || new Set(header).size !== header.length) return undefined;
+      const probe: Record<string, string> = {};
+      for (const c of header) probe[c] = '';
+      columns = Object.keys(probe);
+      const names = header;
+      if (columns.length !== names.length || columns.some((c, i) => c !== names[i])) order = columns.map((c) => names.indexOf(c));
+      continue;
+    }
+    const width = header.length;
+    let cellStart = lineStart;
+    for (let c = 0; c < width; c++) {
+      let cellEnd = end;
+      if (c < width - 1) {
+        cellEnd = body.indexOf(',', cellStart);
+        if (cellEnd < 0 || cellEnd >= end) return undefined; // fewer cells than columns
+      }
+      const raw = body.slice(cellStart, cellEnd);
+      if (c === width - 1 && raw.includes(',')) return undefined; // more cells than columns
+      const cell = raw.trim();
+      if (width === 1 && cell === '') return undefined; // a blank-looking line
+      if (order) line[c] = cell;
+      else cells.push(cell);
+      cellStart = cellEnd + 1;
+    }
+    if (order) for (const at of order) cells.push(line[at]);
+    rowCount++;
   }
-  return { columns, rows };
+  return header && { columns, rowCount, cells };
 }
 
 /** A labels CSV as a table: the quote-free fast path, else csv-parse's rows (its rules and errors). */
@@ -163,7 +203,7 @@ function parseLabelsCsv(text: string): CsvTable {
   if (simple) return simple;
   const records: Record<string, string>[] = parse(text, { columns: true, skip_empty_lines: true, trim: true, bom: true });
   const columns = records.length > 0 ? Object.keys(records[0]) : [];
-  return { columns, rows: records.map((record) => columns.map((c) => record[c])) };
+  return { columns, rowCount: records.length, cells: records.flatMap((record) => columns.map((c) => record[c])) };
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -185,7 +225,7 @@ async function detectLayoutWith(root: string, extensions: string[], readFolder: 
   const { files } = await listImageFilesWith(root, { extensions, maxDepth: 1 }, readFolder);
   if (files.length === 0) throw new DatasetError(root, 'no images found (and no labels.csv)');
   const direct = files.filter((f) => path.dirname(f) === root);
-  const utk = direct.filter((f) => utkNameMatch(basename(f)));
+  const utk = direct.filter((f) => parseUtkName(basename(f)));
   if (direct.length > 0 && utk.length >= direct.length / 2) return 'utkface';
   return 'folder-per-label';
 }
@@ -217,16 +257,16 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
     problems.push(...listing.problems);
     for (const file of listing.files) {
       const id = toId(absRoot, file);
-      const m = utkNameMatch(basename(file));
-      if (!m) {
+      const parsed = parseUtkName(basename(file));
+      if (!parsed) {
         problems.push(datasetProblem(id, 'bad-name', `${id}: file name is not <age>_<gender>_<race>_<datetime>.jpg`));
         continue;
       }
       const extra: Record<string, string> = {};
-      if (m[2] !== undefined) extra['gender'] = m[2];
-      if (m[3] !== undefined) extra['race'] = m[3];
-      if (m[4] !== undefined) extra['datetime'] = m[4];
-      partial.push({ id, file, age: Number(m[1]), extra });
+      if (parsed.gender !== undefined) extra['gender'] = parsed.gender;
+      if (parsed.race !== undefined) extra['race'] = parsed.race;
+      if (parsed.datetime !== undefined) extra['datetime'] = parsed.datetime;
+      partial.push({ id, file, age: parsed.age, extra });
     }
   } else {
     partial = [];
@@ -248,13 +288,13 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
     }
   }
   const groupOf = options.groupOf;
-  // without groupOf, each record is completed in place: `group` keeps its place among the keys, as a copy gives it
-  const records: DatasetRecord[] = groupOf
-    ? partial.map((r) => ({ ...r, group: groupOf(r) }))
-    : partial.map((r) => {
-        r.group = r.group ?? r.id;
-        return r as DatasetRecord;
-      });
+  let records: DatasetRecord[];
+  if (groupOf) records = partial.map((r) => ({ ...r, group: groupOf(r) }));
+  else {
+    // completed in place: `group` keeps its place among the keys (last, unless a CSV column set it), as a copy gives it
+    for (const r of partial) r.group = r.group ?? r.id;
+    records = partial as DatasetRecord[];
+  }
   if (records.length === 0) {
     const first = problems[0] ? `: ${problems.length} entries refused, first ${problems[0].reason}` : '';
     throw new DatasetError(absRoot, `no labelled images found (layout ${layout})${first}`);
@@ -270,9 +310,10 @@ export interface LabelsCsvPaths {
   /** The straightforward check: an absolute path, a path leaving the root lexically or through links, a link loop. */
   general(rel: string, where: string): CsvRowPlace;
   /**
-   * What `general` gives, for a plain relative name ('a/b.jpg': no '.', '..' or empty segment, no backslash) of a
-   * listed file that is not a symbolic link, in a folder inside the root whose real path is its path (no link on
-   * the way), with no path work per row; undefined for anything else (then ask `general`).
+   * What `general` gives, for a plain relative name ('a/b.jpg': no '.', '..' or empty segment, no backslash) that is
+   * not a symbolic link, in a folder inside the root whose real path is its path (no link on the way), with no path
+   * work per row: such a name is its own real path, or is missing (left for the reader, as `general` leaves it);
+   * undefined for anything else (then ask `general`).
    */
   plain(rel: string): { file: string; id: string } | undefined;
 }
@@ -307,8 +348,7 @@ export function labelsCsvPaths(csvFile: string, root: string): LabelsCsvPaths {
       folder = listed && listed.real === folderPath ? listed : null;
       plainFolders.set(relDir, folder);
     }
-    const name = slash < 0 ? rel : rel.slice(slash + 1);
-    if (!folder || !folder.names.has(name) || folder.links.has(name)) return undefined;
+    if (!folder || (folder.links.size > 0 && folder.links.has(slash < 0 ? rel : rel.slice(slash + 1)))) return undefined;
     return { file: base + rel, id: idPrefix + rel };
   };
   return { general, plain };
@@ -327,8 +367,8 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
   } catch (error) {
     throw new DatasetError(csvFile, `not a valid CSV: ${(error as Error).message}`);
   }
-  const { columns, rows } = table;
-  if (rows.length === 0) throw new DatasetError(csvFile, 'labels CSV has no rows');
+  const { columns, rowCount, cells } = table;
+  if (rowCount === 0) throw new DatasetError(csvFile, 'labels CSV has no rows');
   const fileCol = LABELS_CSV_FILE_COLUMNS.find((c) => columns.includes(c));
   if (!fileCol) throw new DatasetError(csvFile, `no file column (expected one of file, path, filename, image, id; found ${columns.join(', ')})`);
   const ageCol = columns.includes('age') ? 'age' : undefined;
@@ -342,9 +382,8 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
   const out: PartialRecord[] = [];
   const seen = new Set<string>();
   const whereOf = (index: number): string => `${csvName} line ${index + 2}`;
-  for (let index = 0; index < rows.length; index++) {
-    const row = rows[index];
-    const rel = row[fileAt];
+  for (let index = 0, at = 0; index < rowCount; index++, at += columns.length) {
+    const rel = cells[at + fileAt];
     if (!rel) {
       problems.push(datasetProblem(`${csvName}:${index + 2}`, 'empty-name', `${whereOf(index)}: empty file name`));
       continue;
@@ -361,9 +400,9 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
     }
     seen.add(id);
     const record: PartialRecord = { id, file };
-    if (ageAt >= 0 && row[ageAt] !== '') {
+    if (ageAt >= 0 && cells[at + ageAt] !== '') {
       // whole years only: 32.5 is a labelling error to report, not a value to round
-      const text = row[ageAt];
+      const text = cells[at + ageAt];
       const age = /^\d{1,3}(\.0*)?$/.test(text) ? Number(text) : NaN;
       if (!(age >= 0 && age <= 130)) {
         problems.push(datasetProblem(rel, 'bad-label', `${whereOf(index)}: age '${text}' is not a whole number from 0 to 130`));
@@ -371,14 +410,14 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
       }
       record.age = age;
     }
-    if (groupLabelAt >= 0 && row[groupLabelAt]) record.ageGroup = row[groupLabelAt];
+    if (groupLabelAt >= 0 && cells[at + groupLabelAt]) record.ageGroup = cells[at + groupLabelAt];
     if (record.age === undefined && record.ageGroup === undefined) {
       problems.push(datasetProblem(rel, 'bad-label', `${whereOf(index)}: no label`));
       continue;
     }
-    if (sourceAt >= 0 && row[sourceAt]) record.group = row[sourceAt];
+    if (sourceAt >= 0 && cells[at + sourceAt]) record.group = cells[at + sourceAt];
     const extra = utkNameFields(basename(file));
-    for (const at of extraAt) extra[columns[at]] = row[at];
+    for (const c of extraAt) extra[columns[c]] = cells[at + c];
     if (extraAt.length > 0 || extra['gender'] !== undefined) record.extra = extra;
     out.push(record);
   }

@@ -48,8 +48,11 @@ export function realFolder(dir: string): string {
 /** A folder seen by realPathIn: its real path and its entries (names, and which of them are symbolic links). */
 export interface RealFolder {
   real: string;
-  names: Set<string>;
+  /** The names of its entries, as read. */
+  entries: string[];
   links: Set<string>;
+  /** `entries` as a set, made on the first lookup (a labels CSV's plain names need only `links`). */
+  names?: Set<string>;
 }
 
 /**
@@ -62,7 +65,9 @@ export interface RealFolder {
 export function realPathIn(file: string, realFolders: Map<string, RealFolder | null>): string {
   const name = path.basename(file);
   const folder = realFolderIn(path.dirname(file), realFolders);
-  if (!folder || !name || !folder.names.has(name) || folder.links.has(name)) return realpathSync.native(file);
+  if (!folder || !name || folder.links.has(name)) return realpathSync.native(file);
+  folder.names ??= new Set(folder.entries);
+  if (!folder.names.has(name)) return realpathSync.native(file);
   return folder.real === '/' ? `/${name}` : `${folder.real}/${name}`;
 }
 
@@ -71,13 +76,13 @@ export function realFolderIn(folderPath: string, realFolders: Map<string, RealFo
   let folder = realFolders.get(folderPath);
   if (folder === undefined) {
     try {
-      const names = new Set<string>();
+      const entries: string[] = [];
       const links = new Set<string>();
       for (const entry of readdirSync(folderPath, { withFileTypes: true })) {
-        names.add(entry.name);
+        entries.push(entry.name);
         if (entry.isSymbolicLink()) links.add(entry.name);
       }
-      folder = { real: realpathSync.native(folderPath), names, links };
+      folder = { real: realpathSync.native(folderPath), entries, links };
     } catch {
       folder = null;
     }
