@@ -225,8 +225,9 @@ async function detectLayoutWith(root: string, extensions: string[], readFolder: 
   const { files } = await listImageFilesWith(root, { extensions, maxDepth: 1 }, readFolder);
   if (files.length === 0) throw new DatasetError(root, 'no images found (and no labels.csv)');
   const direct = files.filter((f) => path.dirname(f) === root);
-  const utk = direct.filter((f) => parseUtkName(basename(f)));
-  if (direct.length > 0 && utk.length >= direct.length / 2) return 'utkface';
+  // UTKFace when at least half the direct files have UTKFace names: stop counting once half do
+  let utk = 0;
+  for (const f of direct) if (parseUtkName(basename(f)) && ++utk >= direct.length / 2) return 'utkface';
   return 'folder-per-label';
 }
 
