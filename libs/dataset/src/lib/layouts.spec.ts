@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { parse } from 'csv-parse/sync';
-import { detectLayout, labelOf, parseSimpleCsv, parseUtkName, readDataset } from './layouts';
+import { detectLayout, labelOf, labelsCsvPaths, parseSimpleCsv, parseUtkName, parseUtkNameByPattern, readDataset, UTK_FULL_NAME } from './layouts';
 import { DatasetError } from './errors';
 
 let dir: string;
@@ -144,6 +144,14 @@ describe('parseSimpleCsv (the quote-free fast path of labels CSVs)', () => {
       'file,age\ra.jpg,30\r', // lone CRs
       'file,age\n   \na.jpg,1\n', // a blank-looking line
       'file,age\n',
+      'file,age,2024,10\na.jpg,30,x,y\n', // integer-like names: row objects list them first
+      'file,__proto__,age\na.jpg,x,30\n', // never an own key of a row object
+      'file\na.jpg\n\nb.jpg\n', // one column
+      'file\na.jpg\n \t \n', // one column, a blank-looking line
+      'file,age\r\na.jpg,30\r', // a lone CR at the very end
+      'file,age\r\na\r.jpg,30\r\n', // a lone CR inside a line
+      'file,age\n\n\na.jpg , 30 \n,\n', // leading blank lines, empty cells
+      '\r\nfile,age\r\n\r\na.jpg,30', // CRLF blank lines
     ];
     let fast = 0;
     for (const text of texts) {
@@ -152,7 +160,7 @@ describe('parseSimpleCsv (the quote-free fast path of labels CSVs)', () => {
       fast++;
       expect({ text, rows }).toEqual({ text, rows: csvParse(text) });
     }
-    expect(fast).toBeGreaterThanOrEqual(4);
+    expect(fast).toBeGreaterThanOrEqual(10);
     expect(parseSimpleCsv('file,age\n"a,b.jpg",30\n')).toBeUndefined();
     expect(parseSimpleCsv('file,age\na.jpg,30,extra\n')).toBeUndefined();
   });
@@ -168,5 +176,116 @@ describe('parseSimpleCsv (the quote-free fast path of labels CSVs)', () => {
       ['images/sub/b.jpg', path.join(dir, 'images/sub/b.jpg')],
       ['other/c.jpg', path.join(dir, 'other/c.jpg')],
     ]);
+  });
+});
+
+describe('fast paths give what the general logic gives', () => {
+  it('parseUtkName: names of the full UTKFace shape take indexOf, and give what the pattern gives', () => {
+    const names = [
+      '25_0_1_20170116174525125.jpg.chip.jpg',
+      '1_1_2_20161219140623097.jpg.chip.jpg',
+      '100_0_0_20170112213500903.jpg.chip.jpg',
+      '007_0_1_2017.jpg',
+      '25_0_1_2017.JPG',
+      '25_0_1_2017.jpeg',
+      '25_0_1_2017.png',
+      '25_0_1_2017..jpg',
+      '25_0_1_2017.chip.PnG',
+      '130_1_3_1.jpg',
+      '131_1_3_1.jpg', // age out of range
+      '1000_1_3_1.jpg', // four digits
+      '25_0_1_2017.a\nb.jpg', // a line break: '.' in the pattern refuses it
+      '25_0_1_2017.a\u2028b.jpg',
+      '25_0_1_2017.png.txt',
+      '25_0_1_2017jpg',
+      '25_0_1_2017_x.jpg',
+      '25_0_1.jpg', // no datetime
+      '39_1_20170116174525125.jpg.chip.jpg', // no race
+      '25_0_.jpg',
+      '25__1_2017.jpg',
+      '25_01_1_2017.jpg',
+      '25_0_1_.jpg',
+      'x_1_0.jpg',
+      '_0_1_2017.jpg',
+    ];
+    expect(names.filter((name) => UTK_FULL_NAME.test(name)).length).toBeGreaterThanOrEqual(10);
+    for (const name of names) expect({ name, parsed: parseUtkName(name) }).toStrictEqual({ name, parsed: parseUtkNameByPattern(name) });
+  });
+
+  it('labelsCsvPaths: a plain name gives what the general check gives, and never one the general check refuses', async () => {
+    const outside = await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-layout-outside-'));
+    try {
+      await fs.writeFile(path.join(outside, 'p.jpg'), 'x');
+      await put('images/a.jpg');
+      await put('images/sub/b.jpg');
+      await put('..x.jpg');
+      await put('images/..b.jpg');
+      await put('meta/c.jpg');
+      await fs.mkdir(path.join(dir, 'images', 'dir.jpg'));
+      await fs.symlink('a.jpg', path.join(dir, 'images', 'in.jpg'));
+      await fs.symlink(path.join(outside, 'p.jpg'), path.join(dir, 'images', 'out.jpg'));
+      await fs.symlink('loop.jpg', path.join(dir, 'images', 'loop.jpg'));
+      await fs.symlink('gone.jpg', path.join(dir, 'images', 'dangling.jpg'));
+      await fs.symlink(path.join(dir, 'images'), path.join(dir, 'linked-in'));
+      await fs.symlink(outside, path.join(dir, 'linked-out'));
+      const rels = [
+        'images/a.jpg',
+        'images/sub/b.jpg',
+        'images/dir.jpg',
+        'images/missing.jpg',
+        'missing/x.jpg',
+        '..x.jpg',
+        'images/..b.jpg',
+        'images/in.jpg',
+        'images/out.jpg',
+        'images/loop.jpg',
+        'images/dangling.jpg',
+        'linked-in/a.jpg',
+        'linked-out/p.jpg',
+        './images/a.jpg',
+        'images/./a.jpg',
+        'images/../images/a.jpg',
+        '../images/a.jpg',
+        '../meta/c.jpg',
+        '..',
+        '.',
+        'images//a.jpg',
+        'images/a.jpg/',
+        'images\\a.jpg',
+        path.join(outside, 'p.jpg'),
+        'c.jpg',
+        'meta',
+      ];
+      const plainRels = new Set<string>();
+      for (const csvFile of [path.join(dir, 'labels.csv'), path.join(dir, 'meta', 'labels.csv'), path.join(outside, 'labels.csv')]) {
+        const fast = labelsCsvPaths(csvFile, dir);
+        const reference = labelsCsvPaths(csvFile, dir);
+        for (const rel of rels) {
+          const plain = fast.plain(rel);
+          if (plain === undefined) continue;
+          plainRels.add(`${path.basename(path.dirname(csvFile))}: ${rel}`);
+          expect({ csvFile, rel, place: plain }).toStrictEqual({ csvFile, rel, place: reference.general(rel, 'here') });
+        }
+      }
+      const base = path.basename(dir);
+      // the fast path is taken for plain names in listed folders reached without links (missing names included: the
+      // reader reports them), never for links, dot segments, other separators, or a CSV outside the dataset
+      expect([...plainRels].sort()).toEqual(
+        [
+          ...['images/a.jpg', 'images/sub/b.jpg', 'images/dir.jpg', 'images/missing.jpg', '..x.jpg', 'images/..b.jpg', 'c.jpg', 'meta'].map((rel) => `${base}: ${rel}`),
+          ...['c.jpg', '..x.jpg', 'meta'].map((rel) => `meta: ${rel}`),
+        ].sort(),
+      );
+    } finally {
+      await fs.rm(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('records keep their keys in order: group last, or where a group column put it', async () => {
+    await put('images/25_0_2_20170116174525125.jpg.chip.jpg');
+    await put('labels.csv', 'file,age\nimages/25_0_2_20170116174525125.jpg.chip.jpg,25\n');
+    expect(Object.keys((await readDataset(dir)).records[0])).toEqual(['id', 'file', 'age', 'extra', 'group']);
+    await put('labels.csv', 'file,age,source,note\nimages/25_0_2_20170116174525125.jpg.chip.jpg,25,s1,n\n');
+    expect(Object.keys((await readDataset(dir)).records[0])).toEqual(['id', 'file', 'age', 'group', 'extra']);
   });
 });

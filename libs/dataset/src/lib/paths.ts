@@ -48,8 +48,11 @@ export function realFolder(dir: string): string {
 /** A folder seen by realPathIn: its real path and its entries (names, and which of them are symbolic links). */
 export interface RealFolder {
   real: string;
-  names: Set<string>;
+  /** The names of its entries, as read. */
+  entries: string[];
   links: Set<string>;
+  /** `entries` as a set, made on the first lookup (a labels CSV's plain names need only `links`). */
+  names?: Set<string>;
 }
 
 /**
@@ -61,24 +64,31 @@ export interface RealFolder {
  */
 export function realPathIn(file: string, realFolders: Map<string, RealFolder | null>): string {
   const name = path.basename(file);
-  const folderPath = path.dirname(file);
+  const folder = realFolderIn(path.dirname(file), realFolders);
+  if (!folder || !name || folder.links.has(name)) return realpathSync.native(file);
+  folder.names ??= new Set(folder.entries);
+  if (!folder.names.has(name)) return realpathSync.native(file);
+  return folder.real === '/' ? `/${name}` : `${folder.real}/${name}`;
+}
+
+/** The listing of `folderPath` that realPathIn keeps in `realFolders` (listed on first use; null when it cannot be). */
+export function realFolderIn(folderPath: string, realFolders: Map<string, RealFolder | null>): RealFolder | null {
   let folder = realFolders.get(folderPath);
   if (folder === undefined) {
     try {
-      const names = new Set<string>();
+      const entries: string[] = [];
       const links = new Set<string>();
       for (const entry of readdirSync(folderPath, { withFileTypes: true })) {
-        names.add(entry.name);
+        entries.push(entry.name);
         if (entry.isSymbolicLink()) links.add(entry.name);
       }
-      folder = { real: realpathSync.native(folderPath), names, links };
+      folder = { real: realpathSync.native(folderPath), entries, links };
     } catch {
       folder = null;
     }
     realFolders.set(folderPath, folder);
   }
-  if (!folder || !name || !folder.names.has(name) || folder.links.has(name)) return realpathSync.native(file);
-  return folder.real === '/' ? `/${name}` : `${folder.real}/${name}`;
+  return folder;
 }
 
 /**
@@ -128,13 +138,39 @@ export interface ImageListing {
 
 const relId = (root: string, file: string): string => path.relative(root, file).split(path.sep).join('/');
 
+/** Reads a folder's entries for listImageFiles: fs.readdir, or a memo of it (see readFolderOnce). */
+export type ReadFolder = (dir: string) => Promise<Dirent[]>;
+
+const readFolderEntries: ReadFolder = (dir) => fs.readdir(dir, { withFileTypes: true });
+
+/** A ReadFolder that reads each folder once: detecting a dataset's layout and then reading it list the same folders. */
+export function readFolderOnce(): ReadFolder {
+  const read = new Map<string, Promise<Dirent[]>>();
+  return (dir) => {
+    let entries = read.get(dir);
+    if (!entries) {
+      entries = readFolderEntries(dir);
+      read.set(dir, entries);
+    }
+    return entries;
+  };
+}
+
+/** path.join(dir, name) for a normalised absolute `dir` and a name read from it (no separator, never '.' or '..'). */
+const childPath = (dir: string, name: string): string => (dir.endsWith(path.sep) ? dir + name : dir + path.sep + name);
+
 /**
  * The image files under `root`, never leaving it: symbolic links are followed only to targets inside the root,
  * a link back to a folder being listed is a `symlink-loop` problem (listed once, never descended), dangling links
  * are `not-found`, and a folder named like an image is `not-a-file`. Hidden entries (a leading '.') are skipped:
  * they hold agekit's own temporary outputs.
  */
-export async function listImageFiles(root: string, options: ListImagesOptions): Promise<ImageListing> {
+export function listImageFiles(root: string, options: ListImagesOptions): Promise<ImageListing> {
+  return listImageFilesWith(root, options, readFolderEntries);
+}
+
+/** listImageFiles reading folders through `readFolder`. */
+export async function listImageFilesWith(root: string, options: ListImagesOptions, readFolder: ReadFolder): Promise<ImageListing> {
   const absRoot = path.resolve(root);
   const realRoot = realFolder(absRoot);
   const files: string[] = [];
@@ -146,7 +182,7 @@ export async function listImageFiles(root: string, options: ListImagesOptions): 
   const walk = async (dir: string, realDir: string, depth: number, open: ReadonlySet<string>): Promise<void> => {
     let entries: Dirent[];
     try {
-      entries = await fs.readdir(dir, { withFileTypes: true });
+      entries = await readFolder(dir);
     } catch (error) {
       if (dir === absRoot) throw error;
       problems.push(datasetProblem(relId(absRoot, dir), 'not-found', `cannot list folder: ${(error as Error).message}`));
@@ -155,10 +191,15 @@ export async function listImageFiles(root: string, options: ListImagesOptions): 
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
-      const full = path.join(dir, entry.name);
-      const id = relId(absRoot, full);
+      const full = childPath(dir, entry.name);
       let isDir = entry.isDirectory();
-      let realChild = path.join(realDir, entry.name);
+      if (!isDir && !entry.isSymbolicLink()) {
+        // a plain file, the common case: no id or real path needed
+        if (isImageName(entry.name)) files.push(full);
+        continue;
+      }
+      const id = relId(absRoot, full);
+      let realChild = childPath(realDir, entry.name);
       if (entry.isSymbolicLink()) {
         try {
           realChild = realpathSync.native(full);
@@ -188,7 +229,7 @@ export async function listImageFiles(root: string, options: ListImagesOptions): 
         else if (isImageName(entry.name)) problems.push(datasetProblem(id, 'not-a-file', `${id} is a folder, not an image`));
         else if (options.reportDeeperFolders) {
           // name every image it holds, so none is dropped silently (the folder itself when it holds none)
-          const inner = await listImageFiles(full, { extensions: options.extensions, maxDepth: 8 });
+          const inner = await listImageFilesWith(full, { extensions: options.extensions, maxDepth: 8 }, readFolder);
           for (const file of inner.files) {
             const fileId = relId(absRoot, file);
             problems.push(datasetProblem(fileId, 'unexpected-folder', `${fileId}: in ${id}/, deeper than this layout reads (not read)`));
