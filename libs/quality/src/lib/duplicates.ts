@@ -70,7 +70,7 @@ function grownUint32(array: Uint32Array, length: number): Uint32Array {
   return bigger;
 }
 
-/** Bands of at most this many bits index their bucket heads directly (an array of 2^bits); wider ones use a Map. */
+/** Bands of at most this many bits find their buckets by value (an array of 2^bits); wider ones in a Map. */
 const DIRECT_BAND_BITS = 16;
 
 /**
@@ -79,9 +79,9 @@ const DIRECT_BAND_BITS = 16;
  * the result findDuplicates gives for the same items in index order. Near duplicates use band bucketing: the 64
  * bits are cut into maxDistance + 1 bands; two hashes within maxDistance bits agree exactly on at least one band
  * (pigeonhole), so each new perceptual hash is compared only with the earlier ones that share a band value. This
- * is exact (no pair within the distance is missed) and near-linear on real data. Buckets are linked lists in typed
- * arrays and the distinct perceptual hashes an open-addressing table of their 32-bit halves: on a real dataset the
- * comparisons run over a million pairs, and per-item string maps and arrays cost more than the comparisons.
+ * is exact (no pair within the distance is missed) and near-linear on real data. Buckets are found by band value and
+ * the distinct perceptual hashes in an open-addressing table of their 32-bit halves: on a real dataset the
+ * comparisons run over a million pairs, and string-keyed maps cost more than the comparisons.
  */
 export class DuplicateFinder {
   private readonly ids: string[] = [];
@@ -99,10 +99,8 @@ export class DuplicateFinder {
   /** Pairs of distinct perceptual hashes within maxDistance bits, flattened. */
   private readonly close: number[] = [];
   private readonly bounds: number[] = [];
-  /** Per band: its bucket heads (the newest distinct hash with that band value; -1: none), by value or in a Map. */
-  private readonly heads: Array<Int32Array | Map<number, number>> = [];
-  /** next[d * bands + b]: the distinct hash added to d's bucket of band b before d (-1: none). */
-  private next: Int32Array = new Int32Array(0);
+  /** Per band: the distinct hashes with each band value (a bucket), by value or in a Map. */
+  private readonly buckets: Array<Array<number[] | undefined> | Map<number, number[]>> = [];
   private comparisons = 0;
 
   constructor(private readonly maxDistance = 4) {
@@ -111,9 +109,8 @@ export class DuplicateFinder {
       for (let b = 0; b <= bands; b++) this.bounds.push(Math.round((b * 64) / bands));
       for (let b = 0; b < bands; b++) {
         const bits = this.bounds[b + 1] - this.bounds[b];
-        this.heads.push(bits <= DIRECT_BAND_BITS ? new Int32Array(1 << bits).fill(-1) : new Map());
+        this.buckets.push(bits <= DIRECT_BAND_BITS ? new Array<number[] | undefined>(1 << bits) : new Map());
       }
-      this.next = new Int32Array(1024 * bands).fill(-1);
     }
   }
 
@@ -143,25 +140,23 @@ export class DuplicateFinder {
     this.table[slot] = d + 1;
     if (2 * this.distinct > this.table.length) this.rehash();
     this.distinctOf[index] = d;
-    const bands = this.heads.length;
-    if (bands === 0) return;
-    this.next = grownInt32(this.next, (d + 1) * bands, -1);
     const his = this.hi;
     const los = this.lo;
-    const next = this.next;
-    for (let b = 0; b < bands; b++) {
+    for (let b = 0; b < this.buckets.length; b++) {
       const key = bits32(hi, lo, this.bounds[b], this.bounds[b + 1]);
-      const heads = this.heads[b];
-      const head = heads instanceof Int32Array ? heads[key] : (heads.get(key) ?? -1);
-      let compared = 0;
-      for (let other = head; other >= 0; other = next[other * bands + b]) {
-        if (popcount32(hi ^ his[other]) + popcount32(lo ^ los[other]) <= this.maxDistance) this.close.push(other, d);
-        compared++;
+      const byValue = this.buckets[b];
+      let bucket = byValue instanceof Map ? byValue.get(key) : byValue[key];
+      if (!bucket) {
+        bucket = [];
+        if (byValue instanceof Map) byValue.set(key, bucket);
+        else byValue[key] = bucket;
       }
-      this.comparisons += compared;
-      next[d * bands + b] = head;
-      if (heads instanceof Int32Array) heads[key] = d;
-      else heads.set(key, d);
+      for (let k = 0; k < bucket.length; k++) {
+        const other = bucket[k];
+        if (popcount32(hi ^ his[other]) + popcount32(lo ^ los[other]) <= this.maxDistance) this.close.push(other, d);
+      }
+      this.comparisons += bucket.length;
+      bucket.push(d);
     }
   }
 
