@@ -47,6 +47,8 @@ static int aq_cpu_avx2, aq_cpu_avx512;
 #define LOW 8
 
 static double cos_table[LOW * THUMB];
+/* the same transposed: cos_by_x[x * 8 + u] = cos_table[u * 32 + x] */
+static double cos_by_x[THUMB * LOW];
 static int cos_ready = 0;
 
 /*
@@ -83,6 +85,8 @@ const char *const aq_metric_names[AQ_METRICS] = {
 
 void aq_set_cos_table(const double *table) {
   memcpy(cos_table, table, sizeof cos_table);
+  for (int u = 0; u < LOW; u++)
+    for (int x = 0; x < THUMB; x++) cos_by_x[x * LOW + u] = table[u * THUMB + x];
 #ifdef AQ_HAVE_AVX2_PASS
   aq_cpu_avx2 = __builtin_cpu_supports("avx2");
   aq_cpu_avx512 = __builtin_cpu_supports("avx512f");
@@ -167,13 +171,13 @@ static inline int border_laplacian(const uint8_t *g, int w, int h, int x, int y)
 
 #ifdef AQ_HAVE_AVX2_PASS
 /*
- * The interior of row y of the Laplacian (x from 1, 16 values a step while they fit) on AVX2: the values in 16-bit
- * lanes (|v| <= 1020), their sum and sum of squares by pmaddwd into 32-bit lanes (at most 2 * 1020^2 a step; 2,048 steps
- * stay below 2^32 per lane), added to the 64-bit totals. Integer sums: exact, in any
- * order. Returns the first x not done.
+ * The interior columns (x from 1, 16 values a step while they fit) of one row of the Laplacian on AVX2, given the rows
+ * above and below (reflected at the top and bottom): the values in 16-bit lanes (|v| <= 1020), their sum and sum of
+ * squares by pmaddwd into 32-bit lanes (at most 2 * 1020^2 a step; 2,048 steps stay below 2^32 per lane), added to the
+ * 64-bit totals. Integer sums: exact, in any order. Returns the first x not done.
  */
-__attribute__((target("avx2"))) static int laplacian_row_avx2(const uint8_t *row, int w, int64_t *sum, int64_t *sum_sq) {
-  const uint8_t *up = row - w, *down = row + w;
+__attribute__((target("avx2"))) static int laplacian_row_avx2(const uint8_t *up, const uint8_t *row, const uint8_t *down, int w, int64_t *sum,
+                                                               int64_t *sum_sq) {
   const __m256i ones = _mm256_set1_epi16(1);
   int x = 1;
   while (x + 16 <= w - 1) {
@@ -202,8 +206,13 @@ __attribute__((target("avx2"))) static int laplacian_row_avx2(const uint8_t *row
 }
 #endif
 
-/* Population variance of the reflect-101 3x3 Laplacian. The sums are integers, exact in int64 as in
-   metrics.ts's doubles, so the order of summation does not matter here. */
+/*
+ * Population variance of the reflect-101 3x3 Laplacian. The sums are integers, exact in int64 as in metrics.ts's
+ * doubles, so the order of summation does not matter here. Each row, the first and last included (their missing
+ * neighbour row reflected onto the one inside), is its two end columns plus its interior (on AVX2 CPUs by
+ * laplacian_row_avx2). A denser kernel (32 columns a step, squares only, the sum telescoped) measured faster alone
+ * but slowed the next image's libjpeg decode by ~5 us on this Xeon, more than it saved.
+ */
 AQ_VECTOR_CLONES static double laplacian_variance(const uint8_t *g, int w, int h) {
   size_t n = (size_t)w * (size_t)h;
   int64_t sum = 0;
@@ -216,25 +225,18 @@ AQ_VECTOR_CLONES static double laplacian_variance(const uint8_t *g, int w, int h
         sum_sq += v * v;
       }
   } else {
-    for (int x = 0; x < w; x++) {
-      int64_t a = border_laplacian(g, w, h, x, 0);
-      int64_t b = border_laplacian(g, w, h, x, h - 1);
-      sum += a + b;
-      sum_sq += a * a + b * b;
-    }
-    for (int y = 1; y < h - 1; y++) {
-      int64_t a = border_laplacian(g, w, h, 0, y);
-      int64_t b = border_laplacian(g, w, h, w - 1, y);
-      sum += a + b;
-      sum_sq += a * a + b * b;
-    }
-    for (int y = 1; y < h - 1; y++) {
+    for (int y = 0; y < h; y++) {
       const uint8_t *row = g + (size_t)y * w;
-      const uint8_t *up = row - w;
-      const uint8_t *down = row + w;
+      const uint8_t *up = y > 0 ? row - w : row + w;
+      const uint8_t *down = y + 1 < h ? row + w : row - w;
+      /* the end columns: the neighbour outside reflects onto the one inside */
+      int64_t a = (int32_t)up[0] + down[0] + 2 * (int32_t)row[1] - 4 * (int32_t)row[0];
+      int64_t b = (int32_t)up[w - 1] + down[w - 1] + 2 * (int32_t)row[w - 2] - 4 * (int32_t)row[w - 1];
+      sum += a + b;
+      sum_sq += a * a + b * b;
       int first = 1;
 #ifdef AQ_HAVE_AVX2_PASS
-      if (aq_cpu_avx2) first = laplacian_row_avx2(row, w, &sum, &sum_sq);
+      if (aq_cpu_avx2) first = laplacian_row_avx2(up, row, down, w, &sum, &sum_sq);
 #endif
       /* |v| <= 1020: a row of up to 2,000 values sums its squares in 32 bits (as metrics.ts does) */
       for (int x0 = first; x0 < w - 1; x0 += 2000) {
@@ -329,14 +331,22 @@ static uint32_t select_rank(const uint32_t *src, uint32_t m, uint32_t rank, int 
   const uint32_t *v = src;
   int top = span_bits <= 8 ? 0 : ((span_bits - 1) / 8) * 8;
   for (int shift = top; shift >= 0; shift -= 8) {
-    uint32_t count[256];
-    memset(count, 0, sizeof count);
-    for (uint32_t i = 0; i < m; i++) count[(v[i] >> shift) & 255u]++;
+    /* counted in two copies (even and odd members): neighbouring pixels often share a digit, and one counter
+       would serialise their increments */
+    uint32_t count2[2][256], count[256];
+    memset(count2, 0, sizeof count2);
+    uint32_t i = 0;
+    for (; i + 1 < m; i += 2) {
+      count2[0][(v[i] >> shift) & 255u]++;
+      count2[1][(v[i + 1] >> shift) & 255u]++;
+    }
+    if (i < m) count2[0][(v[i] >> shift) & 255u]++;
+    for (int k = 0; k < 256; k++) count[k] = count2[0][k] + count2[1][k];
     unsigned d = 0;
     while (rank >= count[d]) rank -= count[d++];
     if (count[d] == m) continue; /* all share this byte */
     uint32_t kept = 0;
-    for (uint32_t i = 0; i < m; i++) {
+    for (i = 0; i < m; i++) {
       uint32_t x = v[i];
       work[kept] = x;
       kept += ((x >> shift) & 255u) == d;
@@ -346,6 +356,21 @@ static uint32_t select_rank(const uint32_t *src, uint32_t m, uint32_t rank, int 
   }
   /* bits above span_bits are equal (the range), bytes from `top` down were matched: all remaining are equal */
   return v[0];
+}
+
+/*
+ * The rank-th smallest of src[0..m) given the (rank - 1)-th, prev: prev again when more than rank values are <= prev,
+ * else the smallest value above prev (one pass instead of a second select_rank).
+ */
+AQ_VECTOR_CLONES static uint32_t next_rank(const uint32_t *src, uint32_t m, uint32_t rank, uint32_t prev) {
+  uint32_t at_most = 0, above = UINT32_MAX;
+  for (uint32_t i = 0; i < m; i++) {
+    uint32_t x = src[i];
+    at_most += x <= prev;
+    uint32_t cand = x > prev ? x : UINT32_MAX;
+    above = cand < above ? cand : above;
+  }
+  return rank < at_most ? prev : above;
 }
 
 /* Bit length of x (0 for 0). */
@@ -401,15 +426,21 @@ __attribute__((target("avx512f"))) static void gather_ranges_avx512(const uint32
   const __m512i base_b = _mm512_set1_epi32((int)base[1]), span_b = _mm512_set1_epi32((int)span[1]);
   uint32_t na = 0, nb = 0;
   uint32_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m512i k = _mm512_loadu_si512((const void *)(keys + i));
-    __mmask16 in_a = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(k, base_a), span_a);
-    __mmask16 in_b = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(k, base_b), span_b);
-    if ((in_a | in_b) == 0) continue;
-    _mm512_mask_compressstoreu_epi32(a + na, in_a, k);
-    na += (uint32_t)__builtin_popcount(in_a);
-    _mm512_mask_compressstoreu_epi32(b + nb, in_b, k);
-    nb += (uint32_t)__builtin_popcount(in_b);
+  for (; i + 64 <= n; i += 64) {
+    __m512i k[4];
+    __mmask16 in_a[4], in_b[4];
+    for (int j = 0; j < 4; j++) {
+      k[j] = _mm512_loadu_si512((const void *)(keys + i + 16 * j));
+      in_a[j] = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(k[j], base_a), span_a);
+      in_b[j] = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(k[j], base_b), span_b);
+    }
+    if ((in_a[0] | in_b[0] | in_a[1] | in_b[1] | in_a[2] | in_b[2] | in_a[3] | in_b[3]) == 0) continue;
+    for (int j = 0; j < 4; j++) {
+      _mm512_mask_compressstoreu_epi32(a + na, in_a[j], k[j]);
+      na += (uint32_t)__builtin_popcount(in_a[j]);
+      _mm512_mask_compressstoreu_epi32(b + nb, in_b[j], k[j]);
+      nb += (uint32_t)__builtin_popcount(in_b[j]);
+    }
   }
   for (; i < n; i++) {
     uint32_t k = keys[i];
@@ -460,7 +491,7 @@ static int key_percentiles(const uint32_t *keys, uint32_t n, const uint32_t *bin
     /* values in [base, base + span) share the bits above the highest bit in which the two ends differ */
     int bits = bit_length(base[p] ^ (base[p] + span[p] - 1));
     uint32_t k_lo = select_rank(members, m, r[p].lo - below[p], bits, work);
-    uint32_t k_hi = r[p].interpolate ? select_rank(members, m, r[p].hi - below[p], bits, work) : k_lo;
+    uint32_t k_hi = r[p].interpolate ? next_rank(members, m, r[p].hi - below[p], k_lo) : k_lo;
     out[p] = percentile_value(&r[p], k_lo, k_hi);
   }
   *p5 = out[0];
@@ -534,6 +565,12 @@ static int area_weights(int size, aq_area_weights *aw) {
   return 0;
 }
 
+/* The band of perceptual_hash from column x on: band[x * 8 + j] = (double)row_j[x] for the eight rows from r0. */
+static void band_fill_from(const uint8_t *r0, int w, int x, double *band) {
+  for (; x < w; x++)
+    for (int j = 0; j < 8; j++) band[x * 8 + j] = byte_to_double[r0[(size_t)j * w + x]];
+}
+
 #ifdef AQ_HAVE_AVX2_PASS
 /*
  * The band of perceptual_hash on AVX2: eight rows of w bytes to band[x * 8 + j] = (double)row_j[x], eight columns
@@ -561,12 +598,151 @@ __attribute__((target("avx2"))) static int band_fill_avx2(const uint8_t *r0, int
   }
   return x;
 }
+
+/*
+ * The eight-row band of perceptual_hash's horizontal pass on AVX2: the band filled by band_fill_avx2 (its last < 8
+ * columns here), each output's taps summed in phash.ts's order on the eight rows at once (rows 0-3 and 4-7: one ymm
+ * mul and add each a tap), and each group of four outputs transposed (4 x 4 doubles, twice) so that
+ * t[j * THUMB + ox] is stored four at a time.
+ */
+__attribute__((target("avx2"))) static void band_resample_avx2(const uint8_t *r0, int w, const aq_area_weights *xs, double *band, double *t) {
+  band_fill_from(r0, w, band_fill_avx2(r0, w, band), band);
+  const int taps = xs->taps;
+  for (int ox0 = 0; ox0 < THUMB; ox0 += 4) {
+    __m256d lo[4], hi[4];
+    for (int o = 0; o < 4; o++) {
+      const int *ix = xs->index + (ox0 + o) * taps;
+      const double *wt = xs->weight + (ox0 + o) * taps;
+      __m256d a = _mm256_setzero_pd(), b = _mm256_setzero_pd();
+      for (int k = 0; k < taps; k++) {
+        const double *col = band + (size_t)ix[k] * 8;
+        __m256d wk = _mm256_set1_pd(wt[k]);
+        a = _mm256_add_pd(a, _mm256_mul_pd(_mm256_loadu_pd(col), wk));
+        b = _mm256_add_pd(b, _mm256_mul_pd(_mm256_loadu_pd(col + 4), wk));
+      }
+      lo[o] = a;
+      hi[o] = b;
+    }
+    /* lo[o] lane j = row j, output ox0 + o: transpose to row j lanes o (and hi for rows 4-7) */
+    for (int half = 0; half < 2; half++) {
+      const __m256d *m = half ? hi : lo;
+      __m256d e01 = _mm256_unpacklo_pd(m[0], m[1]), o01 = _mm256_unpackhi_pd(m[0], m[1]); /* rows 0, 2 / 1, 3 of outputs 0, 1 */
+      __m256d e23 = _mm256_unpacklo_pd(m[2], m[3]), o23 = _mm256_unpackhi_pd(m[2], m[3]);
+      double *out = t + (size_t)(4 * half) * THUMB + ox0;
+      _mm256_storeu_pd(out, _mm256_permute2f128_pd(e01, e23, 0x20));
+      _mm256_storeu_pd(out + THUMB, _mm256_permute2f128_pd(o01, o23, 0x20));
+      _mm256_storeu_pd(out + 2 * THUMB, _mm256_permute2f128_pd(e01, e23, 0x31));
+      _mm256_storeu_pd(out + 3 * THUMB, _mm256_permute2f128_pd(o01, o23, 0x31));
+    }
+  }
+}
+#endif
+
+/*
+ * The rest of the thumbnail and its DCT: the vertical pass over tmp (h rows of 32 horizontal sums) into the 32 x 32
+ * thumbnail, DCT-II rows then columns of its 8 x 8 lowest frequencies into coeffs[v * 8 + u]; every sum in phash.ts's
+ * order. The loops run over independent outputs innermost (rows of the thumbnail, DCT rows transposed) so that they
+ * vectorise.
+ */
+AQ_VECTOR_CLONES static void thumb_dct(const double *tmp, const aq_area_weights *ys, double *coeffs) {
+  /* vertical pass into the thumbnail, transposed: thumb_t[x * 32 + y] = thumbnail[y][x] */
+  double thumb_t[THUMB * THUMB];
+  for (int oy = 0; oy < THUMB; oy++) {
+    const int *iy = ys->index + oy * ys->taps;
+    const double *wt = ys->weight + oy * ys->taps;
+    double acc[THUMB];
+    for (int ox = 0; ox < THUMB; ox++) acc[ox] = 0;
+    for (int k = 0; k < ys->taps; k++) {
+      double wk = wt[k];
+      const double *t = tmp + (size_t)iy[k] * THUMB;
+      for (int ox = 0; ox < THUMB; ox++) acc[ox] += t[ox] * wk;
+    }
+    for (int ox = 0; ox < THUMB; ox++) thumb_t[ox * THUMB + oy] = acc[ox];
+  }
+  /* DCT rows R[u][y] = sum_x cos(u, x) * thumb[y][x], stored transposed: rows_t[y * 8 + u] */
+  double rows_t[THUMB * LOW];
+  for (int u = 0; u < LOW; u++) {
+    const double *c = cos_table + u * THUMB;
+    double acc[THUMB];
+    for (int yy = 0; yy < THUMB; yy++) acc[yy] = 0;
+    for (int x = 0; x < THUMB; x++) {
+      double cx = c[x];
+      const double *col = thumb_t + x * THUMB;
+      for (int yy = 0; yy < THUMB; yy++) acc[yy] += cx * col[yy];
+    }
+    for (int yy = 0; yy < THUMB; yy++) rows_t[yy * LOW + u] = acc[yy];
+  }
+  /* columns C[v][u] = sum_y cos(v, y) * R[u][y] */
+  for (int v = 0; v < LOW; v++) {
+    const double *c = cos_table + v * THUMB;
+    double acc[LOW];
+    for (int u = 0; u < LOW; u++) acc[u] = 0;
+    for (int yy = 0; yy < THUMB; yy++) {
+      double cy = c[yy];
+      const double *r = rows_t + yy * LOW;
+      for (int u = 0; u < LOW; u++) acc[u] += cy * r[u];
+    }
+    for (int u = 0; u < LOW; u++) coeffs[v * LOW + u] = acc[u];
+  }
+}
+
+#ifdef AQ_HAVE_AVX2_PASS
+/*
+ * thumb_dct on AVX2, the same sums in the same order with four independent ones per ymm: the vertical pass a
+ * thumbnail row of 32 at a time (eight ymm); the DCT rows as rows_t[y * 8 + u] (the eight u of a row two ymm, from the
+ * cosines by x), then the columns, by dct_pass_avx2 (independent sums, rather than one chain of 32 adds each).
+ */
+/*
+ * One DCT pass of thumb_dct_avx2: out[i * 8 + u] = sum over k < 32 of s[i * 32 + k] * v[k * 8 + u] (k in order; the
+ * product commutes exactly), four i at once (eight independent ymm sums).
+ */
+__attribute__((target("avx2"))) static void dct_pass_avx2(const double *s, const double *v, int count, double *out) {
+  for (int i0 = 0; i0 < count; i0 += 4) {
+    __m256d a[8];
+    for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_pd();
+    for (int k = 0; k < THUMB; k++) {
+      __m256d v0 = _mm256_loadu_pd(v + k * LOW), v1 = _mm256_loadu_pd(v + k * LOW + 4);
+      for (int i = 0; i < 4; i++) {
+        __m256d sk = _mm256_set1_pd(s[(i0 + i) * THUMB + k]);
+        a[2 * i] = _mm256_add_pd(a[2 * i], _mm256_mul_pd(sk, v0));
+        a[2 * i + 1] = _mm256_add_pd(a[2 * i + 1], _mm256_mul_pd(sk, v1));
+      }
+    }
+    for (int i = 0; i < 4; i++) {
+      _mm256_storeu_pd(out + (i0 + i) * LOW, a[2 * i]);
+      _mm256_storeu_pd(out + (i0 + i) * LOW + 4, a[2 * i + 1]);
+    }
+  }
+}
+
+__attribute__((target("avx2"))) static void thumb_dct_avx2(const double *tmp, const aq_area_weights *ys, double *coeffs) {
+  double thumb[THUMB * THUMB] __attribute__((aligned(32)));
+  double rows_t[THUMB * LOW] __attribute__((aligned(32)));
+  const int taps = ys->taps;
+  for (int oy = 0; oy < THUMB; oy++) {
+    const int *iy = ys->index + oy * taps;
+    const double *wt = ys->weight + oy * taps;
+    __m256d a[8];
+    for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_pd();
+    for (int k = 0; k < taps; k++) {
+      __m256d wk = _mm256_set1_pd(wt[k]);
+      const double *t = tmp + (size_t)iy[k] * THUMB;
+      for (int i = 0; i < 8; i++) a[i] = _mm256_add_pd(a[i], _mm256_mul_pd(_mm256_loadu_pd(t + 4 * i), wk));
+    }
+    for (int i = 0; i < 8; i++) _mm256_store_pd(thumb + oy * THUMB + 4 * i, a[i]);
+  }
+  /* rows: R[u][y] = sum_x cos(u, x) * thumb[y][x] into rows_t[y * 8 + u]; columns: C[v][u] = sum_y cos(v, y) * R[u][y] */
+  dct_pass_avx2(thumb, cos_by_x, THUMB, rows_t);
+  dct_pass_avx2(cos_table, rows_t, LOW, coeffs);
+}
 #endif
 
 /*
  * 64-bit perceptual hash of phash.ts (area thumbnail 32x32, DCT-II rows then columns, median of 8x8). Every
  * output is the same sum in the same order as phash.ts; the loops run over independent outputs innermost
- * (rows of the thumbnail, DCT rows transposed) so that they vectorise.
+ * (rows of the thumbnail, DCT rows transposed) so that they vectorise. On AVX2 CPUs band_resample_avx2 and
+ * thumb_dct_avx2 do the passes. (AVX-512 copies of both were faster alone but not in the whole stage: on this Xeon
+ * the next image's libjpeg decode slowed by about what they saved.)
  */
 AQ_VECTOR_CLONES static int perceptual_hash(const uint8_t *gray, int w, int h, aq_scratch *s, uint32_t *hi_out, uint32_t *lo_out) {
   if (area_weights(w, &s->xs) || area_weights(h, &s->ys)) return -1;
@@ -584,13 +760,14 @@ AQ_VECTOR_CLONES static int perceptual_hash(const uint8_t *gray, int w, int h, a
   int y = 0;
   for (; y + 7 < h; y += 8) {
     const uint8_t *r0 = gray + (size_t)y * w;
-    int x = 0;
-#ifdef AQ_HAVE_AVX2_PASS
-    if (aq_cpu_avx2) x = band_fill_avx2(r0, w, band);
-#endif
-    for (; x < w; x++)
-      for (int j = 0; j < 8; j++) band[x * 8 + j] = byte_to_double[r0[(size_t)j * w + x]];
     double *t = tmp + (size_t)y * THUMB;
+#ifdef AQ_HAVE_AVX2_PASS
+    if (aq_cpu_avx2) {
+      band_resample_avx2(r0, w, xs, band, t);
+      continue;
+    }
+#endif
+    band_fill_from(r0, w, 0, band);
     for (int ox = 0; ox < THUMB; ox++) {
       const int *ix = xs->index + ox * taps;
       const double *wt = xs->weight + ox * taps;
@@ -632,46 +809,12 @@ AQ_VECTOR_CLONES static int perceptual_hash(const uint8_t *gray, int w, int h, a
       tmp[(size_t)y * THUMB + ox] = acc;
     }
   }
-  /* vertical pass into the thumbnail, transposed: thumb_t[x * 32 + y] = thumbnail[y][x] */
-  double thumb_t[THUMB * THUMB];
-  for (int oy = 0; oy < THUMB; oy++) {
-    const int *iy = ys->index + oy * ys->taps;
-    const double *wt = ys->weight + oy * ys->taps;
-    double acc[THUMB];
-    for (int ox = 0; ox < THUMB; ox++) acc[ox] = 0;
-    for (int k = 0; k < ys->taps; k++) {
-      double wk = wt[k];
-      const double *t = tmp + (size_t)iy[k] * THUMB;
-      for (int ox = 0; ox < THUMB; ox++) acc[ox] += t[ox] * wk;
-    }
-    for (int ox = 0; ox < THUMB; ox++) thumb_t[ox * THUMB + oy] = acc[ox];
-  }
-  /* DCT rows R[u][y] = sum_x cos(u, x) * thumb[y][x], stored transposed: rows_t[y * 8 + u] */
-  double rows_t[THUMB * LOW];
-  for (int u = 0; u < LOW; u++) {
-    const double *c = cos_table + u * THUMB;
-    double acc[THUMB];
-    for (int yy = 0; yy < THUMB; yy++) acc[yy] = 0;
-    for (int x = 0; x < THUMB; x++) {
-      double cx = c[x];
-      const double *col = thumb_t + x * THUMB;
-      for (int yy = 0; yy < THUMB; yy++) acc[yy] += cx * col[yy];
-    }
-    for (int yy = 0; yy < THUMB; yy++) rows_t[yy * LOW + u] = acc[yy];
-  }
-  /* columns C[v][u] = sum_y cos(v, y) * R[u][y] */
   double coeffs[LOW * LOW];
-  for (int v = 0; v < LOW; v++) {
-    const double *c = cos_table + v * THUMB;
-    double acc[LOW];
-    for (int u = 0; u < LOW; u++) acc[u] = 0;
-    for (int yy = 0; yy < THUMB; yy++) {
-      double cy = c[yy];
-      const double *r = rows_t + yy * LOW;
-      for (int u = 0; u < LOW; u++) acc[u] += cy * r[u];
-    }
-    for (int u = 0; u < LOW; u++) coeffs[v * LOW + u] = acc[u];
-  }
+#ifdef AQ_HAVE_AVX2_PASS
+  if (aq_cpu_avx2) thumb_dct_avx2(tmp, ys, coeffs);
+  else
+#endif
+    thumb_dct(tmp, ys, coeffs);
   /* median of the 64: the values at sorted positions 31 and 32 (coefficient i sits at positions
      less[i] .. less[i] + equal[i] - 1); the coefficients are finite and never -0 */
   double at31 = 0, at32 = 0;
@@ -962,6 +1105,8 @@ static int read_file(const char *path, aq_scratch *s, size_t *len_out) {
     }
     if (got == 0) break;
     len += (size_t)got;
+    /* a regular file read to its size is done (no read() to see the end; Node's readFile stops there too) */
+    if (S_ISREG(st.st_mode) && st.st_size > 0 && len == (size_t)st.st_size) break;
   }
   close(fd);
   *len_out = len;
