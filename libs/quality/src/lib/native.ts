@@ -27,6 +27,8 @@ const ABI = 2;
  */
 const HISTOGRAM_METRIC: MetadataNumberMetric = 'entropy';
 const INFO_PER_IMAGE = 4;
+/** Output-array sets kept for the next batches (explore keeps 4 batches in flight). */
+const SPARE_OUTPUTS = 4;
 const HIST_PER_IMAGE = 768;
 const HASH_CHARS = 32;
 
@@ -275,7 +277,7 @@ function wrap(binding: NativeBinding, file: string): NativeQuality {
         else if (status === STATUS_IS_DIRECTORY) outcomes[i] = { status: 'failed', reason: 'unreadable', detail: 'is a directory' };
         else outcomes[i] = { status: 'not-handled' };
       }
-      if (spare.length < 4) spare.push(out);
+      if (spare.length < SPARE_OUTPUTS) spare.push(out);
       const ns = r.timers;
       return { outcomes, times: { readSeconds: ns[0] / 1e9, decodeSeconds: ns[1] / 1e9, metricsSeconds: ns[2] / 1e9 } };
     },

@@ -201,8 +201,16 @@ async function jsPath(files: readonly string[], all: number[], options: AnalyzeF
 }
 
 /**
- * The native engine over every file, `inFlight` batches at a time (so its threads never wait for this
- * thread); returns the indices it did not handle. Read errors it recognises become failures here.
+ * Native batches handed to the engine at once. Each batch is `threads` work items on libuv's pool (4 threads by
+ * default), so 4 batches keep items queued behind the running ones: when this thread is held up (a garbage
+ * collection, the outcomes of a batch) the engine's threads take the queued items instead of idling. With 2 a
+ * core idled ~5% of the time on UTKFace (idle CPU ticks of a 19,034-image run 57-79 -> 21-23 with 4).
+ */
+const NATIVE_BATCHES_IN_FLIGHT = 4;
+
+/**
+ * The native engine over every file, NATIVE_BATCHES_IN_FLIGHT batches at a time; returns the indices it did not
+ * handle. Read errors it recognises become failures here.
  */
 async function nativePath(
   native: NativeQuality,
@@ -213,7 +221,6 @@ async function nativePath(
 ): Promise<number[]> {
   const threads = Math.max(1, options.nativeThreads ?? 2);
   const batchSize = threads * Math.max(1, options.nativeBatchPerThread ?? 64);
-  const inFlight = 2;
   const notHandled: number[] = [];
   let next = 0;
   const runOne = async (): Promise<void> => {
@@ -245,7 +252,7 @@ async function nativePath(
       });
     }
   };
-  await Promise.all(Array.from({ length: inFlight }, runOne));
+  await Promise.all(Array.from({ length: NATIVE_BATCHES_IN_FLIGHT }, runOne));
   for (let index = next; index < files.length; index++) notHandled.push(index); // stopped early: left to the JS path, which marks them
   return notHandled.sort((a, b) => a - b);
 }
