@@ -54,6 +54,7 @@ export {
   metadataCsvPath,
   METADATA_METRICS,
   metadataFieldText,
+  parseMetadataLines,
   parseMetadataRow,
   readMetadataCsv,
   writeMetadataCsv,

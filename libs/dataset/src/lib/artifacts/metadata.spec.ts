@@ -3,7 +3,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCsv } from '../csv';
 import { DatasetError } from '../errors';
-import { emptyMetadataRow, FLAG_NAMES, formatMetadataRow, METADATA_COLUMNS, METADATA_METRICS, readMetadataCsv, writeMetadataCsv, type MetadataRow } from './metadata';
+import {
+  emptyMetadataRow,
+  FLAG_NAMES,
+  formatMetadataRow,
+  METADATA_COLUMNS,
+  METADATA_METRICS,
+  parseMetadataLines,
+  readMetadataCsv,
+  writeMetadataCsv,
+  type MetadataRow,
+} from './metadata';
 
 function measured(): MetadataRow {
   const row = emptyMetadataRow('30/a, "b".jpg');
@@ -47,6 +57,19 @@ describe('metadata.csv contract', () => {
     expect(fields['flags']).toBe('blurry;near_duplicate');
     const [back] = await readMetadataCsv(file);
     expect(back).toEqual(row);
+  });
+
+  it('parseMetadataLines: rows back from their lines, in one parse (quoted ids with commas, quotes and a line break; NaN fields)', () => {
+    const quoted = measured();
+    const broken = emptyMetadataRow('40/two\nlines.jpg');
+    Object.assign(broken, { label: '40', age: 40, group: '40', error: 'corrupt: premature end of data' });
+    const odd = measured();
+    odd.id = 'plain.jpg';
+    odd.laplacianVariance = 1 / 3; // a double that needs all 17 digits
+    odd.entropy = NaN;
+    const rows = [quoted, broken, odd];
+    expect(parseMetadataLines(rows.map(formatMetadataRow))).toEqual(rows);
+    expect(parseMetadataLines([])).toEqual([]);
   });
 
   it('a row that was not measured: only the record fields and the error, flag columns empty', async () => {

@@ -7,6 +7,7 @@ import {
   readDataset,
   StageOutputs,
   formatMetadataRow,
+  parseMetadataLines,
   writeMetadataCsvLines,
   type Dataset,
   type DatasetLayout,
@@ -20,7 +21,7 @@ import { checkQuality, FLAG_NAMES, type QualityCheck, type QualityFlag } from '.
 import { DuplicateFinder } from '../duplicates';
 import { loadNativeQuality, nativeQualityUnavailableReason, type NativeQuality } from '../native';
 import { DEFAULT_EXPLORE_WORKERS, DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, type QualityThresholds } from '../thresholds';
-import type { AnalyzedImage } from './analyze';
+import type { AnalyzedImage, AnalyzeFailure } from './analyze';
 import { analyzeFiles, exploreWorkerEntry, startWorkers } from './pool';
 
 /** Which engine measures: native (C, libjpeg; the JS path for the files it does not handle), js, or auto. */
@@ -112,6 +113,13 @@ function recordRow(record: DatasetRecord): MetadataRow {
   return row;
 }
 
+/** A check's flags as bits (bit k: FLAG_NAMES[k]). */
+function bitsOf(flags: readonly QualityFlag[]): number {
+  let bits = 0;
+  for (const flag of flags) bits |= 1 << FLAG_NAMES.indexOf(flag);
+  return bits;
+}
+
 /** A measured row with the flags and reasons of its check. */
 function checkedRow(row: MetadataRow, check: QualityCheck): MetadataRow {
   row.flags = check.flags;
@@ -177,11 +185,13 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   const decoders = { native: 0, canvas: 0, sharp: 0 };
   let clean = 0;
   let analysis: Awaited<ReturnType<typeof analyzeFiles>>;
-  // each measured file's CSV line, its checks and its duplicate-finding work are done as its outcome arrives, while
-  // the engine measures the next files (on a machine with few cores this work no longer waits until the end); the
-  // lines of the rows that get a duplicate link, known only once every file is measured, are redone below
+  // each file's CSV line, its checks and its duplicate-finding work are done as its outcome arrives, while the engine
+  // measures the next files; only the line is kept (not the measurements: a large dataset's would all be held until
+  // the end). The rows that get a duplicate link, known only once every file is measured, are rebuilt from their line.
   const lines: string[] = new Array(records.length);
-  const checks: Array<QualityCheck | undefined> = new Array(records.length);
+  /** Each measured row's flags (bit k: FLAG_NAMES[k]). */
+  const flagBits = new Uint32Array(records.length);
+  const failed = new Map<number, AnalyzeFailure>();
   const duplicateFinder = new DuplicateFinder(thresholds.nearDuplicateMaxDistance);
   try {
     analysis = await analyzeFiles(
@@ -197,42 +207,44 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
         sharpOnly: options.sharpOnly,
         onProgress: options.onProgress,
         signal: options.signal,
+        keepOutcomes: false,
         onOutcome: (i, outcome) => {
-          if (!outcome.ok) return;
+          if (!outcome.ok) {
+            failed.set(i, outcome.error);
+            const row = recordRow(records[i]);
+            row.error = outcome.error.message;
+            lines[i] = formatMetadataRow(row);
+            return;
+          }
+          decoders[outcome.value.decoder]++;
           const { metrics } = outcome.value;
           duplicateFinder.add(i, { id: records[i].id, pixelHash: metrics.pixelHash, phash: metrics.phash });
           const check = checkQuality(metrics, thresholds);
-          checks[i] = check;
+          flagBits[i] = bitsOf(check.flags);
           lines[i] = formatMetadataRow(checkedRow(measuredRow(records[i], outcome.value), check));
         },
       },
     );
     options.signal?.throwIfAborted();
-    const { outcomes } = analysis;
     const duplicates = duplicateFinder.result(records.length);
-    records.forEach((record, i) => {
-      const o = outcomes[i];
-      if (!o.ok) {
-        failures.push({ id: record.id, reason: o.error.reason, message: o.error.message });
-        const row = recordRow(record);
-        row.error = o.error.message;
-        lines[i] = formatMetadataRow(row);
-        return;
-      }
-      decoders[o.value.decoder]++;
+    const linked: number[] = [];
+    for (let i = 0; i < records.length; i++) if (!failed.has(i) && (duplicates.duplicateOf[i] || duplicates.nearDuplicateOf[i])) linked.push(i);
+    parseMetadataLines(linked.map((i) => lines[i])).forEach((row, k) => {
+      const i = linked[k];
       const duplicateOf = duplicates.duplicateOf[i];
       const nearDuplicateOf = duplicates.nearDuplicateOf[i];
-      let check = checks[i];
-      if (!check || duplicateOf || nearDuplicateOf) {
-        check = checkQuality({ ...o.value.metrics, duplicateOf, nearDuplicateOf }, thresholds);
-        const row = measuredRow(record, o.value);
-        row.duplicateOf = duplicateOf ?? '';
-        row.nearDuplicateOf = nearDuplicateOf ?? '';
-        lines[i] = formatMetadataRow(checkedRow(row, check));
-      }
-      if (check.flags.length === 0) clean++;
-      for (const flag of check.flags) flagCounts[flag]++;
+      row.duplicateOf = duplicateOf ?? '';
+      row.nearDuplicateOf = nearDuplicateOf ?? '';
+      const check = checkQuality({ ...row, duplicateOf, nearDuplicateOf }, thresholds);
+      flagBits[i] = bitsOf(check.flags);
+      lines[i] = formatMetadataRow(checkedRow(row, check));
     });
+    for (let i = 0; i < records.length; i++) {
+      if (failed.has(i)) continue;
+      if (flagBits[i] === 0) clean++;
+      else FLAG_NAMES.forEach((flag, k) => (flagCounts[flag] += (flagBits[i] >>> k) & 1));
+    }
+    for (const [i, error] of [...failed].sort(([a], [b]) => a - b)) failures.push({ id: records[i].id, reason: error.reason, message: error.message });
     // entries that are not records (a path leaving the dataset, a symlink loop, a bad label): an error row each
     for (const problem of dataset.problems) {
       const row = emptyMetadataRow(problem.path);

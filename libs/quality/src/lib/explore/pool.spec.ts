@@ -78,6 +78,14 @@ describe('analyzeFiles', () => {
     expect(calls).toBe(1);
   });
 
+  it('keepOutcomes false: the outcomes go to onOutcome only, the result holds none', async () => {
+    const kept = await analyzeFiles(files, { workers: 1, maxPixels: 50_000_000 });
+    const seen: AnalyzeOutcome[] = [];
+    const result = await analyzeFiles(files, { workers: 1, maxPixels: 50_000_000, keepOutcomes: false, onOutcome: (i, outcome) => (seen[i] = outcome) });
+    expect(result.outcomes).toEqual([]);
+    expect(seen).toEqual(kept.outcomes);
+  });
+
   it('a signal already aborted: no file is measured, each is an aborted outcome', async () => {
     const stop = new AbortController();
     stop.abort();

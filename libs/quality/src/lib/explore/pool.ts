@@ -35,20 +35,33 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
    * once the work has settled (the remaining files are still measured, without further calls).
    */
   onOutcome?: (index: number, outcome: AnalyzeOutcome) => void;
+  /**
+   * Keep every outcome for the result (default true). false: result.outcomes is empty and each outcome goes to
+   * onOutcome only, so a large dataset's measurements are not all held in memory until the end (explore keeps its
+   * CSV line instead).
+   */
+  keepOutcomes?: boolean;
 }
 
 /** Where outcomes go: the result array, the progress tracker and the onOutcome callback. */
 class OutcomeSink {
   /** The first exception thrown by onOutcome (rethrown by analyzeFiles once the work settles). */
   failure: { error: unknown } | undefined;
+  /** 1 for each file whose outcome is known. */
+  readonly settled: Uint8Array;
   constructor(
-    readonly outcomes: AnalyzeOutcome[],
+    count: number,
+    /** Each outcome by file index, or undefined when they are not kept (AnalyzeFilesOptions.keepOutcomes). */
+    readonly outcomes: AnalyzeOutcome[] | undefined,
     private readonly tracker: ProgressTracker,
     private readonly onOutcome: AnalyzeFilesOptions['onOutcome'],
-  ) {}
+  ) {
+    this.settled = new Uint8Array(count);
+  }
 
   set(index: number, outcome: AnalyzeOutcome): void {
-    this.outcomes[index] = outcome;
+    if (this.outcomes) this.outcomes[index] = outcome;
+    this.settled[index] = 1;
     this.tracker.tick(outcome.ok);
     if (this.onOutcome && !this.failure) {
       try {
@@ -113,7 +126,6 @@ async function inProcess(files: readonly string[], options: AnalyzeFilesOptions,
  * worth of work) or in-process; fills outcomes[index]; returns the worker processes used.
  */
 async function jsPath(files: readonly string[], all: number[], options: AnalyzeFilesOptions, sink: OutcomeSink): Promise<number> {
-  const outcomes = sink.outcomes;
   const analyzeOptions: AnalyzeOptions = { maxPixels: options.maxPixels, sharpOnly: options.sharpOnly };
   const started = [...(options.started ?? [])];
   if (options.workers <= 1 || !options.workerEntry || all.length === 0 || options.signal?.aborted) {
@@ -195,7 +207,7 @@ async function jsPath(files: readonly string[], all: number[], options: AnalyzeF
   });
   for (const batch of queue) leftovers.push(...batch);
   const queued = new Set(leftovers);
-  for (const i of all) if (outcomes[i] === undefined && !queued.has(i)) leftovers.push(i);
+  for (const i of all) if (!sink.settled[i] && !queued.has(i)) leftovers.push(i);
   if (leftovers.length) await inProcess(files, options, sink, leftovers);
   return options.workers;
 }
@@ -263,8 +275,9 @@ async function nativePath(
  * `workers` child processes. A file that fails is an outcome, never a throw.
  */
 export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions): Promise<AnalyzeFilesResult> {
-  const outcomes: AnalyzeOutcome[] = new Array(files.length);
-  const sink = new OutcomeSink(outcomes, new ProgressTracker(files.length, options.onProgress), options.onOutcome);
+  const keep = options.keepOutcomes !== false;
+  const outcomes: AnalyzeOutcome[] = keep ? new Array(files.length) : [];
+  const sink = new OutcomeSink(files.length, keep ? outcomes : undefined, new ProgressTracker(files.length, options.onProgress), options.onOutcome);
   const nativeTimes: NativeStageTimes = { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 };
   let result: AnalyzeFilesResult;
   if (options.native && files.length > 0) {
