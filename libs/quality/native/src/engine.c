@@ -850,6 +850,13 @@ static void hex8(char *out, uint32_t v) {
   }
 }
 
+/* The colour pass's counts, in two copies (even and odd pixels): [copy][R 0..255, G 256.., B 512.., gray 768..]
+   and the key bins. One struct: the AVX2 pass addresses all of them from one base register. */
+typedef struct colour_counts {
+  uint32_t hist2[2][1024];
+  uint32_t bins2[2][KEY_BINS];
+} colour_counts;
+
 /* Sum over pixels of max(R, G, B) - min(R, G, B) (in 32 bits per block of 2^16 pixels: exact); vectorises. */
 AQ_VECTOR_CLONES static uint64_t chroma_sum(const uint8_t *restrict q, size_t n) {
   uint64_t chroma = 0;
@@ -874,11 +881,15 @@ AQ_VECTOR_CLONES static uint64_t chroma_sum(const uint8_t *restrict q, size_t n)
  * The colour pass on AVX2 CPUs, 16 pixels a block: vector code splits R, G, B (pshufb), computes gray, the
  * brightness keys (exact 32-bit integer arithmetic: the same values as the lookup tables) and the chroma sum;
  * scalar code runs the two hash lanes and the histogram counts. The hash lanes are serial chains of multiplies
- * (about 6 cycles a pixel) and everything else is independent of them, so the out-of-order core runs the rest
- * in their shadow. Returns the number of pixels done (a multiple of 16); the caller finishes the tail.
+ * (about 6 cycles a pixel) and everything else is independent of them. Measured on Sapphire Rapids-class cores
+ * (colour-pass helper's C harness, 2,000 UTKFace images): the pass is throughput-bound at ~7-8 cycles a pixel,
+ * above that 6-cycle floor; the five histogram increments cost ~3.7 of them, and without them the pass drops to
+ * the hash floor. So two images' hash chains at once (tried: 0-7% faster) or fewer px/gray/key loads (0-10%) gain little;
+ * fewer increments a pixel is what would. Returns the number of pixels done (a multiple of 16); the caller
+ * finishes the tail.
  */
 __attribute__((target("avx2"))) static uint32_t rgb_blocks_avx2(const uint8_t *restrict q, uint32_t n, uint8_t *restrict g, uint32_t *restrict keys,
-                                                                 uint32_t (*restrict hist2)[1024], uint32_t (*restrict bins2)[KEY_BINS], uint32_t *h1_io,
+                                                                 colour_counts *restrict counts, uint32_t *h1_io,
                                                                  uint32_t *h2_io, uint64_t *chroma_out) {
   const __m128i zr = _mm_setr_epi8(0, 3, 6, 9, 12, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   const __m128i zr1 = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, 2, 5, 8, 11, 14, -1, -1, -1, -1, -1);
@@ -921,17 +932,23 @@ __attribute__((target("avx2"))) static uint32_t rgb_blocks_avx2(const uint8_t *r
     __m256i y16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(gray32[0], gray32[1]), 0xd8);
     __m128i y8 = _mm_packus_epi16(_mm256_castsi256_si128(y16), _mm256_extracti128_si256(y16, 1));
     _mm_storeu_si128((__m128i *)(g + i), y8);
+    /* pointers into this block and one base for the counts: few enough live registers that h1 and h2 stay in
+       registers (else gcc spills one, putting a store and a reload on its hash chain) */
+    const uint8_t *restrict gb = g + i;
+    const uint32_t *restrict kb = keys + i;
     for (int j = 0; j < 16; j += 2) {
       for (int e = 0; e < 2; e++) {
-        uint32_t r = q[3 * (j + e)], gg = q[3 * (j + e) + 1], bb = q[3 * (j + e) + 2];
-        uint32_t px = r | (gg << 8) | (bb << 16);
+        /* size_t, not uint32_t: 256 + gg cannot wrap, so the compiler folds the offsets into the addresses
+           (with 32-bit indices it added them in registers first) */
+        size_t r = q[3 * (j + e)], gg = q[3 * (j + e) + 1], bb = q[3 * (j + e) + 2], y = gb[j + e];
+        uint32_t px = (uint32_t)(r | (gg << 8) | (bb << 16));
         h1 = rotl32((h1 ^ px) * 0xcc9e2d51u, 15);
         h2 = rotl32((h2 ^ px) * 0x1b873593u + 0x6b43a9b5u, 13);
-        hist2[e][r]++;
-        hist2[e][256 + gg]++;
-        hist2[e][512 + bb]++;
-        hist2[e][768 + g[i + j + e]]++;
-        bins2[e][keys[i + j + e] >> KEY_SHIFT]++;
+        counts->hist2[e][r]++;
+        counts->hist2[e][256 + gg]++;
+        counts->hist2[e][512 + bb]++;
+        counts->hist2[e][768 + y]++;
+        counts->bins2[e][kb[j + e] >> KEY_SHIFT]++;
       }
     }
   }
@@ -955,10 +972,8 @@ int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, 
    * One pass over the pixels: the two hash lanes (serial chains of multiplies, latency-bound) interleaved with
    * the gray, key and histogram work (throughput-bound), so the two overlap; chroma has its own vectorised
    * pass. Histograms in two copies (even and odd pixels): runs of equal values do not serialise on one counter.
-   * On AVX2 CPUs rgb_blocks_avx2 does the colour pass (the code below finishes its last < 16 pixels). The two
-   * halves are balanced there: without the hash lanes the pass takes about as long, with them about the 6 cycles
-   * a pixel of the h2 chain, so it sits at that floor (4 histogram copies or a split into a vector pass then a
-   * scalar pass measured slower).
+   * On AVX2 CPUs rgb_blocks_avx2 does the colour pass (the code below finishes its last < 16 pixels); see there
+   * for what bounds it (4 histogram copies or a split into a vector pass then a scalar pass measured slower).
    */
   if (channels == 1) {
     uint32_t gray2[2][256];
@@ -989,17 +1004,16 @@ int aq_measure_pixels(const uint8_t *data, int width, int height, int channels, 
     if (grow((void **)&s->gray, &s->gray_cap, n, 1) || grow((void **)&s->keys, &s->keys_cap, n, sizeof(uint32_t))) return -1;
     uint8_t *restrict g = s->gray;
     uint32_t *restrict keys = s->keys;
-    /* [copy][R 0..255, G 256.., B 512.., gray 768..] */
-    uint32_t hist2[2][1024];
-    uint32_t bins2[2][KEY_BINS];
-    memset(hist2, 0, sizeof hist2);
-    memset(bins2, 0, sizeof bins2);
+    colour_counts counts;
+    memset(&counts, 0, sizeof counts);
+    uint32_t (*hist2)[1024] = counts.hist2;
+    uint32_t (*bins2)[KEY_BINS] = counts.bins2;
     const uint8_t *restrict q = data;
     uint32_t i = 0;
 #ifdef AQ_HAVE_AVX2_PASS
     if (aq_cpu_avx2) {
       uint64_t block_chroma = 0;
-      i = rgb_blocks_avx2(q, n, g, keys, hist2, bins2, &h1, &h2, &block_chroma);
+      i = rgb_blocks_avx2(q, n, g, keys, &counts, &h1, &h2, &block_chroma);
       q += 3 * (size_t)i;
       chroma2 = 2 * (int64_t)(block_chroma + chroma_sum(q, n - i));
     } else
