@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateSynthDataset } from '@agekit/synth';
 import { once } from 'node:events';
+import type { AnalyzeOutcome } from './analyze';
 import { analyzeFiles, exploreWorkerEntry, startWorkers } from './pool';
 
 jest.setTimeout(120_000);
