@@ -8,6 +8,13 @@ import { discardWriteStream, temporaryPathFor } from './files';
 export type CsvValue = string | number | boolean | null | undefined;
 export type CsvRow = Record<string, CsvValue>;
 
+/** A number cell as read from a CSV: empty, missing or not a finite number -> NaN (the contract's files write NaN as ''). */
+export function numberCell(text: string | undefined): number {
+  if (text === undefined || text.trim() === '') return NaN;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : NaN;
+}
+
 /**
  * Streaming CSV writer (csv-stringify) that writes to a temporary file and renames it into place on
  * close, so a reader never sees half a file. Numbers are written as given (no rounding);

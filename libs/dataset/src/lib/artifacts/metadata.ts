@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { readCsv } from '../csv';
+import { numberCell, readCsv } from '../csv';
 import { csvField, CsvTextWriter } from '../csv-text';
 import { DatasetError } from '../errors';
 
@@ -114,11 +114,6 @@ type NumberKey = 'age' | 'width' | 'height' | 'channels' | MetadataNumberMetric;
 
 /** A number field: NaN (not measured, no age) is an empty field. */
 const numberText = (value: number): string => (Number.isNaN(value) ? '' : String(value));
-const numberOf = (text: string): number => {
-  if (text.trim() === '') return NaN;
-  const n = Number(text);
-  return Number.isFinite(n) ? n : NaN;
-};
 
 function numberColumn(name: string, key: NumberKey): MetadataColumn {
   return {
@@ -126,7 +121,7 @@ function numberColumn(name: string, key: NumberKey): MetadataColumn {
     number: key,
     text: (row) => numberText(row[key]),
     parse: (row, text) => {
-      row[key] = numberOf(text);
+      row[key] = numberCell(text);
     },
   };
 }

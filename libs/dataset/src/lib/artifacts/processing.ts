@@ -4,7 +4,7 @@
  * reader import these definitions.
  */
 import * as path from 'node:path';
-import { CsvWriter, readCsv, writeCsv } from '../csv';
+import { CsvWriter, numberCell, readCsv, writeCsv } from '../csv';
 import { DatasetError } from '../errors';
 import { LABELS_CSV_FILE_COLUMNS } from '../layouts';
 
@@ -116,13 +116,6 @@ export async function writeProcessingCsv(file: string, rows: readonly Processing
     await writer.abort();
     throw error;
   }
-}
-
-/** A number cell; '' or missing -> NaN. */
-function numberCell(v: string | undefined): number {
-  if (v === undefined || v.trim() === '') return NaN;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : NaN;
 }
 
 /** A `;`-separated flag cell. */
