@@ -2,7 +2,7 @@
 /** Prints what the pipeline produced: counts from its CSVs, the model's metrics, and where to look. */
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { metadataCsvPath, processingPaths, readCsv, readResamplingCsv, RESAMPLED_DATASET_FOLDER, RESAMPLING_CSV_FILE } from '@agekit/dataset';
+import { metadataCsvPath, processingPaths, readCsv, readResamplingCsv, RESAMPLED_DATASET_DIR, RESAMPLING_CSV } from '@agekit/dataset';
 import { readPipelineConfig } from './config';
 
 async function countBy(file: string, column: string): Promise<Map<string, number> | undefined> {
@@ -29,11 +29,11 @@ async function main(): Promise<void> {
   }
   const status = await countBy(processingPaths(out).processingCsv, 'status');
   if (status) console.log(`process:   ${fmt(status)}  -> ${rel(path.join(out, 'processed_dataset'))}`);
-  const resampling = path.join(out, RESAMPLING_CSV_FILE);
+  const resampling = path.join(out, RESAMPLING_CSV);
   if (existsSync(resampling)) {
     const split = new Map<string, number>();
     for (const row of await readResamplingCsv(resampling)) split.set(row.split, (split.get(row.split) ?? 0) + 1);
-    console.log(`resample:  ${fmt(split)}  -> ${rel(path.join(out, RESAMPLED_DATASET_FOLDER))}`);
+    console.log(`resample:  ${fmt(split)}  -> ${rel(path.join(out, RESAMPLED_DATASET_DIR))}`);
   }
   const modelMeta = path.join(out, 'models', 'pipeline', 'agekit-model.json');
   if (existsSync(modelMeta)) {

@@ -68,10 +68,10 @@ export {
 } from './lib/artifacts/metadata';
 export { resolveWorkerEntry, startWorkerProcess, startWorkerThread, type WorkerEntry, type WorkerEntryOptions, type WorkerProcessOptions } from './lib/worker-pool';
 export {
-  RESAMPLE_CHART_FILE,
-  RESAMPLED_DATASET_FOLDER,
+  RESAMPLE_CHART_PNG,
+  RESAMPLED_DATASET_DIR,
   RESAMPLING_CSV_COLUMNS,
-  RESAMPLING_CSV_FILE,
+  RESAMPLING_CSV,
   readResamplingCsv,
   resampledSplitFolder,
   SPLIT_NAMES,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { formatDuration, processingPaths, RESAMPLED_DATASET_FOLDER, SPLIT_NAMES } from '@agekit/dataset';
+import { formatDuration, processingPaths, RESAMPLED_DATASET_DIR, SPLIT_NAMES } from '@agekit/dataset';
 import {
   compactAges,
   resampleConfigSchema,
@@ -125,7 +125,7 @@ async function run(ctx: CommandContext): Promise<number> {
   if (result.outcome === 'refused') {
     const n = result.leftOut.length;
     if (!result.plan) return failed(ctx, `--strict: ${plural(n, 'input image')} left out (unreadable, failed or too small); nothing written`);
-    return failed(ctx, `${result.refusal}; nothing written to ${path.join(out, RESAMPLED_DATASET_FOLDER)}`);
+    return failed(ctx, `${result.refusal}; nothing written to ${path.join(out, RESAMPLED_DATASET_DIR)}`);
   }
   const { input, splitSizes, plan } = result;
   if (result.outcome === 'planned') {

@@ -1,4 +1,4 @@
-import { holdOutSchema, RESAMPLED_DATASET_FOLDER, type HoldOutSpec, type Schema } from '@agekit/dataset';
+import { holdOutSchema, RESAMPLED_DATASET_DIR, type HoldOutSpec, type Schema } from '@agekit/dataset';
 import { ARCHITECTURES, type ArchitectureName } from './architectures';
 import { BACKEND_CHOICES, type BackendChoice } from '@agekit/runtime';
 import type { WorkerCount } from './parallel';
@@ -178,7 +178,7 @@ export function trainingRunProperties(defaults: Pick<TrainingRunConfig, 'data' |
 
 /** The defaults of every field of configs/train.json (the schema below and `trainModel` use them). */
 export const TRAIN_DEFAULTS = {
-  data: `out/${RESAMPLED_DATASET_FOLDER}`,
+  data: `out/${RESAMPLED_DATASET_DIR}`,
   out: 'models/run',
   architecture: 'squeezenet',
   task: { kind: 'classification', minAge: 20, maxAge: 50 },

@@ -4,10 +4,10 @@ import {
   DatasetError,
   DEFAULT_MAX_PIXELS,
   describeError,
-  RESAMPLE_CHART_FILE,
+  RESAMPLE_CHART_PNG,
   processingPaths,
-  RESAMPLED_DATASET_FOLDER,
-  RESAMPLING_CSV_FILE,
+  RESAMPLED_DATASET_DIR,
+  RESAMPLING_CSV,
   readDataset,
   SPLIT_NAMES,
   StageOutputs,
@@ -169,9 +169,9 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
   const { processedDir: processed, processingCsv } = processingPaths(out);
   const input = options.input ? path.resolve(options.input) : existsSync(processed) ? processed : options.data ? path.resolve(options.data) : undefined;
   if (!input) throw new DatasetError(processed, 'does not exist, and no dataset was given to resample');
-  const resampledDir = path.join(out, RESAMPLED_DATASET_FOLDER);
-  const csvFile = path.join(out, RESAMPLING_CSV_FILE);
-  const chartFile = path.join(out, RESAMPLE_CHART_FILE);
+  const resampledDir = path.join(out, RESAMPLED_DATASET_DIR);
+  const csvFile = path.join(out, RESAMPLING_CSV);
+  const chartFile = path.join(out, RESAMPLE_CHART_PNG);
   const strategy = await strategyFor(config.target, config.ages, options.baseDir ?? process.cwd());
   const metadataFile = options.metadata ? path.resolve(options.metadata) : undefined;
   // process's outcomes, when the input is its output: failed images and those too small before processing
@@ -252,7 +252,7 @@ export async function resampleDataset(options: ResampleDatasetOptions): Promise<
     await writeResamplingCsv(
       outputs.path(csvFile),
       written.items.map((item) => ({
-        output: `${RESAMPLED_DATASET_FOLDER}/${item.output}`,
+        output: `${RESAMPLED_DATASET_DIR}/${item.output}`,
         split: item.split,
         source: item.record.id,
         group: item.record.group,

@@ -15,11 +15,11 @@ export const SPLIT_NAMES = ['train', 'val', 'test', 'heldout'] as const;
 export type SplitName = (typeof SPLIT_NAMES)[number];
 
 /** The resampled dataset's folder under the output root: one sub-folder per split, each a folder-per-label dataset. */
-export const RESAMPLED_DATASET_FOLDER = 'resampled_dataset';
+export const RESAMPLED_DATASET_DIR = 'resampled_dataset';
 /** The resampling CSV under the output root. */
-export const RESAMPLING_CSV_FILE = path.posix.join('csv', 'resampling.csv');
+export const RESAMPLING_CSV = path.posix.join('csv', 'resampling.csv');
 /** The chart of target against achieved counts under the output root (resample's part of visualizations/). */
-export const RESAMPLE_CHART_FILE = path.posix.join('visualizations', 'resample', 'target_vs_achieved.png');
+export const RESAMPLE_CHART_PNG = path.posix.join('visualizations', 'resample', 'target_vs_achieved.png');
 
 /** The folder of one split inside a resampled dataset folder (`<root>/resampled_dataset` or that folder itself). */
 export function resampledSplitFolder(resampledDataset: string, split: SplitName): string {
