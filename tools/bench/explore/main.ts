@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Benchmark: the explore stage (@agekit/quality's exploreDataset, called in this process) against the OpenCV
+ * Benchmark: the explore stage (@agekit/quality's exploreDataset, called once per round in a fresh node process) against the OpenCV
  * reference (../shared/reference/explore_opencv.py) on the same images in one run: both rates and their ratio,
  * then the largest disagreement of each metric between the two CSVs and the share of images within tolerance
  * (Laplacian variance 0.1% relative, mean/std 0.01).
@@ -15,7 +15,11 @@
  * CPU time of a call: this process's (all threads) plus that of the worker processes it waited for (Linux
  * /proc/self/stat cutime + cstime), NaN elsewhere.
  *
- * Usage: npx tsx tools/bench/explore/main.ts --data ../shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]
+ * --rounds N (default 3) runs the two sides N times, alternating, and prints each round's stage-vs-loop ratio and their
+ * median (the speed of a shared machine drifts within minutes); the details that follow are the last round's. Each
+ * round calls exploreDataset once in a fresh process (this script with --stage-json FILE), so every call is cold.
+ *
+ * Usage: npx tsx tools/bench/explore/main.ts --data ../shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--rounds N] [--compare-js] [--keep DIR]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -87,6 +91,22 @@ async function explore(options: ExploreDatasetOptions): Promise<{ summary: Explo
   return { summary, seconds, cpuSeconds: (await cpuSecondsWithChildren()) - cpuBefore };
 }
 
+type StageRun = Awaited<ReturnType<typeof explore>>;
+
+/**
+ * One call of the stage in a fresh process (this script with --stage-json): every round is then a cold call, as a CLI
+ * run is; a second call in one process would reuse the JIT's compiled code and look faster than a user's first call.
+ */
+async function exploreInFreshProcess(options: ExploreDatasetOptions, work: string): Promise<StageRun> {
+  const file = path.join(work, 'stage.json');
+  const args = [...process.execArgv, __filename, '--stage-json', file, '--data', options.data, '--engine', options.engine ?? 'auto'];
+  if (options.limit !== undefined) args.push('--limit', String(options.limit));
+  if (options.workers !== undefined) args.push('--workers', String(options.workers));
+  const child = await run(process.execPath, args);
+  if (child.code !== 0) throw new Error(`the stage failed (${child.code}): ${child.stderr}`);
+  return JSON.parse(await fs.readFile(file, 'utf8')) as StageRun;
+}
+
 interface Tolerance {
   column: string;
   kind: 'relative' | 'absolute';
@@ -118,14 +138,34 @@ async function main(): Promise<number> {
       engine: { type: 'string' },
       'compare-js': { type: 'boolean', default: false },
       keep: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
+      'stage-json': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help || !values.data) {
-    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--compare-js] [--keep DIR]');
+    console.log('usage: npx tsx tools/bench/explore/main.ts --data DIR (with labels.csv) [--limit N] [--workers N] [--engine auto|native|js] [--rounds N (default 3)] [--compare-js] [--keep DIR]');
     return values.help ? 0 : 2;
   }
   const engineName = values.engine ?? 'auto';
+  if (values['stage-json']) {
+    // a child of exploreInFreshProcess: one call, its result to the file (the outputs beside it)
+    const file = path.resolve(values['stage-json']);
+    const options: ExploreDatasetOptions = {
+      data: path.resolve(values.data),
+      out: path.dirname(file),
+      engine: engineName as ExploreEngine,
+      limit: values.limit ? Number(values.limit) : undefined,
+      workers: values.workers !== undefined ? Number(values.workers) : undefined,
+    };
+    await fs.writeFile(file, JSON.stringify(await explore(options)));
+    return 0;
+  }
+  const rounds = Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.log(`--rounds must be a whole number >= 1 (got '${values.rounds}')`);
+    return 2;
+  }
   if (!['auto', 'native', 'js'].includes(engineName)) {
     console.log(`--engine must be auto, native or js (got '${engineName}')`);
     return 2;
@@ -149,21 +189,31 @@ async function main(): Promise<number> {
   for (const r of rows.slice(0, n)) await fs.readFile(path.join(data, r['file'])).catch(() => undefined);
 
   const refCsv = path.join(work, 'reference.csv');
-  console.log(`reference: ${PYTHON} ${REFERENCE} (${n} images) ...`);
-  const ref = await run(PYTHON, [REFERENCE, labels, refCsv, ...limitArgs]);
-  if (ref.code !== 0) throw new Error(`reference failed (${ref.code}): ${ref.stderr}`);
-  const refRate = Number(/= (\d+(?:\.\d+)?) img\/s/.exec(ref.stderr)?.[1] ?? NaN);
-
   const stageOptions: ExploreDatasetOptions = {
     data,
     out: work,
     limit: values.limit ? Number(values.limit) : undefined,
     workers: values.workers !== undefined ? Number(values.workers) : undefined,
   };
-  console.log(`exploreDataset (engine ${engineName}) ...`);
-  const ours = await explore({ ...stageOptions, engine: engineName as ExploreEngine });
+  // rounds alternate the two sides: the speed of a shared machine drifts within minutes, and a ratio of runs made
+  // side by side, repeated, says more than one pair
+  const ratios: number[] = [];
+  let ref: RunResult | undefined;
+  let refRate = NaN;
+  let ours: StageRun | undefined;
+  for (let round = 1; round <= rounds; round++) {
+    console.log(`round ${round}/${rounds}: reference ${PYTHON} ${REFERENCE} (${n} images) ...`);
+    ref = await run(PYTHON, [REFERENCE, labels, refCsv, ...limitArgs]);
+    if (ref.code !== 0) throw new Error(`reference failed (${ref.code}): ${ref.stderr}`);
+    refRate = Number(/= (\d+(?:\.\d+)?) img\/s/.exec(ref.stderr)?.[1] ?? NaN);
+    console.log(`round ${round}/${rounds}: exploreDataset (engine ${engineName}) ...`);
+    ours = await exploreInFreshProcess({ ...stageOptions, engine: engineName as ExploreEngine }, work);
+    ratios.push(ours.summary.imagesPerSecond / refRate);
+    console.log(`round ${round}/${rounds}: reference ${refRate.toFixed(0)} img/s in its loop, agekit ${ours.summary.imagesPerSecond.toFixed(0)} img/s in the stage = ${ratios[ratios.length - 1].toFixed(2)}x`);
+  }
+  if (!ref || !ours) return 1;
   const summary = ours.summary;
-  console.log('\n== throughput (same machine, same run) ==');
+  console.log(`\n== throughput (same machine, same run${rounds > 1 ? `; details of round ${rounds}` : ''}) ==`);
   console.log(`reference (OpenCV, 1 process): ${refRate.toFixed(0)} img/s in its loop; ${(n / ref.seconds).toFixed(0)} img/s wall-clock incl. Python start-up (${ref.seconds.toFixed(1)}s)`);
   const engine = summary.engine ?? 'js';
   const how =
@@ -178,6 +228,11 @@ async function main(): Promise<number> {
   console.log(
     `ratio agekit / reference: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.seconds / ours.seconds).toFixed(2)}x (the call vs the reference's whole process)`,
   );
+  if (rounds > 1) {
+    const sorted = [...ratios].sort((a, b) => a - b);
+    const median = rounds % 2 ? sorted[(rounds - 1) / 2] : (sorted[rounds / 2 - 1] + sorted[rounds / 2]) / 2;
+    console.log(`stage vs loop over ${rounds} rounds: median ${median.toFixed(2)}x (${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')})`);
+  }
   if (Number.isFinite(ref.cpuSeconds) && Number.isFinite(ours.cpuSeconds)) {
     // CPU time is what a loaded machine does not distort: total user+sys of each whole run, start-up included
     const perImage = (cpu: number): string => `${((1000 * cpu) / n).toFixed(2)} ms/image`;
