@@ -24,7 +24,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { decodeImage, exitCodeOf, integerFlag, UsageError } from '@agekit/dataset';
+import { decodeImage, exitCodeOf, integerFlag, StageOutputs, UsageError } from '@agekit/dataset';
 import { initBackend } from '@agekit/runtime';
 import { defaultFaceApiModelDir, FACEAPI_NORMALIZATION, loadFaceApiXception } from '@agekit/transfer';
 import { padToSquareCentred } from './peers';
@@ -121,10 +121,15 @@ async function main(argv: string[]): Promise<void> {
     if (!values.out) throw new UsageError('usage: unlabelled --out DIR [--data ../shared/data/indian-actors] [--limit 500 (the scored sample)] [--count 5000]');
     const scoredLimit = integerFlag(values, 'limit') ?? 500;
     const count = integerFlag(values, 'count') ?? 5000;
-    const records = await unscoredRecords(values.data ?? sharedPath('data', 'indian-actors'), { scoredLimit, count });
-    await fs.mkdir(values.out, { recursive: true });
-    // COPYFILE_EXCL: never overwrite a file already in the folder
-    for (const r of records) await fs.copyFile(r.file, path.join(values.out, path.basename(r.file)), fsConstants.COPYFILE_EXCL);
+    const data = values.data ?? sharedPath('data', 'indian-actors');
+    const records = await unscoredRecords(data, { scoredLimit, count });
+    const out = values.out;
+    // the folder appears whole or not at all (copied under a temporary name, then renamed); a folder that already
+    // holds files is refused, not replaced
+    await StageOutputs.write({ inputs: [data], folders: [{ path: out, replaceable: () => false, refusal: 'already holds files: remove it or choose another --out' }] }, async (outputs) => {
+      const dir = outputs.path(out);
+      for (const r of records) await fs.copyFile(r.file, path.join(dir, path.basename(r.file)), fsConstants.COPYFILE_EXCL);
+    });
     process.stdout.write(`${records.length} images outside the scored ${scoredLimit} copied to ${values.out}\n`);
     return;
   }
