@@ -106,7 +106,22 @@ async function parity(args: string[]): Promise<void> {
   if (featureDiff > 1e-4) process.exitCode = 1;
 }
 
+const USAGE = `usage: npx tsx tools/bench/peers/main.ts MODE [flags]
+  table --data DIR [--model MODEL_DIR]... [--peers faceapi,gear] [--ensemble faceapi+MODEL_DIR]... [--json]
+      the accuracy table of pretrained age estimators and agekit models side by side
+  groups [--data ../shared/data/indian-actors] [--limit N] [--model DIR]... [--bundle DIR]... [--json]
+      age-group accuracy on faces from another source, after predict's detection and alignment
+  unlabelled --out DIR [--data DIR] [--limit 500] [--count 5000]
+      copies a seeded sample of images outside the scored ones (distillation's unlabelled faces)
+  [parity] [--data ../shared/data/utkface/images] [--count 32] [--backend wasm|cpu]
+      the faceapi-xception rebuild against face-api's own forward pass
+`;
+
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (argv[0] === 'table' || argv[0] === 'groups') {
     const json = argv.includes('--json');
     const print = (line: string): void => void process.stdout.write(`${line}\n`);
