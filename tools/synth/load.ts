@@ -76,5 +76,5 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 }
 
 export function formatLoad(r: LoadReport): string {
-  return `${r.ok}/${r.requests} ok, ${r.failed} failed in ${r.seconds.toFixed(2)} s: ${r.requestsPerSecond.toFixed(1)} req/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms`;
+  return `${r.ok}/${r.requests} ok, ${r.failed} failed${r.failed ? ` ${JSON.stringify(r.failures)}` : ''} in ${r.seconds.toFixed(2)} s: ${r.requestsPerSecond.toFixed(1)} req/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms`;
 }

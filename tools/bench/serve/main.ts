@@ -14,7 +14,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,6 +24,7 @@ import { decodeImage } from '@agekit/dataset';
 import { buildModel, countParameters, defaultNormalization, loadModel, resolveTask, saveModel, type AgekitModelMetadata } from '@agekit/model';
 import { initBackend } from '@agekit/runtime';
 import { describeAgekitModel, loadBundlePredictor, writeBundle } from '@agekit/onnx';
+import { formatLoad, percentile, runLoad } from '@agekit/synth';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -50,69 +50,6 @@ async function exportTinyBundle(parent: string): Promise<string> {
   writeBundle({ model: loaded.model, description: describeAgekitModel(loaded.metadata), out: join(parent, 'bundle'), sourceModel: join(parent, 'model') });
   loaded.model.dispose();
   return join(parent, 'bundle');
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] : Number.NaN;
-}
-
-function post(agent: http.Agent, port: number, path: string, body: Buffer): Promise<number> {
-  return new Promise((resolvePost, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path, agent, headers: { 'content-length': String(body.length) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolvePost(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-interface Load {
-  ok: number;
-  failures: Record<string, number>;
-  seconds: number;
-  rps: number;
-  p50: number;
-  p99: number;
-  max: number;
-}
-
-async function load(port: number, path: string, body: Buffer, requests: number, concurrency: number, maxSeconds: number): Promise<Load> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const latencies: number[] = [];
-  const failures: Record<string, number> = {};
-  const fail = (key: string): void => void (failures[key] = (failures[key] ?? 0) + 1);
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
-        next++;
-        if (performance.now() - started > maxSeconds * 1000) {
-          fail('deadline');
-          continue;
-        }
-        const t0 = performance.now();
-        try {
-          const status = await post(agent, port, path, body);
-          if (status === 200) latencies.push(performance.now() - t0);
-          else fail(String(status));
-        } catch (error) {
-          fail(`error ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-        }
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  return { ok: latencies.length, failures, seconds, rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies[latencies.length - 1] ?? Number.NaN };
-}
-
-function describe(r: Load, requests: number): string {
-  const failed = Object.values(r.failures).reduce((a, b) => a + b, 0);
-  return `${r.ok}/${requests} ok, ${failed} failed${failed ? ` ${JSON.stringify(r.failures)}` : ''} in ${r.seconds.toFixed(2)} s: ${r.rps.toFixed(1)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms`;
 }
 
 /** Start `agekit serve` as a child process; resolves with its port once it prints the URL. */
@@ -182,15 +119,15 @@ async function main(): Promise<number> {
 
     const server = await startServer(bundle, maxConcurrent, Math.max(16, concurrency), detectRequests > 0);
     try {
-      await load(server.port, '/api/predict?detect=0', crop, 10, 2, 30); // warm-up
-      const r = await load(server.port, '/api/predict?detect=0', crop, requests, concurrency, 30);
-      console.log(`HTTP load (agekit serve process, ${requests} requests, ${concurrency} clients, maxConcurrent ${maxConcurrent}, ?detect=0): ${describe(r, requests)}`);
-      console.log(`  ratio: HTTP throughput / in-process sequential throughput = ${(r.rps / refRps).toFixed(2)}`);
+      await runLoad({ port: server.port, path: '/api/predict?detect=0', body: crop, requests: 10, concurrency: 2 }); // warm-up
+      const r = await runLoad({ port: server.port, path: '/api/predict?detect=0', body: crop, requests, concurrency, maxSeconds: 30 });
+      console.log(`HTTP load (agekit serve process, ${requests} requests, ${concurrency} clients, maxConcurrent ${maxConcurrent}, ?detect=0): ${formatLoad(r)}`);
+      console.log(`  ratio: HTTP throughput / in-process sequential throughput = ${(r.requestsPerSecond / refRps).toFixed(2)}`);
       failed += requests - r.ok;
       if (detectRequests > 0) {
-        await load(server.port, '/api/predict', photo, 1, 1, 60); // detector warm-up
-        const d = await load(server.port, '/api/predict', photo, detectRequests, 2, 120);
-        console.log(`HTTP with detection (${detectRequests} x sample1.jpg 1920x1280, 3 faces, 2 clients): ${describe(d, detectRequests)}`);
+        await runLoad({ port: server.port, path: '/api/predict', body: photo, requests: 1, concurrency: 1, maxSeconds: 60 }); // detector warm-up
+        const d = await runLoad({ port: server.port, path: '/api/predict', body: photo, requests: detectRequests, concurrency: 2, maxSeconds: 120 });
+        console.log(`HTTP with detection (${detectRequests} x sample1.jpg 1920x1280, 3 faces, 2 clients): ${formatLoad(d)}`);
         failed += detectRequests - d.ok;
       }
     } finally {
