@@ -639,6 +639,24 @@ __attribute__((target("avx2"))) static void band_resample_avx2(const uint8_t *r0
 #endif
 
 /*
+ * One DCT-II pass of thumb_dct: for each of the LOW frequencies f, the n sums out[k * k_stride + f * f_stride] =
+ * sum over x < THUMB of cos(f, x) * in[x * n + k], each in x order (phash.ts's order); the n sums side by side.
+ */
+AQ_VECTOR_CLONES static void dct_pass(const double *in, int n, double *out, int f_stride, int k_stride) {
+  for (int f = 0; f < LOW; f++) {
+    const double *c = cos_table + f * THUMB;
+    double acc[THUMB];
+    for (int k = 0; k < n; k++) acc[k] = 0;
+    for (int x = 0; x < THUMB; x++) {
+      double cx = c[x];
+      const double *row = in + x * n;
+      for (int k = 0; k < n; k++) acc[k] += cx * row[k];
+    }
+    for (int k = 0; k < n; k++) out[k * k_stride + f * f_stride] = acc[k];
+  }
+}
+
+/*
  * The rest of the thumbnail and its DCT: the vertical pass over tmp (h rows of 32 horizontal sums) into the 32 x 32
  * thumbnail, DCT-II rows then columns of its 8 x 8 lowest frequencies into coeffs[v * 8 + u]; every sum in phash.ts's
  * order. The loops run over independent outputs innermost (rows of the thumbnail, DCT rows transposed) so that they
@@ -661,29 +679,9 @@ AQ_VECTOR_CLONES static void thumb_dct(const double *tmp, const aq_area_weights 
   }
   /* DCT rows R[u][y] = sum_x cos(u, x) * thumb[y][x], stored transposed: rows_t[y * 8 + u] */
   double rows_t[THUMB * LOW];
-  for (int u = 0; u < LOW; u++) {
-    const double *c = cos_table + u * THUMB;
-    double acc[THUMB];
-    for (int yy = 0; yy < THUMB; yy++) acc[yy] = 0;
-    for (int x = 0; x < THUMB; x++) {
-      double cx = c[x];
-      const double *col = thumb_t + x * THUMB;
-      for (int yy = 0; yy < THUMB; yy++) acc[yy] += cx * col[yy];
-    }
-    for (int yy = 0; yy < THUMB; yy++) rows_t[yy * LOW + u] = acc[yy];
-  }
+  dct_pass(thumb_t, THUMB, rows_t, 1, LOW);
   /* columns C[v][u] = sum_y cos(v, y) * R[u][y] */
-  for (int v = 0; v < LOW; v++) {
-    const double *c = cos_table + v * THUMB;
-    double acc[LOW];
-    for (int u = 0; u < LOW; u++) acc[u] = 0;
-    for (int yy = 0; yy < THUMB; yy++) {
-      double cy = c[yy];
-      const double *r = rows_t + yy * LOW;
-      for (int u = 0; u < LOW; u++) acc[u] += cy * r[u];
-    }
-    for (int u = 0; u < LOW; u++) coeffs[v * LOW + u] = acc[u];
-  }
+  dct_pass(rows_t, LOW, coeffs, LOW, 1);
 }
 
 #ifdef AQ_HAVE_AVX2_PASS
