@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 /** Test helper: a plain node:http client that never throws on HTTP errors. */
@@ -85,5 +86,19 @@ export function request(port: number, options: ClientRequest): Promise<ClientRes
       req.end();
     };
     pump();
+  });
+}
+
+/**
+ * Raw bytes to the server and everything it sends back until it closes the connection: for what an HTTP client cannot
+ * send (malformed requests, a body that never finishes). `finish: false` keeps the connection open after `text`.
+ */
+export function rawExchange(port: number, text: string, options: { finish?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => (options.finish === false ? socket.write(text) : socket.end(text)));
+    let reply = '';
+    socket.on('data', (d) => (reply += d.toString()));
+    socket.on('close', () => resolve(reply));
+    socket.on('error', reject);
   });
 }

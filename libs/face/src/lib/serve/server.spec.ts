@@ -1,7 +1,6 @@
-import * as net from 'node:net';
 import sharp from 'sharp';
 import type { PixelImage } from '@agekit/dataset';
-import { fuzzCases, listen, request } from '@agekit/synth';
+import { fuzzCases, listen, rawExchange, request } from '@agekit/synth';
 import { createAgeServer } from './server';
 import type { PhotoAnalyzer as ServeAnalyzer, PhotoResult as ServedResult } from '../photo-analyzer';
 
@@ -98,13 +97,7 @@ describe('createAgeServer', () => {
     expect(big.status).toBe(413);
     expect(big.json).toMatchObject({ error: { code: 'too-many-pixels' } });
     expect((big.json as { error: { message: string } }).error.message).toContain('101x100');
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.end('THIS IS NOT HTTP\r\n\r\n'));
-      let text = '';
-      socket.on('data', (d) => (text += d.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const raw = await rawExchange(port, 'THIS IS NOT HTTP\r\n\r\n');
     expect(raw).toMatch(/^HTTP\/1\.1 400/);
     expect(raw).toContain('"code":"bad-request"');
     expect((await request(port, { method: 'POST', path: '/api/predict', body: await jpeg(100, 100) })).status).toBe(200);
@@ -173,13 +166,7 @@ describe('createAgeServer', () => {
 
   it('a slow upload is cut off with 408 at the deadline', async () => {
     const port = await start(fakeAnalyzer(), { timeoutMs: 200 });
-    const res = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => socket.write('POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n\xff\xd8\xff'));
-      let text = '';
-      socket.on('data', (d) => (text += d.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const res = await rawExchange(port, 'POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n\xff\xd8\xff', { finish: false });
     expect(res).toMatch(/^HTTP\/1\.1 408/);
     expect(res).toContain('"code":"timeout"');
   });
