@@ -30,6 +30,11 @@ function pngChunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([length, typed, crc]);
 }
 
+/** A PNG file from its IHDR and IDAT chunk data (signature, CRC-correct chunks, IEND), e.g. a header that lies. */
+export function pngFile(ihdr: Buffer, idat: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', Buffer.alloc(0))]);
+}
+
 /** A PNG whose (valid, CRC-correct) header claims width x height, followed by a tiny IDAT: a decompression-bomb shape. */
 export function pngClaiming(width: number, height: number): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -37,12 +42,7 @@ export function pngClaiming(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
+  return pngFile(ihdr, Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
 }
 
 /** Seeded random bytes that start with no known image signature. */

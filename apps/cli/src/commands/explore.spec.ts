@@ -3,31 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { METADATA_COLUMNS, readCsv } from '@agekit/dataset';
-import { generateSynthDataset } from '@agekit/synth';
+import { generateSynthDataset, pngFile } from '@agekit/synth';
 import { runCli } from '../main';
 import { captureTerminal } from '../lib/terminal.testing';
 
 jest.setTimeout(180_000);
 
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Buffer): Buffer {
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([head, body, crc]);
-}
 /** A valid, all-black 1-bit grayscale PNG of side x side pixels (small on disk, huge decoded). */
 function blackPng(side: number): Buffer {
   const ihdr = Buffer.alloc(13);
@@ -37,7 +18,7 @@ function blackPng(side: number): Buffer {
   ihdr[9] = 0; // grayscale
   const rowBytes = 1 + Math.ceil(side / 8);
   const idat = deflateSync(Buffer.alloc(rowBytes * side), { level: 1 });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
+  return pngFile(ihdr, idat);
 }
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
