@@ -54,7 +54,6 @@ export {
   metadataCsvPath,
   METADATA_METRICS,
   metadataFieldText,
-  parseMetadataLines,
   parseMetadataRow,
   readMetadataCsv,
   writeMetadataCsv,

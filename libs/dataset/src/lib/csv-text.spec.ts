@@ -76,8 +76,10 @@ describe('CsvTextWriter / csvLine (the same bytes as CsvWriter)', () => {
   });
 
   it('writeLines writes the bytes of a writeLine per line, across its ~1 MiB chunks and mixed with writeLine', async () => {
-    // 30,000 lines of ~60 characters: a little under 2 MiB, so more than one chunk and a part chunk
-    const lines = Array.from({ length: 30_000 }, (_, i) => csvLine([i, `row ${i}`, 'x'.repeat(i % 97), 'a,b']));
+    // 30,000 lines of ~60 characters: a little under 2 MiB, so more than one chunk and a part chunk; some with 2-, 3- and
+    // 4-byte UTF-8 characters, and one line longer than a chunk (3 bytes per character)
+    const lines = Array.from({ length: 30_000 }, (_, i) => csvLine([i, `row ${i}`, 'x'.repeat(i % 97), i % 7 === 0 ? 'é年😀'.repeat(i % 5) : 'a,b']));
+    lines.splice(20_000, 0, '年'.repeat(2 ** 20 + 3));
     const one = path.join(tmp, 'one-by-one.csv');
     const each = await CsvTextWriter.open(one, ['a', 'b', 'c', 'd']);
     await each.writeLine('first');

@@ -9,7 +9,6 @@ import {
   formatMetadataRow,
   METADATA_COLUMNS,
   METADATA_METRICS,
-  parseMetadataLines,
   readMetadataCsv,
   writeMetadataCsv,
   type MetadataRow,
@@ -59,7 +58,7 @@ describe('metadata.csv contract', () => {
     expect(back).toEqual(row);
   });
 
-  it('parseMetadataLines: rows back from their lines, in one parse (quoted ids with commas, quotes and a line break; NaN fields)', () => {
+  it('rows back from the file as written (quoted ids with commas, quotes and a line break; NaN fields; all 17 digits)', async () => {
     const quoted = measured();
     const broken = emptyMetadataRow('40/two\nlines.jpg');
     Object.assign(broken, { label: '40', age: 40, group: '40', error: 'corrupt: premature end of data' });
@@ -68,8 +67,9 @@ describe('metadata.csv contract', () => {
     odd.laplacianVariance = 1 / 3; // a double that needs all 17 digits
     odd.entropy = NaN;
     const rows = [quoted, broken, odd];
-    expect(parseMetadataLines(rows.map(formatMetadataRow))).toEqual(rows);
-    expect(parseMetadataLines([])).toEqual([]);
+    const file = path.join(tmp, 'round-trip.csv');
+    await writeMetadataCsv(file, rows);
+    expect(await readMetadataCsv(file)).toEqual(rows);
   });
 
   it('a row that was not measured: only the record fields and the error, flag columns empty', async () => {

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { numberCell, readCsv } from '../csv';
 import { csvField, CsvTextWriter } from '../csv-text';
 import { DatasetError } from '../errors';
@@ -231,17 +230,6 @@ export function parseMetadataRow(fields: Record<string, string>): MetadataRow {
   const row = emptyMetadataRow('');
   for (const c of COLUMNS) c.parse(row, fields[c.name] ?? '');
   return row;
-}
-
-/**
- * Rows from their lines as formatMetadataRow writes them, in one parse: parseMetadataLines([formatMetadataRow(row)])
- * gives row's fields back.
- */
-export function parseMetadataLines(lines: readonly string[]): MetadataRow[] {
-  if (lines.length === 0) return [];
-  const records = parse(lines.join('\n'), { columns: [...METADATA_COLUMNS] }) as Array<Record<string, string>>;
-  if (records.length !== lines.length) throw new Error(`${lines.length} metadata.csv lines parsed into ${records.length} rows`);
-  return records.map(parseMetadataRow);
 }
 
 export interface ReadMetadataOptions {

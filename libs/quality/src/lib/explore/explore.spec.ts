@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { METADATA_COLUMNS, readCsv, readMetadataCsv } from '@agekit/dataset';
+import { METADATA_COLUMNS, METADATA_METRICS, readCsv, readMetadataCsv } from '@agekit/dataset';
 import { generateSynthDataset, type SynthSample } from '@agekit/synth';
 import { FLAG_NAMES } from '../checks';
 import { DEFAULT_THRESHOLDS } from '../thresholds';
@@ -49,6 +49,18 @@ describe('exploreDataset', () => {
       expect(row?.pixelHash).toMatch(/^[0-9a-f]{16}$/);
       if (s.defect !== 'none' && FLAG_OF_DEFECT[s.defect]) expect(row?.flags).toContain(FLAG_OF_DEFECT[s.defect]);
       if (s.duplicateOf) expect(row?.duplicateOf.split(';')).toContain(s.duplicateOf);
+    }
+    // a copy's row, made again once its link is known, keeps the measurements of its own line: those of its original,
+    // field by field (same pixels), with the duplicate flag added to the original's flags
+    const copies = rows.filter((r) => r.duplicateOf);
+    expect(copies.length).toBeGreaterThan(0);
+    for (const copy of copies) {
+      const original = byId.get(copy.duplicateOf);
+      expect(original).toBeDefined();
+      const measured = (r: typeof copy): unknown[] => [r.width, r.height, r.channels, r.format, ...METADATA_METRICS.map((m) => r[m.name])];
+      expect(measured(copy)).toEqual(measured(original as typeof copy));
+      expect(copy.flags).toEqual([...(original?.flags ?? []).filter((f) => f !== 'near_duplicate'), 'duplicate']);
+      expect(copy.reasons).toContain('duplicate');
     }
     // the counts of the result are those of the file, flag by flag (the default thresholds were applied)
     const raw = await readCsv(csv);

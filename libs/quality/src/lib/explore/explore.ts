@@ -7,7 +7,6 @@ import {
   readDataset,
   StageOutputs,
   formatMetadataRow,
-  parseMetadataLines,
   writeMetadataCsvLines,
   type Dataset,
   type DatasetLayout,
@@ -21,6 +20,7 @@ import { checkQuality, FLAG_NAMES, type QualityCheck, type QualityFlag } from '.
 import { DuplicateFinder } from '../duplicates';
 import { loadNativeQuality, nativeQualityUnavailableReason, type NativeQuality } from '../native';
 import { DEFAULT_EXPLORE_WORKERS, DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, type QualityThresholds } from '../thresholds';
+import type { ImageMetrics } from '../metrics';
 import type { AnalyzedImage, AnalyzeFailure } from './analyze';
 import { analyzeFiles, exploreWorkerEntry, startWorkers } from './pool';
 
@@ -127,6 +127,51 @@ function checkedRow(row: MetadataRow, check: QualityCheck): MetadataRow {
   return row;
 }
 
+/** The numeric fields of an ImageMetrics: width, height, channels, then the metadata table's numbers. */
+const NUMBER_FIELDS = ['width', 'height', 'channels', ...METADATA_METRICS.filter((m) => m.kind === 'number').map((m) => m.name)] as const;
+/** Its text fields: the hashes. */
+const HASH_FIELDS = METADATA_METRICS.filter((m) => m.kind === 'hash').map((m) => m.name);
+
+/**
+ * Each measured image's measurements in columns (numbers in one Float64Array, texts by reference), ~150 bytes an image:
+ * the rows that get a duplicate link, known only once every file is measured, are made again from them, without
+ * keeping each image's measurement objects (~0.7 KB) or parsing its CSV line back.
+ */
+class Measurements {
+  private readonly numbers: Float64Array;
+  private readonly texts: string[];
+  /** Texts per image: format, decoder, then the hashes. */
+  private static readonly TEXTS = 2 + HASH_FIELDS.length;
+
+  constructor(count: number) {
+    this.numbers = new Float64Array(count * (NUMBER_FIELDS.length + 1));
+    this.texts = new Array(count * Measurements.TEXTS);
+  }
+
+  set(index: number, image: AnalyzedImage): void {
+    const m = image.metrics as unknown as Record<string, number | string>;
+    let at = index * (NUMBER_FIELDS.length + 1);
+    for (const field of NUMBER_FIELDS) this.numbers[at++] = m[field] as number;
+    this.numbers[at] = image.sourceChannels;
+    at = index * Measurements.TEXTS;
+    this.texts[at++] = image.format;
+    this.texts[at++] = image.decoder;
+    for (const field of HASH_FIELDS) this.texts[at++] = m[field] as string;
+  }
+
+  get(index: number): AnalyzedImage {
+    const metrics: Record<string, number | string> = {};
+    let at = index * (NUMBER_FIELDS.length + 1);
+    for (const field of NUMBER_FIELDS) metrics[field] = this.numbers[at++];
+    const sourceChannels = this.numbers[at];
+    at = index * Measurements.TEXTS;
+    const format = this.texts[at++];
+    const decoder = this.texts[at++] as AnalyzedImage['decoder'];
+    for (const field of HASH_FIELDS) metrics[field] = this.texts[at++];
+    return { format, sourceChannels, decoder, metrics: metrics as unknown as ImageMetrics };
+  }
+}
+
 function measuredRow(record: DatasetRecord, image: AnalyzedImage): MetadataRow {
   const row = recordRow(record);
   const m = image.metrics;
@@ -186,11 +231,17 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   let clean = 0;
   let analysis: Awaited<ReturnType<typeof analyzeFiles>>;
   // each file's CSV line, its checks and its duplicate-finding work are done as its outcome arrives, while the engine
-  // measures the next files; only the line is kept (not the measurements: a large dataset's would all be held until
-  // the end). The rows that get a duplicate link, known only once every file is measured, are rebuilt from their line.
+  // measures the next files; the line is kept and the measurements in columns (Measurements). The rows that get a
+  // duplicate link, known only once every file is measured, are made again from them.
   const lines: string[] = new Array(records.length);
+  const measurements = new Measurements(records.length);
   /** Each measured row's flags (bit k: FLAG_NAMES[k]). */
   const flagBits = new Uint32Array(records.length);
+  /** Count a measured row's flags (by 1), or take them back (by -1) when a duplicate link changes its check. */
+  const tally = (bits: number, by: 1 | -1): void => {
+    if (bits === 0) clean += by;
+    else for (let k = 0; k < FLAG_NAMES.length; k++) if ((bits >>> k) & 1) flagCounts[FLAG_NAMES[k]] += by;
+  };
   const failed = new Map<number, AnalyzeFailure>();
   const duplicateFinder = new DuplicateFinder(thresholds.nearDuplicateMaxDistance);
   try {
@@ -218,31 +269,30 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
           }
           decoders[outcome.value.decoder]++;
           const { metrics } = outcome.value;
+          measurements.set(i, outcome.value);
           duplicateFinder.add(i, { id: records[i].id, pixelHash: metrics.pixelHash, phash: metrics.phash });
           const check = checkQuality(metrics, thresholds);
           flagBits[i] = bitsOf(check.flags);
+          tally(flagBits[i], 1);
           lines[i] = formatMetadataRow(checkedRow(measuredRow(records[i], outcome.value), check));
         },
       },
     );
     options.signal?.throwIfAborted();
     const duplicates = duplicateFinder.result(records.length);
-    const linked: number[] = [];
-    for (let i = 0; i < records.length; i++) if (!failed.has(i) && (duplicates.duplicateOf[i] || duplicates.nearDuplicateOf[i])) linked.push(i);
-    parseMetadataLines(linked.map((i) => lines[i])).forEach((row, k) => {
-      const i = linked[k];
+    for (let i = 0; i < records.length; i++) {
       const duplicateOf = duplicates.duplicateOf[i];
       const nearDuplicateOf = duplicates.nearDuplicateOf[i];
+      if (!(duplicateOf || nearDuplicateOf)) continue; // failed files have no hashes, so no links
+      const image = measurements.get(i);
+      const row = measuredRow(records[i], image);
       row.duplicateOf = duplicateOf ?? '';
       row.nearDuplicateOf = nearDuplicateOf ?? '';
-      const check = checkQuality({ ...row, duplicateOf, nearDuplicateOf }, thresholds);
+      const check = checkQuality({ ...image.metrics, duplicateOf, nearDuplicateOf }, thresholds);
+      tally(flagBits[i], -1);
       flagBits[i] = bitsOf(check.flags);
+      tally(flagBits[i], 1);
       lines[i] = formatMetadataRow(checkedRow(row, check));
-    });
-    for (let i = 0; i < records.length; i++) {
-      if (failed.has(i)) continue;
-      if (flagBits[i] === 0) clean++;
-      else FLAG_NAMES.forEach((flag, k) => (flagCounts[flag] += (flagBits[i] >>> k) & 1));
     }
     for (const [i, error] of [...failed].sort(([a], [b]) => a - b)) failures.push({ id: records[i].id, reason: error.reason, message: error.message });
     // entries that are not records (a path leaving the dataset, a symlink loop, a bad label): an error row each
