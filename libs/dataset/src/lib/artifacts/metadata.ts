@@ -180,10 +180,10 @@ const COLUMNS: readonly MetadataColumn[] = [
 /** csv/metadata.csv columns, in file order. */
 export const METADATA_COLUMNS: readonly string[] = COLUMNS.map((c) => c.name);
 
-/** A row with every field empty (NaN / '' / no flags), for a writer to fill. */
-export function emptyMetadataRow(id: string): MetadataRow {
+/** Every field empty: what emptyMetadataRow copies (one shape for every row, made without adding fields one by one). */
+const EMPTY_ROW: Readonly<MetadataRow> = (() => {
   const row = {
-    id,
+    id: '',
     label: '',
     age: NaN,
     ageGroup: '',
@@ -199,6 +199,14 @@ export function emptyMetadataRow(id: string): MetadataRow {
     error: '',
   } as unknown as MetadataRow;
   for (const m of METADATA_METRICS) (row as Record<string, unknown>)[m.name] = m.kind === 'number' ? NaN : '';
+  return row;
+})();
+
+/** A row with every field empty (NaN / '' / no flags), for a writer to fill. */
+export function emptyMetadataRow(id: string): MetadataRow {
+  const row = { ...EMPTY_ROW };
+  row.id = id;
+  row.flags = [];
   return row;
 }
 
