@@ -20,16 +20,19 @@ export interface DuplicateResult {
   comparisons: number;
 }
 
+/** Union-find over 0 .. n - 1; a root's parent is -1 (so it is set up by a fill, without a loop over the items). */
 class UnionFind {
   readonly parent: Int32Array;
   constructor(n: number) {
-    this.parent = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.parent[i] = i;
+    this.parent = new Int32Array(n).fill(-1);
   }
   find(i: number): number {
-    while (this.parent[i] !== i) {
-      this.parent[i] = this.parent[this.parent[i]];
-      i = this.parent[i];
+    for (let p = this.parent[i]; p >= 0; p = this.parent[i]) {
+      // path halving: point i at its grandparent and go on from there
+      const grand = this.parent[p];
+      if (grand < 0) return p;
+      this.parent[i] = grand;
+      i = grand;
     }
     return i;
   }
@@ -219,8 +222,8 @@ export class DuplicateFinder {
       const b = representative[this.close[k + 1]];
       if (a >= 0 && b >= 0) uf.union(a, b);
     }
-    // only items that took part were joined: the others are still their own roots
-    for (let i = 0; i < added; i++) if (uf.parent[i] !== i) nearDuplicateOf[i] = this.ids[uf.find(i)];
+    // only items that took part were joined: the others are still roots
+    for (let i = 0; i < added; i++) if (uf.parent[i] >= 0) nearDuplicateOf[i] = this.ids[uf.find(i)];
     return { duplicateOf, nearDuplicateOf, comparisons: this.comparisons };
   }
 }
