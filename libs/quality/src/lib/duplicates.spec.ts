@@ -146,6 +146,68 @@ describe('findDuplicates', () => {
     }
   });
 
+  it('matches an all-pairs search for copies, missing hashes and planted pairs at every distance, fed in any order', () => {
+    const rng = createRng(23);
+    /** hi:lo with `bits` distinct random bits flipped. */
+    const flipped = (hi: number, lo: number, bits: number): [number, number] => {
+      const chosen = new Set<number>();
+      while (chosen.size < bits) chosen.add(rng.int(64));
+      for (const bit of chosen) {
+        if (bit < 32) hi ^= 1 << bit;
+        else lo ^= 1 << (bit - 32);
+      }
+      return [hi >>> 0, lo >>> 0];
+    };
+    /** Both links by brute force: copies point at their first; near groups over the other items with a hash, all pairs compared. */
+    const bruteForce = (items: HashedItem[], maxDistance: number) => {
+      const firstByPixels = new Map<string, number>();
+      items.forEach((it, i) => it.pixelHash && !firstByPixels.has(it.pixelHash) && firstByPixels.set(it.pixelHash, i));
+      const duplicateOf = items.map((it) => (it.pixelHash && items[firstByPixels.get(it.pixelHash) as number] !== it ? items[firstByPixels.get(it.pixelHash) as number].id : undefined));
+      // near matching takes the items with a perceptual hash that are not copies, in index order
+      const taking = items.filter((it, i) => it.phash && duplicateOf[i] === undefined);
+      const links = new Map(bruteForceNear(taking, maxDistance).map((id, k) => [taking[k].id, id]));
+      return { duplicateOf, nearDuplicateOf: items.map((it) => links.get(it.id)) };
+    };
+    for (const d of [0, 1, 2, 3, 4, 5, 8, 13, 31, 63]) {
+      const items: HashedItem[] = [];
+      const halves: Array<[number, number]> = [];
+      for (let i = 0; i < 240; i++) {
+        const r = rng.next();
+        let hash: [number, number] = [rng.int(2 ** 32), rng.int(2 ** 32)];
+        let pixelHash: string | undefined = `p${i}`;
+        if (i > 0 && r < 0.1) {
+          // an exact copy of an earlier item (its pixels, so its perceptual hash)
+          const source = rng.int(i);
+          items.push({ id: `i${i}`, pixelHash: items[source].pixelHash, phash: items[source].phash });
+          halves.push(halves[source]);
+          continue;
+        }
+        // planted: 0 .. d + 1 bits from an earlier hash (0: another image with the same perceptual hash)
+        if (i > 0 && r < 0.6) hash = flipped(...halves[rng.int(i)], rng.int(Math.min(d + 2, 65)));
+        if (r > 0.97) pixelHash = undefined; // a hash without a pixel hash
+        const phash = r > 0.94 && r <= 0.97 ? undefined : hex(...hash); // a pixel hash without a perceptual hash
+        items.push({ id: `i${i}`, pixelHash, phash: i % 2 ? phash?.toUpperCase() : phash });
+        halves.push(hash);
+      }
+      const expected = bruteForce(items, d);
+      expect(expected.duplicateOf.filter(Boolean).length).toBeGreaterThan(10);
+      if (d > 0) expect(expected.nearDuplicateOf.filter(Boolean).length).toBeGreaterThan(30);
+      // in order, reversed, shuffled, and as explore adds them: batches of 64 in index order, the batches out of order
+      const batches = [3, 0, 2, 1].flatMap((b) => items.map((_, i) => i).slice(64 * b, 64 * b + 64));
+      const shuffled = items.map((_, i) => i);
+      for (let k = shuffled.length - 1; k > 0; k--) {
+        const j = rng.int(k + 1);
+        [shuffled[k], shuffled[j]] = [shuffled[j], shuffled[k]];
+      }
+      for (const [order, indices] of Object.entries({ inOrder: items.map((_, i) => i), reversed: items.map((_, i) => items.length - 1 - i), shuffled, batches })) {
+        const finder = new DuplicateFinder(d);
+        for (const i of indices) finder.add(i, items[i]);
+        const got = finder.result(items.length);
+        expect({ d, order, duplicateOf: got.duplicateOf, nearDuplicateOf: got.nearDuplicateOf }).toEqual({ d, order, ...expected });
+      }
+    }
+  });
+
   it('is fast on 20,000 images (no all-pairs comparison)', () => {
     const rng = createRng(5);
     const items: HashedItem[] = Array.from({ length: 20_000 }, (_, i) => ({ id: `i${i}`, pixelHash: `p${i % 19_000}`, phash: hex(rng.int(2 ** 32), rng.int(2 ** 32)) }));

@@ -20,16 +20,19 @@ export interface DuplicateResult {
   comparisons: number;
 }
 
+/** Union-find over 0 .. n - 1; a root's parent is -1 (so it is set up by a fill, without a loop over the items). */
 class UnionFind {
   readonly parent: Int32Array;
   constructor(n: number) {
-    this.parent = new Int32Array(n);
-    for (let i = 0; i < n; i++) this.parent[i] = i;
+    this.parent = new Int32Array(n).fill(-1);
   }
   find(i: number): number {
-    while (this.parent[i] !== i) {
-      this.parent[i] = this.parent[this.parent[i]];
-      i = this.parent[i];
+    for (let p = this.parent[i]; p >= 0; p = this.parent[i]) {
+      // path halving: point i at its grandparent and go on from there
+      const grand = this.parent[p];
+      if (grand < 0) return p;
+      this.parent[i] = grand;
+      i = grand;
     }
     return i;
   }
@@ -70,6 +73,13 @@ function grownUint32(array: Uint32Array, length: number): Uint32Array {
   return bigger;
 }
 
+/**
+ * The typed arrays start this small so that each has grown (and V8 has seen its field change) before add is
+ * optimized: a first growth after that (past 1024 hashes, as they started) threw away add's optimized code or the
+ * compile under way, and the next items ran unoptimized until add was compiled again.
+ */
+const INITIAL_ROOM = 16;
+
 /** Bands of at most this many bits find their buckets by value (an array of 2^bits); wider ones in a Map. */
 const DIRECT_BAND_BITS = 16;
 
@@ -85,17 +95,18 @@ const DIRECT_BAND_BITS = 16;
  */
 export class DuplicateFinder {
   private readonly ids: string[] = [];
-  private readonly pixelHashes: Array<string | undefined> = [];
-  /** The smallest index added with each pixel hash (the first copy, in index order). */
-  private readonly firstByPixels = new Map<string, number>();
-  /** Each index's distinct perceptual hash (-1: none, or not added). */
-  private distinctOf: Int32Array = new Int32Array(1024).fill(-1);
+  /** Each distinct pixel hash's group (its exact copies), and each group's smallest index (the first copy). */
+  private readonly groupByPixels = new Map<string, number>();
+  private groupFirst: Int32Array = new Int32Array(INITIAL_ROOM);
+  /** Each index's pixel group and distinct perceptual hash (-1: none, or not added). */
+  private groupOf: Int32Array = new Int32Array(INITIAL_ROOM).fill(-1);
+  private distinctOf: Int32Array = new Int32Array(INITIAL_ROOM).fill(-1);
   /** The distinct perceptual hashes as two 32-bit halves. */
-  private hi: Uint32Array = new Uint32Array(1024);
-  private lo: Uint32Array = new Uint32Array(1024);
+  private hi: Uint32Array = new Uint32Array(INITIAL_ROOM);
+  private lo: Uint32Array = new Uint32Array(INITIAL_ROOM);
   private distinct = 0;
   /** Open addressing over the distinct hashes: slot -> distinct + 1 (0: empty); a power of two, at most half full. */
-  private table: Int32Array = new Int32Array(2048);
+  private table: Int32Array = new Int32Array(2 * INITIAL_ROOM);
   /** Pairs of distinct perceptual hashes within maxDistance bits, flattened. */
   private readonly close: number[] = [];
   private readonly bounds: number[] = [];
@@ -117,13 +128,21 @@ export class DuplicateFinder {
   /** Add the item at `index` (each index once; an index never added counts as an item without hashes). */
   add(index: number, item: HashedItem): void {
     this.ids[index] = item.id;
+    if (index >= this.distinctOf.length) {
+      this.groupOf = grownInt32(this.groupOf, index + 1, -1);
+      this.distinctOf = grownInt32(this.distinctOf, index + 1, -1);
+    }
     if (item.pixelHash) {
-      this.pixelHashes[index] = item.pixelHash;
-      const first = this.firstByPixels.get(item.pixelHash);
-      if (first === undefined || index < first) this.firstByPixels.set(item.pixelHash, index);
+      let group = this.groupByPixels.get(item.pixelHash);
+      if (group === undefined) {
+        group = this.groupByPixels.size;
+        this.groupByPixels.set(item.pixelHash, group);
+        this.groupFirst = grownInt32(this.groupFirst, group + 1, 0);
+        this.groupFirst[group] = index;
+      } else if (index < this.groupFirst[group]) this.groupFirst[group] = index;
+      this.groupOf[index] = group;
     }
     if (!item.phash) return;
-    this.distinctOf = grownInt32(this.distinctOf, index + 1, -1);
     const hi = parseInt(item.phash.slice(0, 8), 16) >>> 0;
     const lo = parseInt(item.phash.slice(8, 16), 16) >>> 0;
     const slot = this.slotOf(hi, lo);
@@ -180,25 +199,20 @@ export class DuplicateFinder {
   result(count = this.ids.length): DuplicateResult {
     const duplicateOf: Array<string | undefined> = new Array(count).fill(undefined);
     const nearDuplicateOf: Array<string | undefined> = new Array(count).fill(undefined);
-    // exact: every copy points at the first; the first copies (and items with no pixel hash) take part in near matching
-    const uniques: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const pixelHash = this.pixelHashes[i];
-      if (pixelHash) {
-        const first = this.firstByPixels.get(pixelHash) as number;
-        if (first !== i) {
-          duplicateOf[i] = this.ids[first];
-          continue;
-        }
-      }
-      if (i < this.distinctOf.length && this.distinctOf[i] >= 0) uniques.push(i);
-    }
-    // near: over those items, in index order; each distinct perceptual hash stands for its first item, and identical
-    // perceptual hashes are joined directly
+    // near matching is over the first copies (and items with no pixel hash), in index order: each distinct
+    // perceptual hash stands for its first such item, and identical perceptual hashes are joined directly
     const uf = new UnionFind(count);
     const representative = new Int32Array(this.distinct).fill(-1);
-    for (const i of uniques) {
+    const added = Math.min(count, this.distinctOf.length);
+    for (let i = 0; i < added; i++) {
+      const group = this.groupOf[i];
+      // exact: every copy points at the first
+      if (group >= 0 && this.groupFirst[group] !== i) {
+        duplicateOf[i] = this.ids[this.groupFirst[group]];
+        continue;
+      }
       const d = this.distinctOf[i];
+      if (d < 0) continue;
       if (representative[d] < 0) representative[d] = i;
       else uf.union(representative[d], i);
     }
@@ -208,10 +222,8 @@ export class DuplicateFinder {
       const b = representative[this.close[k + 1]];
       if (a >= 0 && b >= 0) uf.union(a, b);
     }
-    for (const i of uniques) {
-      const root = uf.find(i);
-      if (root !== i) nearDuplicateOf[i] = this.ids[root];
-    }
+    // only items that took part were joined: the others are still roots
+    for (let i = 0; i < added; i++) if (uf.parent[i] >= 0) nearDuplicateOf[i] = this.ids[uf.find(i)];
     return { duplicateOf, nearDuplicateOf, comparisons: this.comparisons };
   }
 }
