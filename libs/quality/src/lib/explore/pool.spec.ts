@@ -3,8 +3,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateSynthDataset } from '@agekit/synth';
 import { once } from 'node:events';
+import type { Progress } from '@agekit/dataset';
+import type { NativeQuality } from '../native';
 import type { AnalyzeOutcome } from './analyze';
-import { analyzeFiles, exploreWorkerEntry, startWorkers } from './pool';
+import { analyzeFiles, exploreWorkerEntry, IncomingFiles, startWorkers } from './pool';
 
 jest.setTimeout(120_000);
 
@@ -92,5 +94,52 @@ describe('analyzeFiles', () => {
     stop.abort();
     const result = await analyzeFiles(files, { workers: 2, workerEntry: exploreWorkerEntry(), maxPixels: 50_000_000, signal: stop.signal });
     expect(result.outcomes.map((o) => (o.ok ? 'ok' : o.error.reason))).toEqual(files.map(() => 'aborted'));
+  });
+
+  it('IncomingFiles: the native engine gets each batch as soon as its files are known; outcomes and progress start once the files have ended', async () => {
+    const calls: string[][] = [];
+    // a stand-in engine: a missing file fails, a name with "other" is left to the JS path
+    const engine: NativeQuality = {
+      file: 'stand-in',
+      metricNames: [],
+      measurePixels: () => {
+        throw new Error('not used');
+      },
+      measureFiles: async (paths) => {
+        calls.push([...paths]);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return {
+          outcomes: paths.map((p) => (p.includes('other') ? { status: 'not-handled' } : { status: 'failed', reason: 'not-found', detail: 'no such file' })),
+          times: { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 },
+        };
+      },
+    };
+    const names = Array.from({ length: 10 }, (_, i) => path.join(tmp, i === 5 ? 'other.jpg' : `missing-${i}.jpg`));
+    const options = { native: engine, nativeThreads: 1, nativeBatchPerThread: 4, workers: 1, maxPixels: 50_000_000 };
+    const seen: number[] = [];
+    const progress: Progress[] = [];
+    const incoming = new IncomingFiles();
+    const analysis = analyzeFiles(incoming, { ...options, onOutcome: (i) => seen.push(i), onProgress: (p) => progress.push(p) });
+    incoming.push(names.slice(0, 3));
+    expect(calls).toEqual([]); // not a batch's worth yet
+    incoming.push(names.slice(3, 9));
+    // handed to the engine during the push, before anything else runs
+    expect(calls).toEqual([names.slice(0, 4), names.slice(4, 8)]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(seen).toEqual([]);
+    expect(progress).toEqual([]);
+    incoming.push(names.slice(9));
+    incoming.end();
+    // the outcomes held so far are delivered at the end, the rest goes as a short batch
+    expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 6, 7]);
+    expect(calls).toEqual([names.slice(0, 4), names.slice(4, 8), names.slice(8)]);
+    const result = await analysis;
+    expect(seen.sort((a, b) => a - b)).toEqual(names.map((_, i) => i));
+    expect(progress.at(-1)).toMatchObject({ done: 10, total: 10, failed: 10 });
+    expect(result.engineCounts).toEqual({ native: 9, js: 1 });
+    const whole = await analyzeFiles(names, options);
+    expect(result.outcomes).toEqual(whole.outcomes);
+    expect(whole.outcomes.map((o) => (o.ok ? 'ok' : o.error.reason))).toEqual(names.map(() => 'not-found'));
+    expect(() => incoming.push(names)).toThrow('push after end');
   });
 });

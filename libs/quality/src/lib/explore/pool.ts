@@ -43,26 +43,94 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
   keepOutcomes?: boolean;
 }
 
+/**
+ * Files handed to analyzeFiles while they are still being found (e.g. the runs of records of a dataset scan): push them
+ * in order, then end(). The native engine gets each batch as soon as its files are known (a synchronous hand-over, so
+ * the engine measures while the caller goes on finding files); outcomes and progress start once the list has ended
+ * (their total known); the JS path starts then.
+ */
+export class IncomingFiles {
+  private readonly list: string[];
+  private finished: boolean;
+  private readonly listeners: Array<() => void> = [];
+
+  constructor(files: readonly string[] = [], ended = false) {
+    this.list = [...files];
+    this.finished = ended;
+  }
+
+  /** The files known so far, in order (all of them once ended). */
+  get files(): readonly string[] {
+    return this.list;
+  }
+
+  get ended(): boolean {
+    return this.finished;
+  }
+
+  /** Append files (they keep their order and their index: the count pushed before them). */
+  push(files: readonly string[]): void {
+    if (this.finished) throw new Error('IncomingFiles: push after end');
+    for (const file of files) this.list.push(file);
+    this.notify();
+  }
+
+  /** No more files. */
+  end(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.notify();
+  }
+
+  /** Call `listener` synchronously after each push and at the end. */
+  watch(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Resolves once ended. */
+  whenEnded(): Promise<void> {
+    return this.finished ? Promise.resolve() : new Promise((resolve) => this.watch(() => this.finished && resolve()));
+  }
+
+  private notify(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
 /** Where outcomes go: the result array, the progress tracker and the onOutcome callback. */
 class OutcomeSink {
   /** The first exception thrown by onOutcome (rethrown by analyzeFiles once the work settles). */
   failure: { error: unknown } | undefined;
-  /** 1 for each file whose outcome is known. */
-  readonly settled: Uint8Array;
+  /** 1 for each file whose outcome is known (sized by open). */
+  settled = new Uint8Array(0);
+  private tracker: ProgressTracker | undefined;
+  /** Outcomes that arrived before open (the total not yet known). */
+  private held: Array<[number, AnalyzeOutcome]> | undefined = [];
   constructor(
-    count: number,
     /** Each outcome by file index, or undefined when they are not kept (AnalyzeFilesOptions.keepOutcomes). */
     readonly outcomes: AnalyzeOutcome[] | undefined,
-    private readonly tracker: ProgressTracker,
+    private readonly onProgress: ProgressCallback | undefined,
     private readonly onOutcome: AnalyzeFilesOptions['onOutcome'],
-  ) {
+  ) {}
+
+  /** The number of files is known: outcomes are delivered from now on, the held ones first. */
+  open(count: number): void {
+    if (!this.held) return;
     this.settled = new Uint8Array(count);
+    this.tracker = new ProgressTracker(count, this.onProgress);
+    const held = this.held;
+    this.held = undefined;
+    for (const [index, outcome] of held) this.set(index, outcome);
   }
 
   set(index: number, outcome: AnalyzeOutcome): void {
+    if (this.held) {
+      this.held.push([index, outcome]);
+      return;
+    }
     if (this.outcomes) this.outcomes[index] = outcome;
     this.settled[index] = 1;
-    this.tracker.tick(outcome.ok);
+    this.tracker?.tick(outcome.ok);
     if (this.onOutcome && !this.failure) {
       try {
         this.onOutcome(index, outcome);
@@ -221,32 +289,34 @@ async function jsPath(files: readonly string[], all: number[], options: AnalyzeF
 const NATIVE_BATCHES_IN_FLIGHT = 4;
 
 /**
- * The native engine over every file, NATIVE_BATCHES_IN_FLIGHT batches at a time; returns the indices it did not
- * handle. Read errors it recognises become failures here.
+ * The native engine over every file, NATIVE_BATCHES_IN_FLIGHT batches at a time, each handed over as soon as its files
+ * are known (a full batch, or the rest once the files have ended); returns the indices it did not handle. Read errors
+ * it recognises become failures here.
  */
-async function nativePath(
+function nativePath(
   native: NativeQuality,
-  files: readonly string[],
+  incoming: IncomingFiles,
   options: AnalyzeFilesOptions,
   sink: OutcomeSink,
   times: NativeStageTimes,
 ): Promise<number[]> {
   const threads = Math.max(1, options.nativeThreads ?? 2);
   const batchSize = threads * Math.max(1, options.nativeBatchPerThread ?? 64);
+  const files = incoming.files;
   const notHandled: number[] = [];
   let next = 0;
-  const runOne = async (): Promise<void> => {
-    while (next < files.length && !options.signal?.aborted) {
-      const start = next;
-      const end = Math.min(files.length, start + batchSize);
-      next = end;
+  let running = 0;
+  let finished = false;
+  return new Promise((resolve) => {
+    const measure = async (start: number, end: number): Promise<void> => {
       let result: Awaited<ReturnType<NativeQuality['measureFiles']>>;
       try {
+        // the engine takes the batch now (queued on libuv's pool before this call returns)
         result = await native.measureFiles(files.slice(start, end), { maxPixels: options.maxPixels, threads, timers: true });
       } catch {
         // the engine could not run this batch at all (out of memory, ...): the JS path takes it
         for (let index = start; index < end; index++) notHandled.push(index);
-        continue;
+        return;
       }
       times.readSeconds += result.times.readSeconds;
       times.decodeSeconds += result.times.decodeSeconds;
@@ -262,37 +332,61 @@ async function nativePath(
           notHandled.push(index);
         }
       });
-    }
-  };
-  await Promise.all(Array.from({ length: NATIVE_BATCHES_IN_FLIGHT }, runOne));
-  for (let index = next; index < files.length; index++) notHandled.push(index); // stopped early: left to the JS path, which marks them
-  return notHandled.sort((a, b) => a - b);
+    };
+    const submit = (): void => {
+      while (running < NATIVE_BATCHES_IN_FLIGHT && !options.signal?.aborted) {
+        const known = files.length - next;
+        if (known === 0 || (known < batchSize && !incoming.ended)) break;
+        const start = next;
+        next = Math.min(files.length, start + batchSize);
+        running++;
+        void measure(start, next).then(() => {
+          running--;
+          submit();
+        });
+      }
+      if (!finished && running === 0 && incoming.ended && (next === files.length || options.signal?.aborted)) {
+        finished = true;
+        for (let index = next; index < files.length; index++) notHandled.push(index); // stopped early: left to the JS path, which marks them
+        resolve(notHandled.sort((a, b) => a - b));
+      }
+    };
+    incoming.watch(submit);
+    submit();
+  });
 }
 
 /**
  * Measure every file, results in input order. With the native engine this process feeds it batches and
  * only the files it does not handle take the JS path; otherwise the JS path spreads the work over
- * `workers` child processes. A file that fails is an outcome, never a throw.
+ * `workers` child processes. A file that fails is an outcome, never a throw. `files` may still be arriving
+ * (IncomingFiles): the native engine starts on the first ones.
  */
-export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions): Promise<AnalyzeFilesResult> {
+export async function analyzeFiles(files: readonly string[] | IncomingFiles, options: AnalyzeFilesOptions): Promise<AnalyzeFilesResult> {
+  const incoming = files instanceof IncomingFiles ? files : new IncomingFiles(files, true);
   const keep = options.keepOutcomes !== false;
-  const outcomes: AnalyzeOutcome[] = keep ? new Array(files.length) : [];
-  const sink = new OutcomeSink(files.length, keep ? outcomes : undefined, new ProgressTracker(files.length, options.onProgress), options.onOutcome);
+  const outcomes: AnalyzeOutcome[] = new Array(keep && incoming.ended ? incoming.files.length : 0);
+  const sink = new OutcomeSink(keep ? outcomes : undefined, options.onProgress, options.onOutcome);
+  if (incoming.ended) sink.open(incoming.files.length);
+  else incoming.watch(() => incoming.ended && sink.open(incoming.files.length));
   const nativeTimes: NativeStageTimes = { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 };
   let result: AnalyzeFilesResult;
-  if (options.native && files.length > 0) {
-    const rest = await nativePath(options.native, files, options, sink, nativeTimes);
+  if (options.native) {
+    const rest = await nativePath(options.native, incoming, options, sink, nativeTimes);
+    const all = incoming.files;
     const workers = rest.length < (options.minFilesForWorkers ?? 200) ? 1 : options.workers;
-    const used = await jsPath(files, rest, { ...options, workers }, sink);
-    result = { outcomes, workers: used, engineCounts: { native: files.length - rest.length, js: rest.length }, nativeTimes };
+    const used = await jsPath(all, rest, { ...options, workers }, sink);
+    result = { outcomes, workers: used, engineCounts: { native: all.length - rest.length, js: rest.length }, nativeTimes };
   } else {
+    await incoming.whenEnded();
+    const all = incoming.files;
     const used = await jsPath(
-      files,
-      files.map((_, i) => i),
+      all,
+      all.map((_, i) => i),
       options,
       sink,
     );
-    result = { outcomes, workers: used, engineCounts: { native: 0, js: files.length }, nativeTimes };
+    result = { outcomes, workers: used, engineCounts: { native: 0, js: all.length }, nativeTimes };
   }
   if (sink.failure) throw sink.failure.error;
   return result;
