@@ -173,6 +173,28 @@ describe('readDataset onRecords', () => {
     folders.runs.flat().forEach((record, i) => expect(record).toBe(folders.ds.records[i]));
   });
 
+  it('a promise returned by onRecords is awaited before the scan goes on (labels CSV and folder layouts)', async () => {
+    await put('images/a.jpg');
+    await put('labels.csv', `file,age\n${Array.from({ length: 300 }, (_, i) => `images/${i}.jpg,${i % 100}`).join('\n')}\n`);
+    const scan = async (): Promise<string[]> => {
+      let resolved = 0;
+      const order: string[] = [];
+      await readDataset(dir, {
+        onRecords: (run) => {
+          order.push(`${run.length} after ${resolved}`);
+          return new Promise((resolve) => setTimeout(() => resolve(void resolved++), 5));
+        },
+      });
+      order.push(`done after ${resolved}`);
+      return order;
+    };
+    expect(await scan()).toEqual(['256 after 0', '44 after 1', 'done after 2']);
+    await fs.rm(dir, { recursive: true });
+    await fs.mkdir(path.join(dir, '20'), { recursive: true });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => fs.writeFile(path.join(dir, '20', `${i}.jpg`), 'x')));
+    expect(await scan()).toEqual(['256 after 0', '44 after 1', 'done after 2']);
+  });
+
   it('an exception thrown by onRecords rejects readDataset', async () => {
     await put('20/a.jpg');
     await expect(

@@ -60,9 +60,10 @@ export interface ReadDatasetOptions {
    * Called with each run of records as soon as they are final, in order, before readDataset resolves: together the
    * runs are the result's `records` (the same objects), so a caller can start on the first ones while the scan goes
    * on. readDataset may still reject after some runs (a folder that cannot be read, no records at all): then they are
-   * void. An exception thrown here rejects readDataset.
+   * void. An exception thrown here rejects readDataset. A promise returned is awaited before the scan goes on (e.g. to
+   * let the event loop run: the scan of a labels CSV is otherwise one synchronous loop).
    */
-  onRecords?: (records: readonly DatasetRecord[]) => void;
+  onRecords?: (records: readonly DatasetRecord[]) => void | Promise<void>;
 }
 
 /** Columns a labels CSV may name its image path with: the first one present is used. */
@@ -249,7 +250,8 @@ class RecordList {
   private reported = 0;
   constructor(private readonly options: Pick<ReadDatasetOptions, 'groupOf' | 'onRecords'>) {}
 
-  add(partial: PartialRecord): void {
+  /** Add a record; a promise when a run was reported and onRecords returned one (await it before going on). */
+  add(partial: PartialRecord): void | Promise<void> {
     const { groupOf, onRecords } = this.options;
     let record: DatasetRecord;
     if (groupOf) record = { ...partial, group: groupOf(partial) };
@@ -259,15 +261,15 @@ class RecordList {
       record = partial as DatasetRecord;
     }
     this.records.push(record);
-    if (onRecords && this.records.length - this.reported >= RECORD_RUN) this.report();
+    if (onRecords && this.records.length - this.reported >= RECORD_RUN) return this.report();
   }
 
   /** Report the records not reported yet. */
-  report(): void {
+  report(): void | Promise<void> {
     if (!this.options.onRecords || this.reported === this.records.length) return;
     const run = this.records.slice(this.reported);
     this.reported = this.records.length;
-    this.options.onRecords(run);
+    return this.options.onRecords(run);
   }
 }
 
@@ -304,7 +306,8 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
       if (parsed.gender !== undefined) extra['gender'] = parsed.gender;
       if (parsed.race !== undefined) extra['race'] = parsed.race;
       if (parsed.datetime !== undefined) extra['datetime'] = parsed.datetime;
-      list.add({ id, file, age: parsed.age, extra });
+      const added = list.add({ id, file, age: parsed.age, extra });
+      if (added) await added;
     }
   } else {
     const listing = await listImageFilesWith(absRoot, { extensions, maxDepth: 1, reportDeeperFolders: true }, readFolder);
@@ -317,11 +320,13 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
         continue;
       }
       const label = parts[0];
+      let added: void | Promise<void> = undefined;
       if (/^\d+$/.test(label)) {
         const age = Number(label);
         if (age > 130) problems.push(datasetProblem(id, 'bad-label', `${id}: age folder '${label}' is not a whole number from 0 to 130`));
-        else list.add({ id, file, age });
-      } else list.add({ id, file, ageGroup: label });
+        else added = list.add({ id, file, age });
+      } else added = list.add({ id, file, ageGroup: label });
+      if (added) await added;
     }
   }
   const records = list.records;
@@ -329,7 +334,7 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
     const first = problems[0] ? `: ${problems.length} entries refused, first ${problems[0].reason}` : '';
     throw new DatasetError(absRoot, `no labelled images found (layout ${layout})${first}`);
   }
-  list.report();
+  await list.report();
   return { root: absRoot, layout, records, problems };
 }
 
@@ -449,7 +454,8 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
     const extra = utkNameFields(basename(file));
     for (const c of extraAt) extra[columns[c]] = cells[at + c];
     if (extraAt.length > 0 || extra['gender'] !== undefined) record.extra = extra;
-    out.add(record);
+    const added = out.add(record);
+    if (added) await added;
   }
 }
 

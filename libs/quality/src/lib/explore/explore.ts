@@ -193,12 +193,14 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   const forwardAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', forwardAbort, { once: true });
   let pushed = 0;
-  const onRecords = (run: readonly DatasetRecord[]): void => {
+  const onRecords = (run: readonly DatasetRecord[]): Promise<void> | undefined => {
     // the first `limit` records only (as records.slice(0, limit) below)
     const take = limit === undefined ? run.length : Math.min(run.length, Math.trunc(limit) - pushed);
     if (take <= 0) return;
     (incoming as IncomingFiles).push((take === run.length ? run : run.slice(0, take)).map((r) => r.file));
     pushed += take;
+    // let the event loop run, so that a batch the engine finished is followed by the next one during the scan
+    return new Promise((resolve) => setImmediate(resolve));
   };
   const analyze = (files: readonly string[] | IncomingFiles): ReturnType<typeof analyzeFiles> =>
     analyzeFiles(files, {

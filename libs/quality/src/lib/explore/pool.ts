@@ -13,6 +13,7 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
   batchSize?: number;
   /** Batches queued at each worker at once (default 8), so a worker never waits for a busy parent. */
   batchesInFlight?: number;
+  /** Progress as outcomes arrive; an exception thrown here is rethrown as one thrown by onOutcome is. */
   onProgress?: ProgressCallback;
   /** Stop early: no further file is started (the ones not measured get an 'aborted' failure). */
   signal?: AbortSignal;
@@ -130,13 +131,12 @@ class OutcomeSink {
     }
     if (this.outcomes) this.outcomes[index] = outcome;
     this.settled[index] = 1;
-    this.tracker?.tick(outcome.ok);
-    if (this.onOutcome && !this.failure) {
-      try {
-        this.onOutcome(index, outcome);
-      } catch (error) {
-        this.failure = { error };
-      }
+    // never throws: the callers (a batch's outcomes, IncomingFiles.end) must go on to settle the work
+    try {
+      this.tracker?.tick(outcome.ok);
+      if (!this.failure) this.onOutcome?.(index, outcome);
+    } catch (error) {
+      this.failure ??= { error };
     }
   }
 }
@@ -301,14 +301,18 @@ function nativePath(
   times: NativeStageTimes,
 ): Promise<number[]> {
   const threads = Math.max(1, options.nativeThreads ?? 2);
-  const batchSize = threads * Math.max(1, options.nativeBatchPerThread ?? 64);
+  const perThread = Math.max(1, options.nativeBatchPerThread ?? 64);
+  // while files are still arriving, the caller is busy finding them on this thread: one batch at a time on one thread
+  // fewer, so that the engine takes the other cores instead of crowding this one (with 4 batches of 2 threads on 2
+  // cores the UTKFace scan took ~2x as long and the engine went no faster)
+  const arrivingThreads = Math.max(1, threads - 1);
   const files = incoming.files;
   const notHandled: number[] = [];
   let next = 0;
   let running = 0;
   let finished = false;
   return new Promise((resolve) => {
-    const measure = async (start: number, end: number): Promise<void> => {
+    const measure = async (start: number, end: number, threads: number): Promise<void> => {
       let result: Awaited<ReturnType<NativeQuality['measureFiles']>>;
       try {
         // the engine takes the batch now (queued on libuv's pool before this call returns)
@@ -334,13 +338,16 @@ function nativePath(
       });
     };
     const submit = (): void => {
-      while (running < NATIVE_BATCHES_IN_FLIGHT && !options.signal?.aborted) {
+      while (!options.signal?.aborted) {
+        const arriving = !incoming.ended;
+        const batchThreads = arriving ? arrivingThreads : threads;
+        const batchSize = batchThreads * perThread;
         const known = files.length - next;
-        if (known === 0 || (known < batchSize && !incoming.ended)) break;
+        if (running >= (arriving ? 1 : NATIVE_BATCHES_IN_FLIGHT) || known === 0 || (arriving && known < batchSize)) break;
         const start = next;
         next = Math.min(files.length, start + batchSize);
         running++;
-        void measure(start, next).then(() => {
+        void measure(start, next, batchThreads).then(() => {
           running--;
           submit();
         });
