@@ -193,15 +193,17 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   const forwardAbort = (): void => stop.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', forwardAbort, { once: true });
   let pushed = 0;
-  const onRecords = (run: readonly DatasetRecord[]): Promise<void> | undefined => {
-    // the first `limit` records only (as records.slice(0, limit) below)
-    const take = limit === undefined ? run.length : Math.min(run.length, Math.trunc(limit) - pushed);
-    if (take <= 0) return;
-    (incoming as IncomingFiles).push((take === run.length ? run : run.slice(0, take)).map((r) => r.file));
-    pushed += take;
-    // let the event loop run, so that a batch the engine finished is followed by the next one during the scan
-    return new Promise((resolve) => setImmediate(resolve));
-  };
+  const onRecords =
+    incoming &&
+    ((run: readonly DatasetRecord[]): Promise<void> | undefined => {
+      // the first `limit` records only (as records.slice(0, limit) below)
+      const take = limit === undefined ? run.length : Math.min(run.length, Math.trunc(limit) - pushed);
+      if (take <= 0) return;
+      incoming.push((take === run.length ? run : run.slice(0, take)).map((r) => r.file));
+      pushed += take;
+      // let the event loop run, so that a batch the engine finished is followed by the next one during the scan
+      return new Promise((resolve) => setImmediate(resolve));
+    });
   const analyze = (files: readonly string[] | IncomingFiles): ReturnType<typeof analyzeFiles> =>
     analyzeFiles(files, {
       native,
@@ -235,7 +237,7 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   let dataset: Dataset;
   let outputs: StageOutputs;
   try {
-    dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv, ...(incoming ? { onRecords } : {}) });
+    dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv, onRecords });
     records = limit !== undefined ? dataset.records.slice(0, limit) : dataset.records;
     lines = new Array(records.length);
     flagBits = new Uint32Array(records.length);
