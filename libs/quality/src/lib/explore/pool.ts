@@ -312,11 +312,12 @@ function nativePath(
   let running = 0;
   let finished = false;
   return new Promise((resolve) => {
-    const measure = async (start: number, end: number, threads: number): Promise<void> => {
+    /** Never rejects (sink.set does not throw), so a batch always frees its place. */
+    const measure = async (start: number, end: number, batchThreads: number): Promise<void> => {
       let result: Awaited<ReturnType<NativeQuality['measureFiles']>>;
       try {
         // the engine takes the batch now (queued on libuv's pool before this call returns)
-        result = await native.measureFiles(files.slice(start, end), { maxPixels: options.maxPixels, threads, timers: true });
+        result = await native.measureFiles(files.slice(start, end), { maxPixels: options.maxPixels, threads: batchThreads, timers: true });
       } catch {
         // the engine could not run this batch at all (out of memory, ...): the JS path takes it
         for (let index = start; index < end; index++) notHandled.push(index);
