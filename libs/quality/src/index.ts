@@ -45,6 +45,6 @@ export {
   type ExploreDatasetResult,
   type ExploreEngine,
 } from './lib/explore/explore';
-export { analyzeFiles, IncomingFiles, type AnalyzeFilesOptions, type AnalyzeFilesResult } from './lib/explore/pool';
+export { analyzeFiles, type AnalyzeFilesOptions, type AnalyzeFilesResult } from './lib/explore/pool';
 export type { AnalyzedImage, AnalyzeFailure, AnalyzeOutcome } from './lib/explore/analyze';
 export { runExploreWorker } from './lib/explore/explore-worker';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { parse } from 'csv-parse/sync';
-import { detectLayout, labelOf, type DatasetRecord, labelsCsvPaths, parseSimpleCsv, parseUtkName, parseUtkNameByPattern, readDataset, UTK_FULL_NAME } from './layouts';
+import { detectLayout, labelOf, labelsCsvPaths, parseSimpleCsv, parseUtkName, parseUtkNameByPattern, readDataset, UTK_FULL_NAME } from './layouts';
 import { DatasetError } from './errors';
 
 let dir: string;
@@ -118,92 +118,6 @@ describe('readDataset', () => {
     await put('20/p1_b.jpg');
     const ds = await readDataset(dir, { groupOf: (r) => r.id.split('/')[1].split('_')[0] });
     expect(ds.records.map((r) => r.group)).toEqual(['p1', 'p1']);
-  });
-});
-
-describe('readDataset onRecords', () => {
-  /** readDataset with onRecords: the result, and each run as it was when reported (copies: later changes would show). */
-  async function withRuns(root: string, options: Parameters<typeof readDataset>[1] = {}) {
-    const runs: Array<readonly DatasetRecord[]> = [];
-    const copies: DatasetRecord[][] = [];
-    const ds = await readDataset(root, {
-      ...options,
-      onRecords: (run) => {
-        runs.push(run);
-        copies.push(run.map((r) => ({ ...r, extra: r.extra && { ...r.extra } })));
-      },
-    });
-    return { ds, runs, copies };
-  }
-
-  it('reports the records of a labels CSV in runs as they are found: final when reported, together the result (same objects, same order)', async () => {
-    await put('images/a.jpg');
-    // the files need not exist (a missing file is left for the reader); a bad row and a duplicate are problems, not records
-    const rows = Array.from({ length: 600 }, (_, i) => `images/${i}_0_1_2017.jpg,${i % 100}`);
-    rows.splice(300, 0, 'images/bad.jpg,abc', 'images/5_0_1_2017.jpg,5');
-    await put('labels.csv', `file,age\n${rows.join('\n')}\n`);
-    const plain = await readDataset(dir);
-    const { ds, runs, copies } = await withRuns(dir);
-    expect(ds).toEqual(plain);
-    expect(runs.map((run) => run.length)).toEqual([256, 256, 88]);
-    expect(runs.flat()).toHaveLength(ds.records.length);
-    runs.flat().forEach((record, i) => expect(record).toBe(ds.records[i]));
-    expect(copies.flat()).toEqual(plain.records);
-    expect(ds.problems).toHaveLength(2);
-  });
-
-  it('reports the records of the UTKFace and folder-per-label layouts, with a custom group function', async () => {
-    await put('25_0_1_20170116174525125.jpg.chip.jpg');
-    await put('1_1_2_20161219140623097.jpg.chip.jpg');
-    const utk = await withRuns(dir);
-    expect(utk.ds.layout).toBe('utkface');
-    expect(utk.runs).toHaveLength(1);
-    expect(utk.copies.flat()).toEqual(utk.ds.records);
-    utk.runs.flat().forEach((record, i) => expect(record).toBe(utk.ds.records[i]));
-    await fs.rm(dir, { recursive: true });
-    await put('20/p1_a.jpg');
-    await put('31/p2_b.jpg');
-    const groupOf = (r: { id: string }): string => r.id.split('/')[1].split('_')[0];
-    const folders = await withRuns(dir, { groupOf });
-    expect(folders.ds).toEqual(await readDataset(dir, { groupOf }));
-    expect(folders.copies.flat().map((r) => [r.id, r.group])).toEqual([
-      ['20/p1_a.jpg', 'p1'],
-      ['31/p2_b.jpg', 'p2'],
-    ]);
-    folders.runs.flat().forEach((record, i) => expect(record).toBe(folders.ds.records[i]));
-  });
-
-  it('a promise returned by onRecords is awaited before the scan goes on (labels CSV and folder layouts)', async () => {
-    await put('images/a.jpg');
-    await put('labels.csv', `file,age\n${Array.from({ length: 300 }, (_, i) => `images/${i}.jpg,${i % 100}`).join('\n')}\n`);
-    const scan = async (): Promise<string[]> => {
-      let resolved = 0;
-      const order: string[] = [];
-      await readDataset(dir, {
-        onRecords: (run) => {
-          order.push(`${run.length} after ${resolved}`);
-          return new Promise((resolve) => setTimeout(() => resolve(void resolved++), 5));
-        },
-      });
-      order.push(`done after ${resolved}`);
-      return order;
-    };
-    expect(await scan()).toEqual(['256 after 0', '44 after 1', 'done after 2']);
-    await fs.rm(dir, { recursive: true });
-    await fs.mkdir(path.join(dir, '20'), { recursive: true });
-    await Promise.all(Array.from({ length: 300 }, (_, i) => fs.writeFile(path.join(dir, '20', `${i}.jpg`), 'x')));
-    expect(await scan()).toEqual(['256 after 0', '44 after 1', 'done after 2']);
-  });
-
-  it('an exception thrown by onRecords rejects readDataset', async () => {
-    await put('20/a.jpg');
-    await expect(
-      readDataset(dir, {
-        onRecords: () => {
-          throw new Error('consumer failed');
-        },
-      }),
-    ).rejects.toThrow('consumer failed');
   });
 });
 

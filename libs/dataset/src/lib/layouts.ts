@@ -56,14 +56,6 @@ export interface ReadDatasetOptions {
    * else the id itself.
    */
   groupOf?: (record: Omit<DatasetRecord, 'group'>) => string;
-  /**
-   * Called with each run of records as soon as they are final, in order, before readDataset resolves: together the
-   * runs are the result's `records` (the same objects), so a caller can start on the first ones while the scan goes
-   * on. readDataset may still reject after some runs (a folder that cannot be read, no records at all): then they are
-   * void. An exception thrown here rejects readDataset. A promise returned is awaited before the scan goes on (e.g. to
-   * let the event loop run: the scan of a labels CSV is otherwise one synchronous loop).
-   */
-  onRecords?: (records: readonly DatasetRecord[]) => void | Promise<void>;
 }
 
 /** Columns a labels CSV may name its image path with: the first one present is used. */
@@ -241,38 +233,6 @@ async function detectLayoutWith(root: string, extensions: string[], readFolder: 
 
 type PartialRecord = Omit<DatasetRecord, 'group'> & { group?: string };
 
-/** Records per run handed to ReadDatasetOptions.onRecords. */
-const RECORD_RUN = 256;
-
-/** The records of a scan: each completed (its group) as it is found, and reported in runs (ReadDatasetOptions.onRecords). */
-class RecordList {
-  readonly records: DatasetRecord[] = [];
-  private reported = 0;
-  constructor(private readonly options: Pick<ReadDatasetOptions, 'groupOf' | 'onRecords'>) {}
-
-  /** Add a record; a promise when a run was reported and onRecords returned one (await it before going on). */
-  add(partial: PartialRecord): void | Promise<void> {
-    const { groupOf, onRecords } = this.options;
-    let record: DatasetRecord;
-    if (groupOf) record = { ...partial, group: groupOf(partial) };
-    else {
-      // completed in place: `group` keeps its place among the keys (last, unless a CSV column set it), as a copy gives it
-      partial.group ??= partial.id;
-      record = partial as DatasetRecord;
-    }
-    this.records.push(record);
-    if (onRecords && this.records.length - this.reported >= RECORD_RUN) return this.report();
-  }
-
-  /** Report the records not reported yet. */
-  report(): void | Promise<void> {
-    if (!this.options.onRecords || this.reported === this.records.length) return;
-    const run = this.records.slice(this.reported);
-    this.reported = this.records.length;
-    return this.options.onRecords(run);
-  }
-}
-
 /** Read a dataset folder in any of the three layouts into records with ids, labels and group ids. */
 export async function readDataset(root: string, options: ReadDatasetOptions = {}): Promise<Dataset> {
   const absRoot = path.resolve(root);
@@ -289,10 +249,11 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
         ? 'labels-csv'
         : await detectLayoutWith(absRoot, extensions, readFolder);
   const problems: DatasetProblem[] = [];
-  const list = new RecordList(options);
+  let partial: PartialRecord[];
   if (layout === 'labels-csv') {
-    await readLabelsCsv(options.labelsCsv ?? path.join(absRoot, 'labels.csv'), absRoot, problems, list);
+    partial = await readLabelsCsv(options.labelsCsv ?? path.join(absRoot, 'labels.csv'), absRoot, problems);
   } else if (layout === 'utkface') {
+    partial = [];
     const listing = await listImageFilesWith(absRoot, { extensions, maxDepth: 0, reportDeeperFolders: true }, readFolder);
     problems.push(...listing.problems);
     for (const file of listing.files) {
@@ -306,10 +267,10 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
       if (parsed.gender !== undefined) extra['gender'] = parsed.gender;
       if (parsed.race !== undefined) extra['race'] = parsed.race;
       if (parsed.datetime !== undefined) extra['datetime'] = parsed.datetime;
-      const added = list.add({ id, file, age: parsed.age, extra });
-      if (added) await added;
+      partial.push({ id, file, age: parsed.age, extra });
     }
   } else {
+    partial = [];
     const listing = await listImageFilesWith(absRoot, { extensions, maxDepth: 1, reportDeeperFolders: true }, readFolder);
     problems.push(...listing.problems);
     for (const file of listing.files) {
@@ -320,21 +281,25 @@ export async function readDataset(root: string, options: ReadDatasetOptions = {}
         continue;
       }
       const label = parts[0];
-      let added: void | Promise<void> = undefined;
       if (/^\d+$/.test(label)) {
         const age = Number(label);
         if (age > 130) problems.push(datasetProblem(id, 'bad-label', `${id}: age folder '${label}' is not a whole number from 0 to 130`));
-        else added = list.add({ id, file, age });
-      } else added = list.add({ id, file, ageGroup: label });
-      if (added) await added;
+        else partial.push({ id, file, age });
+      } else partial.push({ id, file, ageGroup: label });
     }
   }
-  const records = list.records;
+  const groupOf = options.groupOf;
+  let records: DatasetRecord[];
+  if (groupOf) records = partial.map((r) => ({ ...r, group: groupOf(r) }));
+  else {
+    // completed in place: `group` keeps its place among the keys (last, unless a CSV column set it), as a copy gives it
+    for (const r of partial) r.group = r.group ?? r.id;
+    records = partial as DatasetRecord[];
+  }
   if (records.length === 0) {
     const first = problems[0] ? `: ${problems.length} entries refused, first ${problems[0].reason}` : '';
     throw new DatasetError(absRoot, `no labelled images found (layout ${layout})${first}`);
   }
-  await list.report();
   return { root: absRoot, layout, records, problems };
 }
 
@@ -390,7 +355,7 @@ export function labelsCsvPaths(csvFile: string, root: string): LabelsCsvPaths {
   return { general, plain };
 }
 
-async function readLabelsCsv(csvFile: string, root: string, problems: DatasetProblem[], out: RecordList): Promise<void> {
+async function readLabelsCsv(csvFile: string, root: string, problems: DatasetProblem[]): Promise<PartialRecord[]> {
   let text: string;
   try {
     text = await fs.readFile(csvFile, 'utf8');
@@ -415,6 +380,7 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
   const extraAt = columns.flatMap((c, at) => (c !== fileCol && c !== ageCol && c !== groupLabelCol && c !== sourceCol ? [at] : []));
   const csvName = isInside(csvFile, root) ? toId(root, path.resolve(csvFile)) : csvFile;
   const paths = labelsCsvPaths(csvFile, root);
+  const out: PartialRecord[] = [];
   const seen = new Set<string>();
   const whereOf = (index: number): string => `${csvName} line ${index + 2}`;
   for (let index = 0, at = 0; index < rowCount; index++, at += columns.length) {
@@ -457,9 +423,9 @@ async function readLabelsCsv(csvFile: string, root: string, problems: DatasetPro
     const extra = utkNameFields(plain ? rel.slice(rel.lastIndexOf('/') + 1) : basename(file));
     for (const c of extraAt) extra[columns[c]] = cells[at + c];
     if (extraAt.length > 0 || extra['gender'] !== undefined) record.extra = extra;
-    const added = out.add(record);
-    if (added) await added;
+    out.push(record);
   }
+  return out;
 }
 
 /** The label of a record as a string: the age, else the age group. */

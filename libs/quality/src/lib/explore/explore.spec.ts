@@ -76,22 +76,6 @@ describe('exploreDataset', () => {
     expect(await fs.readFile(inProcess.csv, 'utf8')).toBe(reference);
   });
 
-  it('limit: the first N records only, the same bytes with the engine that measures during the scan (auto) and with js', async () => {
-    const auto = await exploreDataset({ data, out: path.join(tmp, 'limit-auto'), limit: 7 });
-    const js = await exploreDataset({ data, out: path.join(tmp, 'limit-js'), limit: 7, engine: 'js', workers: 1 });
-    expect(auto.images).toBe(7);
-    const text = await fs.readFile(auto.csv, 'utf8');
-    expect(text).toBe(await fs.readFile(js.csv, 'utf8'));
-    const all = (await fs.readFile(path.join(tmp, 'out', 'csv', 'metadata.csv'), 'utf8')).split('\n');
-    const ids = (csv: string): string[] => csv.split('\n').slice(1, -1).map((line) => line.split(',')[0]);
-    expect(ids(text)).toEqual(ids(all.join('\n')).slice(0, 7));
-  });
-
-  it('outputs that cannot be begun (inside the dataset): rejects after the scan, with nothing written', async () => {
-    await expect(exploreDataset({ data, out: path.join(data, 'out') })).rejects.toThrow(/inside/);
-    await expect(fs.access(path.join(data, 'out'))).rejects.toThrow(/ENOENT/);
-  });
-
   it('a signal stops it: the call rejects, the previous metadata.csv is kept and no temporary is left', async () => {
     const out = path.join(tmp, 'aborted');
     const first = await exploreDataset({ data, out, limit: 5 });

@@ -22,7 +22,7 @@ import { DuplicateFinder } from '../duplicates';
 import { loadNativeQuality, nativeQualityUnavailableReason, type NativeQuality } from '../native';
 import { DEFAULT_EXPLORE_WORKERS, DEFAULT_MAX_PIXELS, DEFAULT_THRESHOLDS, type QualityThresholds } from '../thresholds';
 import type { AnalyzedImage, AnalyzeFailure } from './analyze';
-import { analyzeFiles, exploreWorkerEntry, IncomingFiles, startWorkers } from './pool';
+import { analyzeFiles, exploreWorkerEntry, startWorkers } from './pool';
 
 /** Which engine measures: native (C, libjpeg; the JS path for the files it does not handle), js, or auto. */
 export type ExploreEngine = 'native' | 'js' | 'auto';
@@ -170,92 +170,61 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
     prestarted = startWorkers(workers, workerEntry);
   }
   const csvFile = metadataCsvPath(options.out);
+  let dataset: Dataset;
+  let outputs: StageOutputs;
+  try {
+    dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv });
+    outputs = await StageOutputs.begin({ inputs: [options.data, options.labelsCsv], files: [csvFile] });
+  } catch (error) {
+    for (const child of prestarted) if (child.connected) child.disconnect();
+    throw error;
+  }
+  const records = options.limit !== undefined ? dataset.records.slice(0, options.limit) : dataset.records;
   const flagCounts = Object.fromEntries(FLAG_NAMES.map((f) => [f, 0])) as Record<QualityFlag, number>;
   const failures: ExploreDatasetResult['failures'] = [];
   const decoders = { native: 0, canvas: 0, sharp: 0 };
   let clean = 0;
-  // set once the scan is done (before any outcome is delivered: analyzeFiles holds them until the files have ended)
-  let records: DatasetRecord[] = [];
+  let analysis: Awaited<ReturnType<typeof analyzeFiles>>;
   // each file's CSV line, its checks and its duplicate-finding work are done as its outcome arrives, while the engine
   // measures the next files; only the line is kept (not the measurements: a large dataset's would all be held until
   // the end). The rows that get a duplicate link, known only once every file is measured, are rebuilt from their line.
-  let lines: string[] = [];
+  const lines: string[] = new Array(records.length);
   /** Each measured row's flags (bit k: FLAG_NAMES[k]). */
-  let flagBits = new Uint32Array(0);
+  const flagBits = new Uint32Array(records.length);
   const failed = new Map<number, AnalyzeFailure>();
   const duplicateFinder = new DuplicateFinder(thresholds.nearDuplicateMaxDistance);
-  // native engine: it measures the scan's first records while the scan (one core's work) goes on. The measuring is
-  // stopped (stop) when the scan or the outputs fail, or when the caller's signal aborts.
-  const limit = options.limit;
-  const overlap = native !== undefined && (limit === undefined || limit >= 0);
-  const incoming = overlap ? new IncomingFiles() : undefined;
-  const stop = new AbortController();
-  const forwardAbort = (): void => stop.abort(options.signal?.reason);
-  options.signal?.addEventListener('abort', forwardAbort, { once: true });
-  let pushed = 0;
-  const onRecords =
-    incoming &&
-    ((run: readonly DatasetRecord[]): Promise<void> | undefined => {
-      // the first `limit` records only (as records.slice(0, limit) below)
-      const take = limit === undefined ? run.length : Math.min(run.length, Math.trunc(limit) - pushed);
-      if (take <= 0) return;
-      incoming.push((take === run.length ? run : run.slice(0, take)).map((r) => r.file));
-      pushed += take;
-      // let the event loop run, so that a batch the engine finished is followed by the next one during the scan
-      return new Promise((resolve) => setImmediate(resolve));
-    });
-  const analyze = (files: readonly string[] | IncomingFiles): ReturnType<typeof analyzeFiles> =>
-    analyzeFiles(files, {
-      native,
-      nativeThreads: Math.max(1, workers),
-      minFilesForWorkers: minImages,
-      workers: records.length < minImages && !native ? 1 : workers,
-      workerEntry,
-      started: prestarted,
-      maxPixels,
-      sharpOnly: options.sharpOnly,
-      onProgress: options.onProgress,
-      signal: stop.signal,
-      keepOutcomes: false,
-      onOutcome: (i, outcome) => {
-        if (!outcome.ok) {
-          failed.set(i, outcome.error);
-          const row = recordRow(records[i]);
-          row.error = outcome.error.message;
-          lines[i] = formatMetadataRow(row);
-          return;
-        }
-        decoders[outcome.value.decoder]++;
-        const { metrics } = outcome.value;
-        duplicateFinder.add(i, { id: records[i].id, pixelHash: metrics.pixelHash, phash: metrics.phash });
-        const check = checkQuality(metrics, thresholds);
-        flagBits[i] = bitsOf(check.flags);
-        lines[i] = formatMetadataRow(checkedRow(measuredRow(records[i], outcome.value), check));
+  try {
+    analysis = await analyzeFiles(
+      records.map((r) => r.file),
+      {
+        native,
+        nativeThreads: Math.max(1, workers),
+        minFilesForWorkers: minImages,
+        workers: records.length < minImages && !native ? 1 : workers,
+        workerEntry,
+        started: prestarted,
+        maxPixels,
+        sharpOnly: options.sharpOnly,
+        onProgress: options.onProgress,
+        signal: options.signal,
+        keepOutcomes: false,
+        onOutcome: (i, outcome) => {
+          if (!outcome.ok) {
+            failed.set(i, outcome.error);
+            const row = recordRow(records[i]);
+            row.error = outcome.error.message;
+            lines[i] = formatMetadataRow(row);
+            return;
+          }
+          decoders[outcome.value.decoder]++;
+          const { metrics } = outcome.value;
+          duplicateFinder.add(i, { id: records[i].id, pixelHash: metrics.pixelHash, phash: metrics.phash });
+          const check = checkQuality(metrics, thresholds);
+          flagBits[i] = bitsOf(check.flags);
+          lines[i] = formatMetadataRow(checkedRow(measuredRow(records[i], outcome.value), check));
+        },
       },
-    });
-  const early = incoming && analyze(incoming);
-  let dataset: Dataset;
-  let outputs: StageOutputs;
-  try {
-    dataset = await readDataset(options.data, { layout: options.layout, labelsCsv: options.labelsCsv, onRecords });
-    records = limit !== undefined ? dataset.records.slice(0, limit) : dataset.records;
-    lines = new Array(records.length);
-    flagBits = new Uint32Array(records.length);
-    incoming?.end();
-    outputs = await StageOutputs.begin({ inputs: [options.data, options.labelsCsv], files: [csvFile] });
-  } catch (error) {
-    for (const child of prestarted) if (child.connected) child.disconnect();
-    if (early) {
-      stop.abort(error);
-      incoming?.end();
-      await early.catch(() => undefined);
-    }
-    options.signal?.removeEventListener('abort', forwardAbort);
-    throw error;
-  }
-  let analysis: Awaited<ReturnType<typeof analyzeFiles>>;
-  try {
-    analysis = await (early ?? analyze(records.map((r) => r.file)));
+    );
     options.signal?.throwIfAborted();
     const duplicates = duplicateFinder.result(records.length);
     const linked: number[] = [];
@@ -288,8 +257,6 @@ export async function exploreDataset(options: ExploreDatasetOptions): Promise<Ex
   } catch (error) {
     await outputs.abort();
     throw error;
-  } finally {
-    options.signal?.removeEventListener('abort', forwardAbort);
   }
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuStart);

@@ -3,10 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateSynthDataset } from '@agekit/synth';
 import { once } from 'node:events';
-import type { Progress } from '@agekit/dataset';
-import type { NativeQuality } from '../native';
 import type { AnalyzeOutcome } from './analyze';
-import { analyzeFiles, exploreWorkerEntry, IncomingFiles, startWorkers } from './pool';
+import { analyzeFiles, exploreWorkerEntry, startWorkers } from './pool';
 
 jest.setTimeout(120_000);
 
@@ -94,86 +92,5 @@ describe('analyzeFiles', () => {
     stop.abort();
     const result = await analyzeFiles(files, { workers: 2, workerEntry: exploreWorkerEntry(), maxPixels: 50_000_000, signal: stop.signal });
     expect(result.outcomes.map((o) => (o.ok ? 'ok' : o.error.reason))).toEqual(files.map(() => 'aborted'));
-  });
-
-  it('onProgress: a throw is rethrown by analyzeFiles once the work settles (IncomingFiles.end, which delivers the held outcomes, does not throw)', async () => {
-    const engine: NativeQuality = {
-      file: 'stand-in',
-      metricNames: [],
-      measurePixels: () => {
-        throw new Error('not used');
-      },
-      measureFiles: async (paths) => ({
-        outcomes: paths.map(() => ({ status: 'failed', reason: 'not-found', detail: 'no such file' })),
-        times: { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 },
-      }),
-    };
-    const incoming = new IncomingFiles();
-    const seen: number[] = [];
-    const analysis = analyzeFiles(incoming, {
-      native: engine,
-      nativeThreads: 1,
-      nativeBatchPerThread: 2,
-      workers: 1,
-      maxPixels: 50_000_000,
-      onOutcome: (i) => seen.push(i),
-      onProgress: () => {
-        throw new Error('progress display failed');
-      },
-    });
-    incoming.push(['/nowhere/a.jpg', '/nowhere/b.jpg', '/nowhere/c.jpg']);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(() => incoming.end()).not.toThrow();
-    await expect(analysis).rejects.toThrow('progress display failed');
-    expect(seen).toEqual([]);
-  });
-
-  it('IncomingFiles: the native engine starts on the first files, one batch at a time on one thread fewer while they arrive; outcomes and progress start once they have ended', async () => {
-    const calls: Array<{ paths: string[]; threads: number | undefined }> = [];
-    // a stand-in engine: a missing file fails, a name with "other" is left to the JS path
-    const engine: NativeQuality = {
-      file: 'stand-in',
-      metricNames: [],
-      measurePixels: () => {
-        throw new Error('not used');
-      },
-      measureFiles: async (paths, measure) => {
-        calls.push({ paths: [...paths], threads: measure.threads });
-        await new Promise((resolve) => setTimeout(resolve, 1));
-        return {
-          outcomes: paths.map((p) => (p.includes('other') ? { status: 'not-handled' } : { status: 'failed', reason: 'not-found', detail: 'no such file' })),
-          times: { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 },
-        };
-      },
-    };
-    const names = Array.from({ length: 12 }, (_, i) => path.join(tmp, i === 5 ? 'other.jpg' : `missing-${i}.jpg`));
-    const options = { native: engine, nativeThreads: 3, nativeBatchPerThread: 2, workers: 1, maxPixels: 50_000_000 };
-    const seen: number[] = [];
-    const progress: Progress[] = [];
-    const incoming = new IncomingFiles();
-    const analysis = analyzeFiles(incoming, { ...options, onOutcome: (i) => seen.push(i), onProgress: (p) => progress.push(p) });
-    incoming.push(names.slice(0, 3));
-    expect(calls).toEqual([]); // not a batch's worth yet (2 threads x 2 files while the files arrive)
-    incoming.push(names.slice(3, 7));
-    // handed to the engine during the push, before anything else runs; one batch at a time while the files arrive
-    expect(calls).toEqual([{ paths: names.slice(0, 4), threads: 2 }]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(calls).toHaveLength(1); // done, and the 3 files left are not a batch's worth
-    expect(seen).toEqual([]);
-    expect(progress).toEqual([]);
-    incoming.push(names.slice(7));
-    expect(calls.slice(1)).toEqual([{ paths: names.slice(4, 8), threads: 2 }]);
-    incoming.end();
-    // the outcomes held so far are delivered at the end; the rest goes as a batch of all threads beside the running one
-    expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3]);
-    expect(calls.slice(2)).toEqual([{ paths: names.slice(8), threads: 3 }]);
-    const result = await analysis;
-    expect(seen.sort((a, b) => a - b)).toEqual(names.map((_, i) => i));
-    expect(progress.at(-1)).toMatchObject({ done: 12, total: 12, failed: 12 });
-    expect(result.engineCounts).toEqual({ native: 11, js: 1 });
-    const whole = await analyzeFiles(names, options);
-    expect(result.outcomes).toEqual(whole.outcomes);
-    expect(whole.outcomes.map((o) => (o.ok ? 'ok' : o.error.reason))).toEqual(names.map(() => 'not-found'));
-    expect(() => incoming.push(names)).toThrow('push after end');
   });
 });

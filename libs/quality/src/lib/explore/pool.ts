@@ -13,7 +13,6 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
   batchSize?: number;
   /** Batches queued at each worker at once (default 8), so a worker never waits for a busy parent. */
   batchesInFlight?: number;
-  /** Progress as outcomes arrive; an exception thrown here is rethrown as one thrown by onOutcome is. */
   onProgress?: ProgressCallback;
   /** Stop early: no further file is started (the ones not measured get an 'aborted' failure). */
   signal?: AbortSignal;
@@ -44,99 +43,32 @@ export interface AnalyzeFilesOptions extends AnalyzeOptions {
   keepOutcomes?: boolean;
 }
 
-/**
- * Files handed to analyzeFiles while they are still being found (e.g. the runs of records of a dataset scan): push them
- * in order, then end(). The native engine gets each batch as soon as its files are known (a synchronous hand-over, so
- * the engine measures while the caller goes on finding files); outcomes and progress start once the list has ended
- * (their total known); the JS path starts then.
- */
-export class IncomingFiles {
-  private readonly list: string[];
-  private finished: boolean;
-  private readonly listeners: Array<() => void> = [];
-
-  constructor(files: readonly string[] = [], ended = false) {
-    this.list = [...files];
-    this.finished = ended;
-  }
-
-  /** The files known so far, in order (all of them once ended). */
-  get files(): readonly string[] {
-    return this.list;
-  }
-
-  get ended(): boolean {
-    return this.finished;
-  }
-
-  /** Append files (they keep their order and their index: the count pushed before them). */
-  push(files: readonly string[]): void {
-    if (this.finished) throw new Error('IncomingFiles: push after end');
-    for (const file of files) this.list.push(file);
-    this.notify();
-  }
-
-  /** No more files. */
-  end(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.notify();
-  }
-
-  /** Call `listener` synchronously after each push and at the end. */
-  watch(listener: () => void): void {
-    this.listeners.push(listener);
-  }
-
-  /** Resolves once ended. */
-  whenEnded(): Promise<void> {
-    return this.finished ? Promise.resolve() : new Promise((resolve) => this.watch(() => this.finished && resolve()));
-  }
-
-  private notify(): void {
-    for (const listener of this.listeners) listener();
-  }
-}
-
 /** Where outcomes go: the result array, the progress tracker and the onOutcome callback. */
 class OutcomeSink {
   /** The first exception thrown by onOutcome (rethrown by analyzeFiles once the work settles). */
   failure: { error: unknown } | undefined;
-  /** 1 for each file whose outcome is known (sized by open). */
-  settled = new Uint8Array(0);
-  private tracker: ProgressTracker | undefined;
-  /** Outcomes that arrived before open (the total not yet known). */
-  private held: Array<[number, AnalyzeOutcome]> | undefined = [];
+  /** 1 for each file whose outcome is known. */
+  readonly settled: Uint8Array;
   constructor(
+    count: number,
     /** Each outcome by file index, or undefined when they are not kept (AnalyzeFilesOptions.keepOutcomes). */
     readonly outcomes: AnalyzeOutcome[] | undefined,
-    private readonly onProgress: ProgressCallback | undefined,
+    private readonly tracker: ProgressTracker,
     private readonly onOutcome: AnalyzeFilesOptions['onOutcome'],
-  ) {}
-
-  /** The number of files is known: outcomes are delivered from now on, the held ones first. */
-  open(count: number): void {
-    if (!this.held) return;
+  ) {
     this.settled = new Uint8Array(count);
-    this.tracker = new ProgressTracker(count, this.onProgress);
-    const held = this.held;
-    this.held = undefined;
-    for (const [index, outcome] of held) this.set(index, outcome);
   }
 
   set(index: number, outcome: AnalyzeOutcome): void {
-    if (this.held) {
-      this.held.push([index, outcome]);
-      return;
-    }
     if (this.outcomes) this.outcomes[index] = outcome;
     this.settled[index] = 1;
-    // never throws: the callers (a batch's outcomes, IncomingFiles.end) must go on to settle the work
-    try {
-      this.tracker?.tick(outcome.ok);
-      if (!this.failure) this.onOutcome?.(index, outcome);
-    } catch (error) {
-      this.failure ??= { error };
+    this.tracker.tick(outcome.ok);
+    if (this.onOutcome && !this.failure) {
+      try {
+        this.onOutcome(index, outcome);
+      } catch (error) {
+        this.failure = { error };
+      }
     }
   }
 }
@@ -289,39 +221,32 @@ async function jsPath(files: readonly string[], all: number[], options: AnalyzeF
 const NATIVE_BATCHES_IN_FLIGHT = 4;
 
 /**
- * The native engine over every file, NATIVE_BATCHES_IN_FLIGHT batches at a time, each handed over as soon as its files
- * are known (a full batch, or the rest once the files have ended); returns the indices it did not handle. Read errors
- * it recognises become failures here.
+ * The native engine over every file, NATIVE_BATCHES_IN_FLIGHT batches at a time; returns the indices it did not
+ * handle. Read errors it recognises become failures here.
  */
-function nativePath(
+async function nativePath(
   native: NativeQuality,
-  incoming: IncomingFiles,
+  files: readonly string[],
   options: AnalyzeFilesOptions,
   sink: OutcomeSink,
   times: NativeStageTimes,
 ): Promise<number[]> {
   const threads = Math.max(1, options.nativeThreads ?? 2);
-  const perThread = Math.max(1, options.nativeBatchPerThread ?? 64);
-  // while files are still arriving, the caller is busy finding them on this thread: one batch at a time on one thread
-  // fewer, so that the engine takes the other cores instead of crowding this one (with 4 batches of 2 threads on 2
-  // cores the UTKFace scan took ~2x as long and the engine went no faster)
-  const arrivingThreads = Math.max(1, threads - 1);
-  const files = incoming.files;
+  const batchSize = threads * Math.max(1, options.nativeBatchPerThread ?? 64);
   const notHandled: number[] = [];
   let next = 0;
-  let running = 0;
-  let finished = false;
-  return new Promise((resolve) => {
-    /** Never rejects (sink.set does not throw), so a batch always frees its place. */
-    const measure = async (start: number, end: number, batchThreads: number): Promise<void> => {
+  const runOne = async (): Promise<void> => {
+    while (next < files.length && !options.signal?.aborted) {
+      const start = next;
+      const end = Math.min(files.length, start + batchSize);
+      next = end;
       let result: Awaited<ReturnType<NativeQuality['measureFiles']>>;
       try {
-        // the engine takes the batch now (queued on libuv's pool before this call returns)
-        result = await native.measureFiles(files.slice(start, end), { maxPixels: options.maxPixels, threads: batchThreads, timers: true });
+        result = await native.measureFiles(files.slice(start, end), { maxPixels: options.maxPixels, threads, timers: true });
       } catch {
         // the engine could not run this batch at all (out of memory, ...): the JS path takes it
         for (let index = start; index < end; index++) notHandled.push(index);
-        return;
+        continue;
       }
       times.readSeconds += result.times.readSeconds;
       times.decodeSeconds += result.times.decodeSeconds;
@@ -337,64 +262,37 @@ function nativePath(
           notHandled.push(index);
         }
       });
-    };
-    const submit = (): void => {
-      while (!options.signal?.aborted) {
-        const arriving = !incoming.ended;
-        const batchThreads = arriving ? arrivingThreads : threads;
-        const batchSize = batchThreads * perThread;
-        const known = files.length - next;
-        if (running >= (arriving ? 1 : NATIVE_BATCHES_IN_FLIGHT) || known === 0 || (arriving && known < batchSize)) break;
-        const start = next;
-        next = Math.min(files.length, start + batchSize);
-        running++;
-        void measure(start, next, batchThreads).then(() => {
-          running--;
-          submit();
-        });
-      }
-      if (!finished && running === 0 && incoming.ended && (next === files.length || options.signal?.aborted)) {
-        finished = true;
-        for (let index = next; index < files.length; index++) notHandled.push(index); // stopped early: left to the JS path, which marks them
-        resolve(notHandled.sort((a, b) => a - b));
-      }
-    };
-    incoming.watch(submit);
-    submit();
-  });
+    }
+  };
+  await Promise.all(Array.from({ length: NATIVE_BATCHES_IN_FLIGHT }, runOne));
+  for (let index = next; index < files.length; index++) notHandled.push(index); // stopped early: left to the JS path, which marks them
+  return notHandled.sort((a, b) => a - b);
 }
 
 /**
  * Measure every file, results in input order. With the native engine this process feeds it batches and
  * only the files it does not handle take the JS path; otherwise the JS path spreads the work over
- * `workers` child processes. A file that fails is an outcome, never a throw. `files` may still be arriving
- * (IncomingFiles): the native engine starts on the first ones.
+ * `workers` child processes. A file that fails is an outcome, never a throw.
  */
-export async function analyzeFiles(files: readonly string[] | IncomingFiles, options: AnalyzeFilesOptions): Promise<AnalyzeFilesResult> {
-  const incoming = files instanceof IncomingFiles ? files : new IncomingFiles(files, true);
+export async function analyzeFiles(files: readonly string[], options: AnalyzeFilesOptions): Promise<AnalyzeFilesResult> {
   const keep = options.keepOutcomes !== false;
-  const outcomes: AnalyzeOutcome[] = new Array(keep && incoming.ended ? incoming.files.length : 0);
-  const sink = new OutcomeSink(keep ? outcomes : undefined, options.onProgress, options.onOutcome);
-  if (incoming.ended) sink.open(incoming.files.length);
-  else incoming.watch(() => incoming.ended && sink.open(incoming.files.length));
+  const outcomes: AnalyzeOutcome[] = keep ? new Array(files.length) : [];
+  const sink = new OutcomeSink(files.length, keep ? outcomes : undefined, new ProgressTracker(files.length, options.onProgress), options.onOutcome);
   const nativeTimes: NativeStageTimes = { readSeconds: 0, decodeSeconds: 0, metricsSeconds: 0 };
   let result: AnalyzeFilesResult;
-  if (options.native) {
-    const rest = await nativePath(options.native, incoming, options, sink, nativeTimes);
-    const all = incoming.files;
+  if (options.native && files.length > 0) {
+    const rest = await nativePath(options.native, files, options, sink, nativeTimes);
     const workers = rest.length < (options.minFilesForWorkers ?? 200) ? 1 : options.workers;
-    const used = await jsPath(all, rest, { ...options, workers }, sink);
-    result = { outcomes, workers: used, engineCounts: { native: all.length - rest.length, js: rest.length }, nativeTimes };
+    const used = await jsPath(files, rest, { ...options, workers }, sink);
+    result = { outcomes, workers: used, engineCounts: { native: files.length - rest.length, js: rest.length }, nativeTimes };
   } else {
-    await incoming.whenEnded();
-    const all = incoming.files;
     const used = await jsPath(
-      all,
-      all.map((_, i) => i),
+      files,
+      files.map((_, i) => i),
       options,
       sink,
     );
-    result = { outcomes, workers: used, engineCounts: { native: 0, js: all.length }, nativeTimes };
+    result = { outcomes, workers: used, engineCounts: { native: 0, js: files.length }, nativeTimes };
   }
   if (sink.failure) throw sink.failure.error;
   return result;
