@@ -57,18 +57,11 @@ function bits32(hi: number, lo: number, from: number, to: number): number {
   return (hi & ((1 << (32 - from)) - 1)) * 2 ** low + (lo >>> (32 - low));
 }
 
-/** An Int32Array of at least `length` values holding `array`'s, the rest `fill`. */
-function grownInt32(array: Int32Array, length: number, fill: number): Int32Array {
+/** A typed array of the same kind with at least `length` values, holding `array`'s, the rest `fill`. */
+function grown<A extends Int32Array | Uint32Array>(array: A, length: number, fill = 0): A {
   if (length <= array.length) return array;
-  const bigger = new Int32Array(Math.max(length, array.length * 2)).fill(fill);
-  bigger.set(array);
-  return bigger;
-}
-
-/** A Uint32Array of at least `length` values holding `array`'s. */
-function grownUint32(array: Uint32Array, length: number): Uint32Array {
-  if (length <= array.length) return array;
-  const bigger = new Uint32Array(Math.max(length, array.length * 2));
+  const bigger = new (array.constructor as new (size: number) => A)(Math.max(length, array.length * 2));
+  bigger.fill(fill);
   bigger.set(array);
   return bigger;
 }
@@ -129,15 +122,15 @@ export class DuplicateFinder {
   add(index: number, item: HashedItem): void {
     this.ids[index] = item.id;
     if (index >= this.distinctOf.length) {
-      this.groupOf = grownInt32(this.groupOf, index + 1, -1);
-      this.distinctOf = grownInt32(this.distinctOf, index + 1, -1);
+      this.groupOf = grown(this.groupOf, index + 1, -1);
+      this.distinctOf = grown(this.distinctOf, index + 1, -1);
     }
     if (item.pixelHash) {
       let group = this.groupByPixels.get(item.pixelHash);
       if (group === undefined) {
         group = this.groupByPixels.size;
         this.groupByPixels.set(item.pixelHash, group);
-        this.groupFirst = grownInt32(this.groupFirst, group + 1, 0);
+        this.groupFirst = grown(this.groupFirst, group + 1, 0);
         this.groupFirst[group] = index;
       } else if (index < this.groupFirst[group]) this.groupFirst[group] = index;
       this.groupOf[index] = group;
@@ -152,8 +145,8 @@ export class DuplicateFinder {
       return;
     }
     const d = this.distinct++;
-    this.hi = grownUint32(this.hi, d + 1);
-    this.lo = grownUint32(this.lo, d + 1);
+    this.hi = grown(this.hi, d + 1);
+    this.lo = grown(this.lo, d + 1);
     this.hi[d] = hi;
     this.lo[d] = lo;
     this.table[slot] = d + 1;
