@@ -132,6 +132,9 @@ const NUMBER_FIELDS = ['width', 'height', 'channels', ...METADATA_METRICS.filter
 /** Its text fields: the hashes. */
 const HASH_FIELDS = METADATA_METRICS.filter((m) => m.kind === 'hash').map((m) => m.name);
 
+/** What a measured row is made from. */
+type RowMeasurements = Pick<AnalyzedImage, 'format' | 'sourceChannels' | 'metrics'>;
+
 /**
  * Each measured image's measurements in columns (numbers in one Float64Array, texts by reference), ~150 bytes an image:
  * the rows that get a duplicate link, known only once every file is measured, are made again from them, without
@@ -140,39 +143,37 @@ const HASH_FIELDS = METADATA_METRICS.filter((m) => m.kind === 'hash').map((m) =>
 class Measurements {
   private readonly numbers: Float64Array;
   private readonly texts: string[];
-  /** Texts per image: format, decoder, then the hashes. */
-  private static readonly TEXTS = 2 + HASH_FIELDS.length;
+  /** Texts per image: format, then the hashes. */
+  private static readonly TEXTS = 1 + HASH_FIELDS.length;
 
   constructor(count: number) {
     this.numbers = new Float64Array(count * (NUMBER_FIELDS.length + 1));
     this.texts = new Array(count * Measurements.TEXTS);
   }
 
-  set(index: number, image: AnalyzedImage): void {
+  set(index: number, image: RowMeasurements): void {
     const m = image.metrics as unknown as Record<string, number | string>;
     let at = index * (NUMBER_FIELDS.length + 1);
     for (const field of NUMBER_FIELDS) this.numbers[at++] = m[field] as number;
     this.numbers[at] = image.sourceChannels;
     at = index * Measurements.TEXTS;
     this.texts[at++] = image.format;
-    this.texts[at++] = image.decoder;
     for (const field of HASH_FIELDS) this.texts[at++] = m[field] as string;
   }
 
-  get(index: number): AnalyzedImage {
+  get(index: number): RowMeasurements {
     const metrics: Record<string, number | string> = {};
     let at = index * (NUMBER_FIELDS.length + 1);
     for (const field of NUMBER_FIELDS) metrics[field] = this.numbers[at++];
     const sourceChannels = this.numbers[at];
     at = index * Measurements.TEXTS;
     const format = this.texts[at++];
-    const decoder = this.texts[at++] as AnalyzedImage['decoder'];
     for (const field of HASH_FIELDS) metrics[field] = this.texts[at++];
-    return { format, sourceChannels, decoder, metrics: metrics as unknown as ImageMetrics };
+    return { format, sourceChannels, metrics: metrics as unknown as ImageMetrics };
   }
 }
 
-function measuredRow(record: DatasetRecord, image: AnalyzedImage): MetadataRow {
+function measuredRow(record: DatasetRecord, image: RowMeasurements): MetadataRow {
   const row = recordRow(record);
   const m = image.metrics;
   row.width = m.width;
