@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util';
 import { metadataCsvPath, readCsv } from '@agekit/dataset';
 import { exploreDataset, type ExploreDatasetOptions, type ExploreDatasetResult, type ExploreEngine } from '@agekit/quality';
 import { sharedPath } from '../shared-paths';
+import { median } from '../statistics';
 
 const REFERENCE = process.env['AGEKIT_REFERENCE_EXPLORE'] ?? sharedPath('reference', 'explore_opencv.py');
 const PYTHON = process.env['AGEKIT_PYTHON'] ?? '/usr/bin/python3';
@@ -244,7 +245,6 @@ async function main(): Promise<number> {
     );
   }
   if (!ref || !kept || !ours) return 1;
-  const refRate = ref.rate;
   const summary = ours.summary;
   console.log(`\n== throughput (same machine, same run${rounds > 1 ? `; details of round ${rounds}` : ''}) ==`);
   for (const [name, r] of [
@@ -267,14 +267,10 @@ async function main(): Promise<number> {
       `${summary.imagesPerSecond.toFixed(0)} img/s in the stage (dataset scan + measure + CSV; ${ours.seconds.toFixed(1)}s for the call)`,
   );
   console.log(
-    `ratio agekit / reference as is: ${(summary.imagesPerSecond / refRate).toFixed(2)}x (stage vs loop), ${(ref.run.seconds / ours.seconds).toFixed(2)}x (the call vs the reference's whole process); ` +
+    `ratio agekit / reference as is: ${(summary.imagesPerSecond / ref.rate).toFixed(2)}x (stage vs loop), ${(ref.run.seconds / ours.seconds).toFixed(2)}x (the call vs the reference's whole process); ` +
       `with its heap kept: ${(summary.imagesPerSecond / kept.rate).toFixed(2)}x`,
   );
   if (rounds > 1) {
-    const median = (values: number[]): number => {
-      const sorted = [...values].sort((a, b) => a - b);
-      return rounds % 2 ? sorted[(rounds - 1) / 2] : (sorted[rounds / 2 - 1] + sorted[rounds / 2]) / 2;
-    };
     const list = (values: number[]): string => values.map((r) => `${r.toFixed(2)}x`).join(', ');
     console.log(`stage vs loop over ${rounds} rounds: median ${median(ratios).toFixed(2)}x (${list(ratios)}) against the reference as is`);
     console.log(`stage vs loop over ${rounds} rounds: median ${median(keptRatios).toFixed(2)}x (${list(keptRatios)}) against the reference with its heap kept`);

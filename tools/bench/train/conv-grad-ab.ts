@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { conv2dFilterGradient, conv2dFilterGradientIm2col, conv2dInputGradient, conv2dInputGradientCol2im, initBackend } from '@agekit/runtime';
+import { median } from '../statistics';
 
 type Shape4 = [number, number, number, number];
 interface Case {
@@ -27,11 +28,6 @@ const CASES: Case[] = [
   { name: 'fire4 expand3x3 32->128', x: [32, 15, 15, 32], w: [3, 3, 32, 128], stride: 1, pad: 'same' },
   { name: 'fire8 expand3x3 64->256', x: [32, 7, 7, 64], w: [3, 3, 64, 256], stride: 1, pad: 'same' },
 ];
-
-function median(values: number[]): number {
-  const s = values.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' } } });

@@ -11,11 +11,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '@agekit/model';
 import { initBackend, setWasmTrainingFastPaths } from '@agekit/runtime';
-
-function median(values: number[]): number {
-  const s = values.slice().sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+import { median } from '../statistics';
 
 function measure(size: number, batchNorm: boolean, steps: number, batch: number): { off: number; on: number } {
   const model = buildModel({ architecture: 'squeezenet', size, channels: 3, classes: 31, head: 'classification', seed: 0, batchNorm });
