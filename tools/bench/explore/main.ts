@@ -28,65 +28,14 @@
  *
  * Usage: npx tsx tools/bench/explore/main.ts --data ../shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--rounds N] [--compare-js] [--keep DIR]
  */
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { metadataCsvPath, readCsv } from '@agekit/dataset';
 import { exploreDataset, type ExploreDatasetOptions, type ExploreDatasetResult, type ExploreEngine } from '@agekit/quality';
-import { sharedPath } from '../shared-paths';
 import { median } from '../statistics';
-
-const REFERENCE = process.env['AGEKIT_REFERENCE_EXPLORE'] ?? sharedPath('reference', 'explore_opencv.py');
-const PYTHON = process.env['AGEKIT_PYTHON'] ?? '/usr/bin/python3';
-const ROOT = path.resolve(__dirname, '../../..');
-
-interface RunResult {
-  seconds: number;
-  /** user + system CPU seconds of the command and its children (from /usr/bin/time), NaN when unavailable. */
-  cpuSeconds: number;
-  /** Of which system (kernel) seconds, NaN when unavailable. */
-  systemSeconds: number;
-  /** Minor page faults of the command and its children, NaN when unavailable. */
-  minorFaults: number;
-  stdout: string;
-  stderr: string;
-  code: number | null;
-}
-
-const TIME = '/usr/bin/time';
-/** glibc keeps 64 MiB at the top of the heap when it grows, so the reference's per-image arrays reuse it (see the header). */
-const KEPT_HEAP_TUNABLE = 'glibc.malloc.top_pad=67108864';
-const CPU_MARK = 'agekit-bench-cpu';
-
-/** Run a command (under /usr/bin/time when present, for its CPU time: the machine may be shared, so wall time alone misleads). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const timed = existsSync(TIME);
-    const child = timed
-      ? spawn(TIME, ['-f', `${CPU_MARK} %U %S %R`, cmd, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const m = new RegExp(`${CPU_MARK} (\\d+(?:\\.\\d+)?) (\\d+(?:\\.\\d+)?) (\\d+)`).exec(stderr);
-      resolve({
-        seconds: (performance.now() - started) / 1000,
-        cpuSeconds: m ? Number(m[1]) + Number(m[2]) : NaN,
-        systemSeconds: m ? Number(m[2]) : NaN,
-        minorFaults: m ? Number(m[3]) : NaN,
-        stdout,
-        stderr: stderr.replace(/^.*agekit-bench-cpu.*$/m, ''),
-        code,
-      });
-    });
-  });
-}
+import { KEPT_HEAP_TUNABLE, keptHeapEnv, PYTHON, REFERENCE, run, runReference, warmPageCache } from './reference';
 
 /** CPU seconds (user + system) of this process and of its waited-for children; NaN without /proc. */
 async function cpuSecondsWithChildren(): Promise<number> {
@@ -204,36 +153,27 @@ async function main(): Promise<number> {
   }
   const work = values.keep ? path.resolve(values.keep) : await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-bench-explore-'));
   await fs.mkdir(work, { recursive: true });
-  const limitArgs = values.limit ? [values.limit] : [];
-  // warm the page cache so neither run pays for the first read from disk
-  const rows = await readCsv(labels);
-  const n = values.limit ? Math.min(Number(values.limit), rows.length) : rows.length;
-  for (const r of rows.slice(0, n)) await fs.readFile(path.join(data, r['file'])).catch(() => undefined);
+  const limit = values.limit ? Number(values.limit) : undefined;
+  const n = await warmPageCache(labels, limit);
 
   const refCsv = path.join(work, 'reference.csv');
   const stageOptions: ExploreDatasetOptions = {
     data,
     out: work,
-    limit: values.limit ? Number(values.limit) : undefined,
+    limit,
     workers: values.workers !== undefined ? Number(values.workers) : undefined,
   };
   // rounds alternate the sides: the speed of a shared machine drifts within minutes, and a ratio of runs made side by
   // side, repeated, says more than one pair
-  const referenceRun = async (env: NodeJS.ProcessEnv): Promise<{ run: RunResult; rate: number }> => {
-    const result = await run(PYTHON, [REFERENCE, labels, refCsv, ...limitArgs], env);
-    if (result.code !== 0) throw new Error(`reference failed (${result.code}): ${result.stderr}`);
-    return { run: result, rate: Number(/= (\d+(?:\.\d+)?) img\/s/.exec(result.stderr)?.[1] ?? NaN) };
-  };
-  const keptEnv = { ...process.env, GLIBC_TUNABLES: [process.env['GLIBC_TUNABLES'], KEPT_HEAP_TUNABLE].filter(Boolean).join(':') };
   const ratios: number[] = [];
   const keptRatios: number[] = [];
-  let ref: Awaited<ReturnType<typeof referenceRun>> | undefined;
-  let kept: Awaited<ReturnType<typeof referenceRun>> | undefined;
+  let ref: Awaited<ReturnType<typeof runReference>> | undefined;
+  let kept: Awaited<ReturnType<typeof runReference>> | undefined;
   let ours: StageRun | undefined;
   for (let round = 1; round <= rounds; round++) {
     console.log(`round ${round}/${rounds}: reference ${PYTHON} ${REFERENCE} (${n} images), as is and with ${KEPT_HEAP_TUNABLE} ...`);
-    ref = await referenceRun(process.env);
-    kept = await referenceRun(keptEnv);
+    ref = await runReference(labels, refCsv, limit, process.env);
+    kept = await runReference(labels, refCsv, limit, keptHeapEnv());
     console.log(`round ${round}/${rounds}: exploreDataset (engine ${engineName}) ...`);
     ours = await exploreInFreshProcess({ ...stageOptions, engine: engineName as ExploreEngine }, work);
     const rate = ours.summary.imagesPerSecond;
