@@ -28,14 +28,14 @@
  *
  * Usage: npx tsx tools/bench/explore/main.ts --data ../shared/data/utkface [--limit N] [--workers N] [--engine auto|native|js] [--rounds N] [--compare-js] [--keep DIR]
  */
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { metadataCsvPath, readCsv } from '@agekit/dataset';
 import { exploreDataset, type ExploreDatasetOptions, type ExploreDatasetResult, type ExploreEngine } from '@agekit/quality';
 import { median } from '../statistics';
-import { KEPT_HEAP_TUNABLE, keptHeapEnv, PYTHON, REFERENCE, run, runReference, warmPageCache } from './reference';
+import { benchInputs, KEPT_HEAP_TUNABLE, keptHeapEnv, PYTHON, REFERENCE, run, runReference, warmPageCache } from './reference';
 
 /** CPU seconds (user + system) of this process and of its waited-for children; NaN without /proc. */
 async function cpuSecondsWithChildren(): Promise<number> {
@@ -141,16 +141,12 @@ async function main(): Promise<number> {
     console.log(`--engine must be auto, native or js (got '${engineName}')`);
     return 2;
   }
-  const data = path.resolve(values.data);
-  const labels = path.join(data, 'labels.csv');
-  if (!existsSync(labels)) {
-    console.log(`skipped: ${labels} not found (the benchmark needs a dataset with labels.csv, e.g. ../shared/data/utkface)`);
+  const inputs = benchInputs(values.data);
+  if ('skipped' in inputs) {
+    console.log(`skipped: ${inputs.skipped}`);
     return 0;
   }
-  if (!existsSync(REFERENCE) || !existsSync(PYTHON)) {
-    console.log(`skipped: reference ${REFERENCE} or ${PYTHON} not found`);
-    return 0;
-  }
+  const { data, labels } = inputs;
   const work = values.keep ? path.resolve(values.keep) : await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-bench-explore-'));
   await fs.mkdir(work, { recursive: true });
   const limit = values.limit ? Number(values.limit) : undefined;

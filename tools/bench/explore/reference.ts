@@ -78,3 +78,12 @@ export async function warmPageCache(labels: string, limit: number | undefined): 
   for (const r of rows.slice(0, n)) await fs.readFile(path.join(dir, r['file'])).catch(() => undefined);
   return n;
 }
+
+/** The dataset folder and its labels.csv, or why the benchmark cannot run here (no such dataset, no reference or Python). */
+export function benchInputs(dataArg: string): { data: string; labels: string } | { skipped: string } {
+  const data = path.resolve(dataArg);
+  const labels = path.join(data, 'labels.csv');
+  if (!existsSync(labels)) return { skipped: `${labels} not found (the benchmark needs a dataset with labels.csv, e.g. ../shared/data/utkface)` };
+  if (!existsSync(REFERENCE) || !existsSync(PYTHON)) return { skipped: `reference ${REFERENCE} or ${PYTHON} not found` };
+  return { data, labels };
+}

@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { metadataCsvPath } from '@agekit/dataset';
 import { median } from '../statistics';
-import { keptHeapEnv, PYTHON, REFERENCE, ROOT, run, runReference, warmPageCache } from './reference';
+import { benchInputs, keptHeapEnv, ROOT, run, runReference, warmPageCache } from './reference';
 
 const TREES = path.join(ROOT, 'tmp', 'bench-explore-revisions');
 const BUNDLE = path.join('tmp', 'bench-explore-revisions', 'agekit.js');
@@ -88,16 +88,12 @@ async function main(): Promise<number> {
     console.log(`--baseline: '${values.baseline}' is not a commit of this repository`);
     return 2;
   }
-  const data = path.resolve(values.data);
-  const labels = path.join(data, 'labels.csv');
-  if (!existsSync(labels)) {
-    console.log(`skipped: ${labels} not found (the benchmark needs a dataset with labels.csv, e.g. ../shared/data/utkface)`);
+  const inputs = benchInputs(values.data);
+  if ('skipped' in inputs) {
+    console.log(`skipped: ${inputs.skipped}`);
     return 0;
   }
-  if (!existsSync(REFERENCE) || !existsSync(PYTHON)) {
-    console.log(`skipped: reference ${REFERENCE} or ${PYTHON} not found`);
-    return 0;
-  }
+  const { data, labels } = inputs;
 
   const baseTree = await checkOutBaseline(commit);
   try {
