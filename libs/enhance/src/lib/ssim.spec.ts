@@ -1,4 +1,5 @@
-import { ssimGray, ssim } from './ssim';
+import { convolveSeparable, gaussianKernel } from './filters';
+import { ssimAgainst, ssimGray, ssimReference, ssim, SSIM_WINDOW } from './ssim';
 
 // The pair of ssimref.py below; reference values from OpenCV 4.6 (cv2.filter2D with an 11x11
 // Gaussian window, sigma 1.5, BORDER_REFLECT_101, mean over the valid region):
@@ -46,5 +47,38 @@ describe('ssim (Wang et al. 2004, Gaussian window)', () => {
     const rgb = { width: 2, height: 1, channels: 3 as const, data: new Uint8Array([10, 20, 30, 200, 100, 50]) };
     expect(ssim(rgb, rgb)).toBeCloseTo(1, 12);
     expect(() => ssim(rgb, { ...rgb, width: 1, data: new Uint8Array(3) })).toThrow(/one size/);
+  });
+
+  it('is bit for bit the SSIM of whole-plane separable convolutions (the arithmetic process has always used)', () => {
+    // the straightforward form: five full convolveSeparable planes, then the mean over the valid region
+    const window = gaussianKernel(SSIM_WINDOW.size, SSIM_WINDOW.sigma);
+    const planeSsim = (a: Uint8Array, b: Uint8Array, w: number, h: number): number => {
+      const conv = (f: (i: number) => number) => convolveSeparable(Float64Array.from({ length: w * h }, (_, i) => f(i)), w, h, window);
+      const [ma, mb, aa, bb, ab] = [conv((i) => a[i]), conv((i) => b[i]), conv((i) => a[i] * a[i]), conv((i) => b[i] * b[i]), conv((i) => b[i] * a[i])];
+      const half = (SSIM_WINDOW.size - 1) / 2;
+      const [x0, x1] = w >= SSIM_WINDOW.size ? [half, w - half] : [0, w];
+      const [y0, y1] = h >= SSIM_WINDOW.size ? [half, h - half] : [0, h];
+      const [c1, c2] = [(SSIM_WINDOW.k1 * 255) ** 2, (SSIM_WINDOW.k2 * 255) ** 2];
+      let sum = 0;
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) {
+          const i = y * w + x;
+          const [mx, my, vx, vy, cov] = [ma[i], mb[i], aa[i] - ma[i] * ma[i], bb[i] - mb[i] * mb[i], ab[i] - ma[i] * mb[i]];
+          sum += ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+        }
+      }
+      return sum / ((x1 - x0) * (y1 - y0));
+    };
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 256;
+    for (const [w, h] of [[40, 30], [100, 100], [11, 11], [12, 3], [7, 5], [3, 17], [1, 1], [64, 13]]) {
+      const a = Uint8Array.from({ length: w * h }, random);
+      const b = a.map((v) => Math.min(255, Math.max(0, v + Math.floor(random() / 8) - 16)));
+      const reference = ssimReference(a, w, h);
+      expect(Object.is(ssimAgainst(reference, b), planeSsim(a, b, w, h))).toBe(true);
+      // the reference is reused from call to call: a second plane of another size in between changes nothing
+      ssimGray(new Uint8Array(5).fill(9), new Uint8Array(5), 5, 1);
+      expect(Object.is(ssimAgainst(reference, a), planeSsim(a, a, w, h))).toBe(true);
+    }
   });
 });
