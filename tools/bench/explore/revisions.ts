@@ -10,7 +10,7 @@
  * the commit before issue #20 moved it) has no exploreDataset, and the CLI is what both revisions ship.
  *
  * The baseline is checked out as a detached git worktree in tmp/bench-explore-revisions/<commit> (node_modules linked
- * from this workspace, its native addons built there; ~1-2 min the first time) and removed afterwards unless --keep.
+ * from this workspace, its explore engine built there) and removed afterwards unless --keep.
  * Each side's CLI is bundled as it ships (tools/scripts/bundle-app.mjs) inside its own tree, where it finds its addon.
  *
  * Usage: npx tsx tools/bench/explore/revisions.ts --data ../shared/data/utkface --baseline REV [--rounds N] [--limit N] [--keep]
@@ -53,8 +53,8 @@ async function checkOutBaseline(commit: string): Promise<string> {
     await fs.mkdir(TREES, { recursive: true });
     git(['worktree', 'add', '--detach', tree, commit]);
     await fs.symlink(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
-    console.log(`baseline ${commit.slice(0, 12)}: building its native addons ...`);
-    await mustRun(tree, 'building the native addons', process.execPath, ['tools/scripts/build-native.mjs']);
+    console.log(`baseline ${commit.slice(0, 12)}: building its explore engine (native addon) ...`);
+    await mustRun(tree, 'building the explore engine', process.execPath, ['tools/scripts/build-native.mjs', 'quality']);
   }
   return tree;
 }
