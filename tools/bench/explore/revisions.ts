@@ -52,9 +52,15 @@ async function checkOutBaseline(commit: string): Promise<string> {
   if (!existsSync(tree)) {
     await fs.mkdir(TREES, { recursive: true });
     git(['worktree', 'add', '--detach', tree, commit]);
-    await fs.symlink(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
-    console.log(`baseline ${commit.slice(0, 12)}: building its explore engine (native addon) ...`);
-    await mustRun(tree, 'building the explore engine', process.execPath, ['tools/scripts/build-native.mjs', 'quality']);
+    try {
+      await fs.symlink(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
+      console.log(`baseline ${commit.slice(0, 12)}: building its explore engine (native addon) ...`);
+      await mustRun(tree, 'building the explore engine', process.execPath, ['tools/scripts/build-native.mjs', 'quality']);
+    } catch (error) {
+      // a tree left without its engine would be reused next time and measured on the slower JS path
+      git(['worktree', 'remove', '--force', tree]);
+      throw error;
+    }
   }
   return tree;
 }
