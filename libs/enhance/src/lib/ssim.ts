@@ -27,8 +27,12 @@ function toFloat(plane: Uint8Array): Float64Array {
   return out;
 }
 
-/** Row-pass sums, kept between calls (one thread runs one call at a time): SSIM runs for every candidate of process. */
-let rowSums = new Float64Array(0);
+/**
+ * Row-pass sums kept between calls (one thread runs one call at a time; SSIM runs for every candidate of process), up
+ * to KEPT_ROW_SUMS values: a larger image gets its own, so one huge photo does not hold its buffer for the whole run.
+ */
+let keptRowSums = new Float64Array(0);
+const KEPT_ROW_SUMS = 3 << 20; // 3 sums a pixel of a 1-Mpx image: 24 MiB
 
 /**
  * Sums under the window (WINDOW, rows then columns, BORDER_REFLECT_101) of a, a * a and a * b at the pixels [x0, x1) x
@@ -41,7 +45,11 @@ function windowMoments(a: Float64Array, b: Float64Array, width: number, height: 
   const half = (taps - 1) / 2;
   const w = x1 - x0;
   const size = w * height;
-  if (rowSums.length < 3 * size) rowSums = new Float64Array(3 * size);
+  let rowSums = keptRowSums;
+  if (rowSums.length < 3 * size) {
+    rowSums = new Float64Array(3 * size);
+    if (rowSums.length <= KEPT_ROW_SUMS) keptRowSums = rowSums;
+  }
   const xs = new Int32Array(w * taps);
   for (let x = 0; x < w; x++) for (let k = 0; k < taps; k++) xs[x * taps + k] = reflect101(x0 + x + k - half, width);
   for (let y = 0; y < height; y++) {
