@@ -35,12 +35,12 @@ let keptRowSums = new Float64Array(0);
 const KEPT_ROW_SUMS = 3 << 20; // 3 sums a pixel of a 1-Mpx image: 24 MiB
 
 /**
- * Sums under the window (WINDOW, rows then columns, BORDER_REFLECT_101) of a, a * a and a * b at the pixels [x0, x1) x
- * [y0, y1), row-major: [mean, meanSq, cross]. Each value is computed as convolveSeparable computes it on the plane of
+ * Sums under the window (WINDOW, rows then columns, BORDER_REFLECT_101) of a, a * a and (with b) a * b at the pixels
+ * [x0, x1) x [y0, y1), row-major: [mean, meanSq, cross] (cross empty without b). Each value is computed as convolveSeparable computes it on the plane of
  * those products (the same products, added in the same order from +0), so it is bit for bit that function's value at the
  * pixel; one pass makes all three and skips the pixels SSIM does not average.
  */
-function windowMoments(a: Float64Array, b: Float64Array, width: number, height: number, x0: number, x1: number, y0: number, y1: number): Float64Array[] {
+function windowMoments(a: Float64Array, b: Float64Array | undefined, width: number, height: number, x0: number, x1: number, y0: number, y1: number): Float64Array[] {
   const taps = WINDOW.length;
   const half = (taps - 1) / 2;
   const w = x1 - x0;
@@ -64,7 +64,7 @@ function windowMoments(a: Float64Array, b: Float64Array, width: number, height: 
         const v = a[i];
         s1 += weight * v;
         s2 += weight * (v * v);
-        s3 += weight * (v * b[i]);
+        if (b) s3 += weight * (v * b[i]);
       }
       const t = y * w + x;
       rowSums[t] = s1;
@@ -75,7 +75,7 @@ function windowMoments(a: Float64Array, b: Float64Array, width: number, height: 
   const count = w * (y1 - y0);
   const mean = new Float64Array(count);
   const meanSq = new Float64Array(count);
-  const cross = new Float64Array(count);
+  const cross = new Float64Array(b ? count : 0);
   const rows = new Int32Array(taps);
   for (let y = y0; y < y1; y++) {
     const dst = (y - y0) * w;
@@ -89,11 +89,11 @@ function windowMoments(a: Float64Array, b: Float64Array, width: number, height: 
         const t = rows[k] + x;
         s1 += weight * rowSums[t];
         s2 += weight * rowSums[size + t];
-        s3 += weight * rowSums[2 * size + t];
+        if (b) s3 += weight * rowSums[2 * size + t];
       }
       mean[dst + x] = s1;
       meanSq[dst + x] = s2;
-      cross[dst + x] = s3;
+      if (b) cross[dst + x] = s3;
     }
   }
   return [mean, meanSq, cross];
@@ -103,7 +103,7 @@ function windowMoments(a: Float64Array, b: Float64Array, width: number, height: 
 export function ssimReference(gray: Uint8Array, width: number, height: number): SsimReference {
   if (gray.length !== width * height) throw new RangeError(`plane has ${gray.length} values, expected ${width}x${height}`);
   const plane = toFloat(gray);
-  const [mean, meanSq] = windowMoments(plane, plane, width, height, 0, width, 0, height);
+  const [mean, meanSq] = windowMoments(plane, undefined, width, height, 0, width, 0, height);
   const variance = new Float64Array(plane.length);
   for (let i = 0; i < plane.length; i++) variance[i] = meanSq[i] - mean[i] * mean[i];
   return { width, height, plane, mean, variance };
