@@ -142,10 +142,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const inputs = benchInputs(values.data);
-  if ('skipped' in inputs) {
-    console.log(`skipped: ${inputs.skipped}`);
-    return 0;
-  }
+  if (!inputs) return 0;
   const { data, labels } = inputs;
   const work = values.keep ? path.resolve(values.keep) : await fs.mkdtemp(path.join(os.tmpdir(), 'agekit-bench-explore-'));
   await fs.mkdir(work, { recursive: true });

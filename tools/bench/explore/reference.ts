@@ -79,11 +79,18 @@ export async function warmPageCache(labels: string, limit: number | undefined): 
   return n;
 }
 
-/** The dataset folder and its labels.csv, or why the benchmark cannot run here (no such dataset, no reference or Python). */
-export function benchInputs(dataArg: string): { data: string; labels: string } | { skipped: string } {
+/**
+ * The dataset folder and its labels.csv; undefined, after printing why, when the benchmark cannot run here (no such
+ * dataset, no reference or Python): a skip, not a failure.
+ */
+export function benchInputs(dataArg: string): { data: string; labels: string } | undefined {
   const data = path.resolve(dataArg);
   const labels = path.join(data, 'labels.csv');
-  if (!existsSync(labels)) return { skipped: `${labels} not found (the benchmark needs a dataset with labels.csv, e.g. ../shared/data/utkface)` };
-  if (!existsSync(REFERENCE) || !existsSync(PYTHON)) return { skipped: `reference ${REFERENCE} or ${PYTHON} not found` };
-  return { data, labels };
+  const skipped = !existsSync(labels)
+    ? `${labels} not found (the benchmark needs a dataset with labels.csv, e.g. ../shared/data/utkface)`
+    : !existsSync(REFERENCE) || !existsSync(PYTHON)
+      ? `reference ${REFERENCE} or ${PYTHON} not found`
+      : undefined;
+  if (skipped) console.log(`skipped: ${skipped}`);
+  return skipped ? undefined : { data, labels };
 }

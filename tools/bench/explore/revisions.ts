@@ -95,10 +95,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const inputs = benchInputs(values.data);
-  if ('skipped' in inputs) {
-    console.log(`skipped: ${inputs.skipped}`);
-    return 0;
-  }
+  if (!inputs) return 0;
   const { data, labels } = inputs;
 
   const baseTree = await checkOutBaseline(commit);
